@@ -1,0 +1,4 @@
+-- Every applied migration, oldest first; NULL table means no schema at all.
+SELECT version, name, checksum
+  FROM schema_migrations
+ ORDER BY version;

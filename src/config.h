@@ -1,0 +1,68 @@
+/*
+ * config: the daemon's settings, one table of keys with defaults. Values come,
+ * later sources winning, from the defaults, an optional config file
+ * (`key = value` lines), environment variables, and command-line flags
+ * (`--key-name=value` or `--key-name value`).
+ */
+#ifndef POSTPACE_CONFIG_H
+#define POSTPACE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+    char *database_url;   /* libpq conninfo or URL; empty: libpq's PG* defaults */
+    char *listen;         /* host:port of the HTTP server */
+    int http_threads;     /* h2o event-loop threads */
+    char *log_level;      /* debug | info | warn | error */
+    int body_limit;       /* largest accepted request body, bytes */
+    char *instance_id;    /* names this process in leases; empty: host:pid */
+    int shutdown_grace_ms; /* how long shutdown waits for requests in flight */
+};
+
+/* One key of the table; exposed so `help` and the README can list them. */
+struct cfg_key {
+    const char *name;    /* file key; the flag is --name with '_' as '-' */
+    const char *env;     /* environment variable */
+    int type;            /* CFG_STR or CFG_INT */
+    size_t offset;       /* into struct config */
+    const char *def;     /* default, as text */
+    int min, max;        /* CFG_INT bounds */
+    const char *help;
+};
+enum { CFG_STR, CFG_INT };
+
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_key_count;
+
+/* Sets every key to its default. Pair with cfg_finish. */
+void cfg_init(struct config *c);
+void cfg_finish(struct config *c);
+
+/*
+ * Sets key `name` (file spelling, or flag spelling without the dashes) from
+ * text. Returns 0, or -1 with a one-line reason naming the key in err.
+ */
+int cfg_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+
+/* Applies a config file. Returns 0, or -1 with "FILE:LINE: reason" in err. */
+int cfg_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* Applies every key's environment variable that is set. */
+int cfg_load_env(struct config *c, char *err, size_t errlen);
+
+/*
+ * Builds the configuration for a subcommand: defaults, then the file named by
+ * --config or POSTPACE_CONFIG, then the environment, then the flags in argv.
+ * Arguments that are not config flags are kept, in order, in rest[] (which
+ * must hold argc entries); *nrest gets their count. An unknown --flag is an
+ * error unless `allow_unknown` lets the subcommand parse it.
+ * Returns 0, or -1 with a one-line reason in err.
+ */
+int cfg_load(struct config *c, int argc, char **argv, char **rest, int *nrest, int allow_unknown,
+             char *err, size_t errlen);
+
+/* Prints the keys with their env names and defaults. */
+void cfg_print_help(FILE *f);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * DESIGN: thin helpers over libpq. Each thread owns its PGconn; nothing here
+ * holds global state beyond the read-only embedded query table.
+ */
+#include "db/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/embedded.h"
+
+const char *db_sql(const char *name)
+{
+    for (unsigned i = 0; i < emb_query_count; i++)
+        if (strcmp(emb_queries[i].name, name) == 0)
+            return emb_queries[i].text;
+    fprintf(stderr, "level=fatal msg=\"unknown query\" name=%s\n", name);
+    abort();
+}
+
+/* libpq messages end with a newline and may span lines: keep the first line. */
+static void first_line(const char *msg, char *err, size_t errlen)
+{
+    size_t n = strcspn(msg, "\n");
+    snprintf(err, errlen, "%.*s", (int)n, msg);
+}
+
+void db_error(PGconn *c, const PGresult *r, char *err, size_t errlen)
+{
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(c);
+    first_line(m && *m ? m : "unknown database error", err, errlen);
+}
+
+static void ignore_notice(void *arg, const char *msg)
+{
+    (void)arg, (void)msg;
+}
+
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
+{
+    PGconn *c = PQconnectdb(conninfo ? conninfo : "");
+    if (PQstatus(c) != CONNECTION_OK) {
+        first_line(PQerrorMessage(c), err, errlen);
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, ignore_notice, NULL);
+    return c;
+}
+
+PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                  size_t errlen)
+{
+    PGresult *r = PQexecParams(c, db_sql(name), n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    db_error(c, r, err, errlen);
+    PQclear(r);
+    return NULL;
+}
+
+int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, stmt);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_error(c, r, err, errlen);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+void db_rollback(PGconn *c)
+{
+    PQclear(PQexec(c, "ROLLBACK"));
+}

@@ -1,0 +1,40 @@
+/*
+ * db: libpq connections and every query the daemon runs. Query texts live in
+ * sql/NAME.sql and are referred to by NAME; parameters always travel
+ * separately from the text (PQexecParams), never spliced into it.
+ */
+#ifndef POSTPACE_DB_H
+#define POSTPACE_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* The text of sql/NAME.sql. Aborts on an unknown name (a programming error). */
+const char *db_sql(const char *name);
+
+/*
+ * Opens a connection. On failure returns NULL and a one-line reason in err
+ * (libpq's message, which never contains the password).
+ */
+PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Runs sql/NAME.sql with `n` text parameters (NULL entries are SQL NULL).
+ * Returns the result, which the caller PQclear()s, or NULL with the server's
+ * message in err when the statement failed.
+ */
+PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                  size_t errlen) __attribute__((warn_unused_result));
+
+/* Runs a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */
+int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Rolls back the open transaction, if any; failure is ignored (the connection may be gone). */
+void db_rollback(PGconn *c);
+
+/* Copies the server's message of `r` (or of the connection) into err. */
+void db_error(PGconn *c, const PGresult *r, char *err, size_t errlen);
+
+#endif

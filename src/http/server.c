@@ -1,0 +1,264 @@
+/*
+ * DESIGN: owns the listening socket, one h2o context and evloop per thread,
+ * and the route table. Each loop thread accepts on its own dup() of the
+ * listener (h2o_evloop_socket_accept returns NULL when another thread won the
+ * race). Stopping sends each loop a message through its multithread queue,
+ * so loops sleep until there is work and wake at once to stop.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/xmalloc.h"
+
+struct loop_thread {
+    struct http_server *server;
+    pthread_t tid;
+    int fd;
+    h2o_evloop_t *loop;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_multithread_receiver_t wake;
+    h2o_multithread_message_t stop_msg;
+    pthread_mutex_t ready_lock;
+    pthread_cond_t ready_cond;
+    int ready;
+};
+
+struct route_handler {
+    h2o_handler_t super;
+    struct http_server *server;
+};
+
+struct http_server {
+    h2o_globalconf_t config;
+    const struct http_route *routes;
+    size_t nroutes;
+    void *app;
+    int listen_fd;
+    int port;
+    atomic_int stopping;
+    int nthreads;
+    struct loop_thread *threads;
+};
+
+void http_send_json(h2o_req_t *req, int status, const char *reason, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = reason;
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    h2o_send_inline(req, body, len);
+}
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+void http_send_error(h2o_req_t *req, int status, const char *code, const char *message)
+{
+    char *body = h2o_mem_alloc_pool(&req->pool, strlen(code) + strlen(message) + 48);
+    int n = sprintf(body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
+    http_send_json(req, status, reason_of(status), body, (size_t)n);
+}
+
+static int path_matches(const struct http_route *r, h2o_iovec_t path)
+{
+    size_t n = strlen(r->path);
+    if (r->path[n - 1] == '/')
+        return path.len > n && memcmp(path.base, r->path, n) == 0;
+    return path.len == n && memcmp(path.base, r->path, n) == 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct http_server *s = ((struct route_handler *)self)->server;
+    /* Route on the path without its query string. */
+    h2o_iovec_t path = req->path_normalized;
+    int path_known = 0;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const struct http_route *r = &s->routes[i];
+        if (!path_matches(r, path))
+            continue;
+        path_known = 1;
+        if (h2o_memis(req->method.base, req->method.len, r->method, strlen(r->method)))
+            return r->fn(s->app, req);
+    }
+    if (path_known)
+        http_send_error(req, 405, "method_not_allowed", "method not allowed on this path");
+    else
+        http_send_error(req, 404, "not_found", "no such route");
+    return 0;
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    if (err)
+        return;
+    struct loop_thread *t = listener->data;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock)
+        h2o_accept(&t->accept_ctx, sock);
+}
+
+static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages))
+        h2o_linklist_unlink(messages->next);
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop_thread *t = arg;
+    t->loop = h2o_evloop_create();
+    h2o_context_init(&t->ctx, t->loop, &t->server->config);
+    t->accept_ctx.ctx = &t->ctx;
+    t->accept_ctx.hosts = t->server->config.hosts;
+    h2o_multithread_register_receiver(t->ctx.queue, &t->wake, on_wake);
+    h2o_socket_t *listener = h2o_evloop_socket_create(t->loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
+    listener->data = t;
+    h2o_socket_read_start(listener, on_accept);
+
+    pthread_mutex_lock(&t->ready_lock);
+    t->ready = 1;
+    pthread_cond_signal(&t->ready_cond);
+    pthread_mutex_unlock(&t->ready_lock);
+
+    while (!atomic_load(&t->server->stopping))
+        h2o_evloop_run(t->loop, INT32_MAX);
+
+    h2o_socket_read_stop(listener);
+    h2o_socket_close(listener);
+    h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
+    h2o_context_dispose(&t->ctx);
+    /* h2o 2.2 has no evloop destroy; the loop's memory goes with the process. */
+    return NULL;
+}
+
+static int bind_listener(const char *listen_addr, int *port, char *err, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(listen_addr, ':');
+    if (!colon || colon == listen_addr || colon[1] == '\0') {
+        snprintf(err, errlen, "listen: expected host:port, got \"%s\"", listen_addr);
+        return -1;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen_addr), listen_addr);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int gai = getaddrinfo(host, colon + 1, &hints, &res);
+    if (gai != 0) {
+        snprintf(err, errlen, "listen %s: %s", listen_addr, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "listen %s: %s", listen_addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    *port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                           : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static void configure(struct http_server *s, const struct http_options *opt)
+{
+    h2o_config_init(&s->config);
+    s->config.max_request_entity_size = opt->body_limit;
+    s->config.http1.req_timeout = 10000;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&s->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    struct route_handler *h = (void *)h2o_create_handler(path, sizeof *h);
+    h->super.on_req = on_req;
+    h->server = s;
+}
+
+struct http_server *http_server_start(const struct http_options *opt,
+                                      const struct http_route *routes, size_t nroutes, void *app,
+                                      char *err, size_t errlen)
+{
+    struct http_server *s = xcalloc(1, sizeof *s);
+    s->listen_fd = bind_listener(opt->listen, &s->port, err, errlen);
+    if (s->listen_fd < 0) {
+        free(s);
+        return NULL;
+    }
+    s->routes = routes;
+    s->nroutes = nroutes;
+    s->app = app;
+    configure(s, opt);
+    s->nthreads = opt->threads > 0 ? opt->threads : 1;
+    s->threads = xcalloc((size_t)s->nthreads, sizeof *s->threads);
+    for (int i = 0; i < s->nthreads; i++) {
+        struct loop_thread *t = &s->threads[i];
+        t->server = s;
+        t->fd = dup(s->listen_fd);
+        pthread_mutex_init(&t->ready_lock, NULL);
+        pthread_cond_init(&t->ready_cond, NULL);
+        pthread_create(&t->tid, NULL, loop_main, t);
+        pthread_mutex_lock(&t->ready_lock);
+        while (!t->ready)
+            pthread_cond_wait(&t->ready_cond, &t->ready_lock);
+        pthread_mutex_unlock(&t->ready_lock);
+    }
+    return s;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, 1);
+    for (int i = 0; i < s->nthreads; i++)
+        h2o_multithread_send_message(&s->threads[i].wake, &s->threads[i].stop_msg);
+    for (int i = 0; i < s->nthreads; i++) {
+        pthread_join(s->threads[i].tid, NULL);
+        pthread_mutex_destroy(&s->threads[i].ready_lock);
+        pthread_cond_destroy(&s->threads[i].ready_cond);
+    }
+    close(s->listen_fd);
+    h2o_config_dispose(&s->config);
+    free(s->threads);
+    free(s);
+}

@@ -1,0 +1,52 @@
+/*
+ * http/server: the h2o HTTP/1.1 server. N event-loop threads share one
+ * listening socket; requests are routed by a table the caller provides.
+ * Handlers run on a loop thread and must not block it.
+ */
+#ifndef POSTPACE_HTTP_SERVER_H
+#define POSTPACE_HTTP_SERVER_H
+
+#include <h2o.h>
+#include <stddef.h>
+
+struct http_server;
+
+/* A handler answers `req` (now or later) and returns 0. */
+typedef int (*http_handler_fn)(void *app, h2o_req_t *req);
+
+struct http_route {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* exact path, or a prefix when it ends with '/' */
+    http_handler_fn fn;
+};
+
+struct http_options {
+    const char *listen;  /* "host:port"; port 0 picks a free one */
+    int threads;         /* event-loop threads, >= 1 */
+    size_t body_limit;   /* larger bodies get 413 */
+};
+
+/*
+ * Binds, then starts the loop threads. Returns NULL with a reason in err when
+ * the address cannot be bound. `routes` and `app` must outlive the server.
+ */
+struct http_server *http_server_start(const struct http_options *opt,
+                                      const struct http_route *routes, size_t nroutes, void *app,
+                                      char *err, size_t errlen);
+
+/* The bound TCP port (useful with port 0). */
+int http_server_port(const struct http_server *s);
+
+/* Stops accepting, wakes and joins the loop threads, frees everything. NULL is a no-op. */
+void http_server_stop(struct http_server *s);
+
+/* Sends `body` with a status and Content-Type: application/json. */
+void http_send_json(h2o_req_t *req, int status, const char *reason, const char *body, size_t len);
+
+/*
+ * Sends the error envelope {"error":{"code":..,"message":..}} with `status`.
+ * `code` and `message` are plain ASCII without quotes or backslashes.
+ */
+void http_send_error(h2o_req_t *req, int status, const char *code, const char *message);
+
+#endif

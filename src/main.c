@@ -1,0 +1,144 @@
+/*
+ * main: the command line. `postpace COMMAND [flags]`; each command has --help.
+ * Exit status: 0 success, 1 failure at run time, 2 bad usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "util/log.h"
+
+struct command {
+    const char *name;
+    int (*run)(struct config *cfg, int argc, char **argv);
+    const char *usage;
+};
+
+static int cmd_help(struct config *cfg, int argc, char **argv);
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "postpace: %s (see `postpace help`)\n", msg);
+    return 2;
+}
+
+/* Rejects leftover positional arguments of commands that take none. */
+static int no_args(const char *cmd, int argc, char **argv)
+{
+    if (argc == 0)
+        return 0;
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s: unexpected argument \"%s\"", cmd, argv[0]);
+    return usage_error(msg);
+}
+
+static int cmd_version(struct config *cfg, int argc, char **argv)
+{
+    if (no_args("version", argc, argv))
+        return 2;
+    printf("postpace %s\n", POSTPACE_VERSION);
+    return 0;
+}
+
+static void print_applied(const struct mig_file *m)
+{
+    log_info("migration applied", "version=%s name=%s", m->version, m->name);
+}
+
+static int cmd_migrate(struct config *cfg, int argc, char **argv)
+{
+    if (no_args("migrate", argc, argv))
+        return 2;
+    char err[512], q[600];
+    PGconn *c = db_connect(cfg->database_url, err, sizeof err);
+    if (!c) {
+        log_error("cannot connect to the database", "reason=%s", log_quote(err, q, sizeof q));
+        return 1;
+    }
+    size_t n;
+    const struct mig_file *files = mig_builtin(&n);
+    int applied = mig_apply(c, files, n, print_applied, err, sizeof err);
+    PQfinish(c);
+    if (applied < 0) {
+        log_error("migrate failed", "reason=%s", log_quote(err, q, sizeof q));
+        return 1;
+    }
+    log_info("schema is current", "applied=%d known=%zu", applied, n);
+    return 0;
+}
+
+static int cmd_serve(struct config *cfg, int argc, char **argv)
+{
+    if (no_args("serve", argc, argv))
+        return 2;
+    return daemon_serve(cfg);
+}
+
+static const struct command commands[] = {
+    {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)"},
+    {"migrate", cmd_migrate, "apply the database migrations this binary carries"},
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "show this help"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "usage: postpace COMMAND [flags]\n\nCommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].usage);
+    fprintf(f, "\n");
+    cfg_print_help(f);
+}
+
+static int cmd_help(struct config *cfg, int argc, char **argv)
+{
+    print_usage(stdout);
+    return 0;
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const struct command *cmd = find_command(argv[1]);
+    if (!cmd) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unknown command \"%s\"", argv[1]);
+        return usage_error(msg);
+    }
+    struct config cfg;
+    cfg_init(&cfg);
+    char err[512];
+    char **rest = calloc((size_t)argc, sizeof *rest);
+    int nrest = 0, rc;
+    if (cfg_load(&cfg, argc - 2, argv + 2, rest, &nrest, 0, err, sizeof err) != 0) {
+        rc = usage_error(err);
+    } else if (nrest > 0 && strcmp(rest[0], "--help") == 0) {
+        printf("usage: postpace %s [flags]\n  %s\n\n", cmd->name, cmd->usage);
+        cfg_print_help(stdout);
+        rc = 0;
+    } else {
+        enum log_level lv = LOG_INFO;
+        log_level_parse(cfg.log_level, &lv);
+        log_set_level(lv);
+        rc = cmd->run(&cfg, nrest, rest);
+    }
+    free(rest);
+    cfg_finish(&cfg);
+    return rc;
+}
