@@ -27,13 +27,13 @@ static const struct http_route routes[] = {
 
 static int check_schema(const struct config *cfg)
 {
-    char err[512], safe[512];
+    char err[512], safe[512], qdb[600], qerr[600];
     PGconn *c = db_connect(cfg->database_url, err, sizeof err);
     if (!c) {
         log_error("cannot connect to the database", "db=%s reason=%s",
-                  log_quote(log_redact_conninfo(cfg->database_url, safe, sizeof safe), safe,
-                            sizeof safe),
-                  log_quote(err, err, sizeof err));
+                  log_quote(log_redact_conninfo(cfg->database_url, safe, sizeof safe), qdb,
+                            sizeof qdb),
+                  log_quote(err, qerr, sizeof qerr));
         return -1;
     }
     size_t n;
@@ -60,7 +60,8 @@ int daemon_serve(const struct config *cfg)
         return 1;
 
     char err[256], q[300];
-    struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit};
+    struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit,
+                               cfg->shutdown_grace_ms};
     struct http_server *http = http_server_start(&opt, routes, sizeof routes / sizeof routes[0],
                                                  NULL, err, sizeof err);
     if (!http) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 struct loop_thread {
@@ -46,6 +47,7 @@ struct http_server {
     int listen_fd;
     int port;
     atomic_int stopping;
+    int grace_ms;
     int nthreads;
     struct loop_thread *threads;
 };
@@ -133,6 +135,32 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
         h2o_linklist_unlink(messages->next);
 }
 
+static int has_connections(h2o_context_t *ctx)
+{
+    return !h2o_linklist_is_empty(&ctx->http1._conns) ||
+           !h2o_linklist_is_empty(&ctx->http2._conns);
+}
+
+/*
+ * Graceful stop: no new connections; idle keep-alive connections are closed
+ * at once (their read timeout is cut to zero, which h2o checks when it next
+ * runs its timers); requests in progress get up to `grace_ms` to finish. The
+ * context is disposed only when every connection is gone: h2o asserts
+ * otherwise, so past the grace period it is left to the process exit.
+ */
+static void drain(struct loop_thread *t)
+{
+    t->ctx.http1.req_timeout.timeout = 0;
+    uint64_t deadline = h2o_now(t->loop) + (uint64_t)t->server->grace_ms;
+    while (has_connections(&t->ctx) && h2o_now(t->loop) < deadline)
+        h2o_evloop_run(t->loop, 10);
+    if (has_connections(&t->ctx))
+        log_warn("connections still open after the shutdown grace period", "ms=%d",
+                 t->server->grace_ms);
+    else
+        h2o_context_dispose(&t->ctx);
+}
+
 static void *loop_main(void *arg)
 {
     struct loop_thread *t = arg;
@@ -156,7 +184,7 @@ static void *loop_main(void *arg)
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
-    h2o_context_dispose(&t->ctx);
+    drain(t);
     /* h2o 2.2 has no evloop destroy; the loop's memory goes with the process. */
     return NULL;
 }
@@ -219,6 +247,7 @@ struct http_server *http_server_start(const struct http_options *opt,
         free(s);
         return NULL;
     }
+    s->grace_ms = opt->grace_ms;
     s->routes = routes;
     s->nroutes = nroutes;
     s->app = app;

@@ -24,6 +24,7 @@ struct http_options {
     const char *listen;  /* "host:port"; port 0 picks a free one */
     int threads;         /* event-loop threads, >= 1 */
     size_t body_limit;   /* larger bodies get 413 */
+    int grace_ms;        /* how long stop waits for requests in progress */
 };
 
 /*

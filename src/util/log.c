@@ -6,6 +6,7 @@
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -40,8 +41,8 @@ const char *log_quote(const char *s, char *buf, size_t size)
 {
     int plain = *s != '\0' && strpbrk(s, " \"=\\\n\t") == NULL;
     size_t o = 0;
-    if (size == 0)
-        return buf;
+    if (size == 0 || s == buf)
+        abort(); /* quoting in place would read what it just wrote */
     if (!plain && o + 1 < size)
         buf[o++] = '"';
     for (; *s && o + 3 < size; s++) {

@@ -1,0 +1,137 @@
+/* End-to-end tests of the postpace binary: commands, flags, exit codes, serve. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db/migrate.h"
+#include "pgtest.h"
+#include "proc.h"
+
+static char *env_db(const char *ci)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "DATABASE_URL=%s", ci);
+    return buf;
+}
+
+static void test_version_prints_version(void **state)
+{
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "version", NULL};
+    assert_int_equal(proc_run(&p, argv, NULL), 0);
+}
+
+static void test_unknown_flag_exits_2_naming_it(void **state)
+{
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--bogus=1", NULL};
+    assert_int_equal(proc_run(&p, argv, NULL), 2);
+    assert_string_equal(p.out, "postpace: --bogus: unknown flag (see `postpace help`)\n");
+}
+
+static void test_bad_value_exits_2_naming_flag(void **state)
+{
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "migrate", "--http-threads", "many", NULL};
+    assert_int_equal(proc_run(&p, argv, NULL), 2);
+    assert_non_null(strstr(p.out, "--http-threads"));
+    assert_ptr_equal(strchr(p.out, '\n'), p.out + strlen(p.out) - 1); /* one line */
+}
+
+static void test_unknown_command_exits_2(void **state)
+{
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "frobnicate", NULL};
+    assert_int_equal(proc_run(&p, argv, NULL), 2);
+    assert_non_null(strstr(p.out, "unknown command \"frobnicate\""));
+}
+
+static void test_serve_refuses_a_stale_schema_naming_the_migration(void **state)
+{
+    char *ci = pgt_create_db(), err[256];
+    PGconn *c = pgt_connect(ci);
+    size_t n;
+    const struct mig_file *files = mig_builtin(&n);
+    assert_int_equal(mig_apply(c, files, 1, NULL, err, sizeof err), 1);
+    PQfinish(c);
+
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    char *envs[] = {env_db(ci), NULL};
+    assert_int_equal(proc_run(&p, argv, envs), 1);
+    assert_non_null(strstr(p.out, "migration 0002_providers_and_limits is not applied"));
+    pgt_drop_db(ci);
+}
+
+static void test_migrate_then_serve_answers_healthz_and_stops_on_sigterm(void **state)
+{
+    char *ci = pgt_create_db();
+    char *envs[] = {env_db(ci), NULL};
+    struct proc p;
+    char *mig[] = {(char *)pgt_postpace_bin(), "migrate", NULL};
+    assert_int_equal(proc_run(&p, mig, envs), 0);
+    assert_non_null(strstr(p.out, "applied=2"));
+    assert_int_equal(proc_run(&p, mig, envs), 0); /* re-run: nothing to do */
+    assert_non_null(strstr(p.out, "applied=0"));
+
+    char *serve[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    proc_start(&p, serve, envs);
+    const char *at = proc_await(&p, " port=");
+    assert_non_null(at);
+    int port = atoi(at + 6);
+    char url[128], body[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", port);
+    assert_int_equal(http_request("GET", url, NULL, NULL, 0, body, sizeof body), 200);
+    assert_string_equal(body, "{\"status\":\"ok\"}");
+    assert_int_equal(http_request("DELETE", url, NULL, NULL, 0, body, sizeof body), 405);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/nowhere", port);
+    assert_int_equal(http_request("GET", url, NULL, NULL, 0, body, sizeof body), 404);
+    /* An idle keep-alive connection must not stall or crash the shutdown. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char get[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(write(fd, get, sizeof get - 1), (ssize_t)(sizeof get - 1));
+    assert_true(read(fd, body, sizeof body) > 0);
+    kill(p.pid, SIGTERM);
+    assert_int_equal(proc_wait(&p), 0);
+    assert_non_null(strstr(p.out, "msg=stopped"));
+    close(fd);
+    pgt_drop_db(ci);
+}
+
+static void test_password_is_never_logged(void **state)
+{
+    struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", NULL};
+    char *envs[] = {"DATABASE_URL=postgresql://bob:hunter2secret@127.0.0.1:1/x?connect_timeout=2",
+                    NULL};
+    assert_int_equal(proc_run(&p, argv, envs), 1);
+    assert_non_null(strstr(p.out, "cannot connect"));
+    assert_null(strstr(p.out, "hunter2secret"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_prints_version),
+        cmocka_unit_test(test_unknown_flag_exits_2_naming_it),
+        cmocka_unit_test(test_bad_value_exits_2_naming_flag),
+        cmocka_unit_test(test_unknown_command_exits_2),
+        cmocka_unit_test(test_serve_refuses_a_stale_schema_naming_the_migration),
+        cmocka_unit_test(test_migrate_then_serve_answers_healthz_and_stops_on_sigterm),
+        cmocka_unit_test(test_password_is_never_logged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

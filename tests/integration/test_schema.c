@@ -1,0 +1,276 @@
+/* Integration tests for schema v1: every constraint rejects bad rows at the database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+
+#include <cmocka.h>
+
+#include "pgtest.h"
+
+#define CHECK_VIOLATION "23514"
+#define NOT_NULL_VIOLATION "23502"
+#define UNIQUE_VIOLATION "23505"
+#define FK_VIOLATION "23503"
+
+struct fx {
+    char *ci;
+    PGconn *c;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->ci = pgt_create_migrated_db();
+    f->c = pgt_connect(f->ci);
+    pgt_exec(f->c, "INSERT INTO provider_keys (provider, label, secret_ref) "
+                   "VALUES ('posteverywhere', 'main', 'env:PE_KEY')");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    PQfinish(f->c);
+    pgt_drop_db(f->ci);
+    free(f);
+    return 0;
+}
+
+static const char *insert_post(PGconn *c, const char *accounts, const char *content,
+                               const char *media, const char *tz)
+{
+    const char *p[] = {accounts, content, media, tz};
+    return pgt_try(c,
+                   "INSERT INTO posts (provider_key_id, account_ids, content, media, scheduled_at, "
+                   "time_zone) VALUES (1, $1::text[], $2, $3::jsonb, now() + interval '1 hour', $4)",
+                   4, p);
+}
+
+static int query_int(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    int v = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static void test_seeded_limits_cover_every_provider(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(query_int(f->c, "SELECT count(DISTINCT provider) FROM rate_limits"), 5);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM rate_limits WHERE provider = "
+                                     "'posteverywhere' AND route = 'POST /posts'"),
+                     3);
+    assert_int_equal(query_int(f->c, "SELECT max_units FROM rate_limits WHERE provider = 'jestha' "
+                                     "AND scope = 'account'"),
+                     1000);
+}
+
+static void test_secret_must_be_a_reference(void **state)
+{
+    struct fx *f = *state;
+    const char *p[] = {"pe_live_abcdef"};
+    assert_string_equal(pgt_try(f->c,
+                                "INSERT INTO provider_keys (provider, label, secret_ref) "
+                                "VALUES ('posteverywhere', 'leaky', $1)",
+                                1, p),
+                        CHECK_VIOLATION);
+    const char *ok[] = {"file:/run/secrets/pe"};
+    assert_string_equal(pgt_try(f->c,
+                                "INSERT INTO provider_keys (provider, label, secret_ref) "
+                                "VALUES ('posteverywhere', 'filed', $1)",
+                                1, ok),
+                        "00000");
+}
+
+static void test_unknown_plan_is_refused_for_providers_with_plans(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(pgt_try(f->c,
+                                "INSERT INTO provider_keys (provider, label, plan, secret_ref) "
+                                "VALUES ('postlark', 'p', 'gold', 'env:PL')",
+                                0, NULL),
+                        CHECK_VIOLATION);
+    assert_string_equal(pgt_try(f->c,
+                                "INSERT INTO provider_keys (provider, label, plan, secret_ref) "
+                                "VALUES ('postlark', 'p', 'creator', 'env:PL')",
+                                0, NULL),
+                        "00000");
+}
+
+static void test_limit_window_must_match_its_kind(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(
+        pgt_try(f->c,
+                "INSERT INTO rate_limits (provider, scope, route, kind, window_ms, max_units) "
+                "VALUES ('feedhorizon', 'key', '*', 'rolling', NULL, 5)",
+                0, NULL),
+        CHECK_VIOLATION);
+    assert_string_equal(
+        pgt_try(f->c,
+                "INSERT INTO rate_limits (provider, scope, route, kind, window_ms, max_units) "
+                "VALUES ('feedhorizon', 'key', 'FETCH /x', 'rolling', 1000, 5)",
+                0, NULL),
+        CHECK_VIOLATION);
+    assert_string_equal(
+        pgt_try(f->c,
+                "INSERT INTO rate_limits (provider, scope, route, kind, window_ms, max_units) "
+                "VALUES ('feedhorizon', 'key', '*', 'rolling', 1000, 0)",
+                0, NULL),
+        CHECK_VIOLATION);
+}
+
+static void test_bad_posts_are_refused(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "   ", "[]", "UTC"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{}", "hi", "[]", "UTC"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a,NULL}", "hi", "[]", "UTC"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "{}", "UTC"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "Mars/Olympus"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC+5"), CHECK_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a}", NULL, "[]", "UTC"), NOT_NULL_VIOLATION);
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "Europe/Paris"), "00000");
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM posts"), 1);
+}
+
+static void test_unknown_key_is_refused(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(pgt_try(f->c,
+                                "INSERT INTO posts (provider_key_id, account_ids, content, "
+                                "scheduled_at) VALUES (99, '{a}', 'x', now())",
+                                0, NULL),
+                        FK_VIOLATION);
+}
+
+static void test_external_id_is_unique(void **state)
+{
+    struct fx *f = *state;
+    const char *sql = "INSERT INTO posts (external_id, provider_key_id, account_ids, content, "
+                      "scheduled_at) VALUES ('ext-1', 1, '{a}', 'x', now())";
+    assert_string_equal(pgt_try(f->c, sql, 0, NULL), "00000");
+    assert_string_equal(pgt_try(f->c, sql, 0, NULL), UNIQUE_VIOLATION);
+}
+
+static void test_post_expands_into_one_target_per_account(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{acct_1,acct_2,acct_3}", "hi", "[]", "UTC"), "00000");
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets WHERE status = "
+                                     "'scheduled' AND next_attempt_at = (SELECT scheduled_at FROM "
+                                     "posts) AND provider_key_id = 1"),
+                     3);
+    assert_int_equal(
+        query_int(f->c, "SELECT count(DISTINCT idempotency_key) FROM post_targets"), 3);
+}
+
+static void test_reschedule_moves_untried_targets(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a,b}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET attempts = 1 WHERE account_id = 'b'");
+    pgt_exec(f->c, "UPDATE posts SET scheduled_at = '2030-01-01T00:00:00Z'");
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets WHERE next_attempt_at = "
+                                     "'2030-01-01T00:00:00Z'"),
+                     1);
+}
+
+static void test_terminal_status_never_regresses(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a,b}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'published' WHERE account_id = 'a'");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'failed' WHERE account_id = 'b'");
+    assert_string_equal(pgt_try(f->c,
+                                "UPDATE post_targets SET status = 'scheduled' WHERE account_id = 'a'",
+                                0, NULL),
+                        CHECK_VIOLATION);
+    assert_string_equal(pgt_try(f->c,
+                                "UPDATE post_targets SET status = 'submitted' WHERE account_id = 'b'",
+                                0, NULL),
+                        CHECK_VIOLATION);
+    /* A late post.published still settles a failed target. */
+    assert_string_equal(pgt_try(f->c,
+                                "UPDATE post_targets SET status = 'published' WHERE account_id = 'b'",
+                                0, NULL),
+                        "00000");
+}
+
+static void test_lease_owner_and_expiry_go_together(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    assert_string_equal(
+        pgt_try(f->c, "UPDATE post_targets SET lease_owner = 'me'", 0, NULL), CHECK_VIOLATION);
+}
+
+/* Waits (bounded by a 5 s select timeout) for one notification on `c`. */
+static PGnotify *await_notify(PGconn *c)
+{
+    for (;;) {
+        PQconsumeInput(c);
+        PGnotify *n = PQnotifies(c);
+        if (n)
+            return n;
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(PQsocket(c), &rd);
+        struct timeval tv = {5, 0};
+        if (select(PQsocket(c) + 1, &rd, NULL, NULL, &tv) <= 0)
+            return NULL;
+    }
+}
+
+static void test_notify_fires_when_something_becomes_due_sooner(void **state)
+{
+    struct fx *f = *state;
+    PGconn *listener = pgt_connect(f->ci);
+    pgt_exec(listener, "LISTEN postpace_due");
+    pgt_exec(f->c, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) "
+                   "VALUES (1, '{a,b}', 'x', '2030-01-01T00:00:00Z')");
+    PGnotify *n = await_notify(listener);
+    assert_non_null(n);
+    assert_string_equal(n->relname, "postpace_due");
+    assert_string_equal(n->extra, "1893456000000"); /* one statement, one notification */
+    PQfreemem(n);
+
+    /* Later: no wake-up. Sooner: a wake-up with the new time. */
+    pgt_exec(f->c, "UPDATE post_targets SET next_attempt_at = '2031-01-01T00:00:00Z'");
+    pgt_exec(f->c, "UPDATE post_targets SET next_attempt_at = '2029-01-01T00:00:00Z' "
+                   "WHERE account_id = 'b'");
+    n = await_notify(listener);
+    assert_non_null(n);
+    assert_string_equal(n->extra, "1861920000000");
+    PQfreemem(n);
+    PQconsumeInput(listener);
+    assert_null(PQnotifies(listener));
+    PQfinish(listener);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_seeded_limits_cover_every_provider),
+        T(test_secret_must_be_a_reference),
+        T(test_unknown_plan_is_refused_for_providers_with_plans),
+        T(test_limit_window_must_match_its_kind),
+        T(test_bad_posts_are_refused),
+        T(test_unknown_key_is_refused),
+        T(test_external_id_is_unique),
+        T(test_post_expands_into_one_target_per_account),
+        T(test_reschedule_moves_untried_targets),
+        T(test_terminal_status_never_regresses),
+        T(test_lease_owner_and_expiry_go_together),
+        T(test_notify_fires_when_something_becomes_due_sooner),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
