@@ -31,6 +31,10 @@ const struct cfg_key cfg_keys[] = {
             "name of this instance in leases (default host:pid)"),
     KEY_INT("shutdown_grace_ms", "POSTPACE_SHUTDOWN_GRACE_MS", shutdown_grace_ms, "10000", 0,
             600000, "how long shutdown waits for requests in flight"),
+    KEY_INT("webhook_tolerance_s", "POSTPACE_WEBHOOK_TOLERANCE_S", webhook_tolerance_s, "300", 1,
+            86400, "accepted webhook-timestamp skew in seconds, both directions"),
+    KEY_INT("webhook_batch_max", "POSTPACE_WEBHOOK_BATCH_MAX", webhook_batch_max, "256", 1,
+            10000, "most webhook events committed in one transaction"),
 };
 const size_t cfg_key_count = sizeof cfg_keys / sizeof cfg_keys[0];
 

@@ -18,6 +18,8 @@ struct config {
     int body_limit;       /* largest accepted request body, bytes */
     char *instance_id;    /* names this process in leases; empty: host:pid */
     int shutdown_grace_ms; /* how long shutdown waits for requests in flight */
+    int webhook_tolerance_s; /* accepted webhook-timestamp skew, both directions */
+    int webhook_batch_max;   /* most webhook events committed in one transaction */
 };
 
 /* One key of the table; exposed so `help` and the README can list them. */

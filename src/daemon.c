@@ -7,22 +7,66 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "http/intake.h"
 #include "http/server.h"
+#include "metrics.h"
 #include "util/log.h"
 
-static int on_healthz(void *app, h2o_req_t *req)
+struct app {
+    struct intake *intake;
+};
+
+static int on_healthz(void *arg, h2o_req_t *req)
 {
     static const char body[] = "{\"status\":\"ok\"}";
     http_send_json(req, 200, "OK", body, sizeof body - 1);
     return 0;
 }
 
+/* Ready: the database answers and the schema was current at start. */
+static int on_readyz(void *arg, h2o_req_t *req)
+{
+    struct app *app = arg;
+    static const char ok[] = "{\"status\":\"ready\"}";
+    if (intake_ready(app->intake))
+        http_send_json(req, 200, "OK", ok, sizeof ok - 1);
+    else
+        http_send_error(req, 503, "unavailable", "the database is unreachable");
+    return 0;
+}
+
+static int on_metrics(void *arg, h2o_req_t *req)
+{
+    size_t len;
+    char *text = met_render(&len);
+    char *body = h2o_mem_alloc_pool(&req->pool, len);
+    memcpy(body, text, len);
+    free(text);
+    req->res.status = 200;
+    req->res.reason = "OK";
+    req->res.content_length = len;
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/plain; version=0.0.4; charset=utf-8"));
+    h2o_send_inline(req, body, len);
+    return 0;
+}
+
+static int on_webhook(void *arg, h2o_req_t *req)
+{
+    struct app *app = arg;
+    return intake_webhook(app->intake, req);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
+    {"GET", "/readyz", on_readyz},
+    {"GET", "/metrics", on_metrics},
+    {"POST", "/webhooks/", on_webhook},
 };
 
 static int check_schema(const struct config *cfg)
@@ -59,13 +103,18 @@ int daemon_serve(const struct config *cfg)
     if (check_schema(cfg) != 0)
         return 1;
 
+    struct intake_options io = {cfg->database_url, cfg->webhook_tolerance_s,
+                                cfg->webhook_batch_max, 30000, clk_real};
+    struct app app = {intake_start(&io)};
+
     char err[256], q[300];
     struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit,
                                cfg->shutdown_grace_ms};
     struct http_server *http = http_server_start(&opt, routes, sizeof routes / sizeof routes[0],
-                                                 NULL, err, sizeof err);
+                                                 &app, err, sizeof err);
     if (!http) {
         log_error("cannot start the HTTP server", "reason=%s", log_quote(err, q, sizeof q));
+        intake_stop(app.intake);
         return 1;
     }
     log_info("serving", "listen=%s port=%d threads=%d", cfg->listen, http_server_port(http),
@@ -74,6 +123,8 @@ int daemon_serve(const struct config *cfg)
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    /* Intake first: it answers what is queued while the loops still run. */
+    intake_stop(app.intake);
     http_server_stop(http);
     log_info("stopped", NULL);
     return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db/embedded.h"
+#include "util/xmalloc.h"
 
 const char *db_sql(const char *name)
 {
@@ -76,4 +77,32 @@ int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
 void db_rollback(PGconn *c)
 {
     PQclear(PQexec(c, "ROLLBACK"));
+}
+
+char *db_text_array(const char *const *vals, size_t n)
+{
+    size_t cap = 2 + n * 3, len = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += vals[i] ? 2 * strlen(vals[i]) : 4;
+    char *out = xmalloc(cap + 1);
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[len++] = ',';
+        if (!vals[i]) {
+            memcpy(out + len, "NULL", 4);
+            len += 4;
+            continue;
+        }
+        out[len++] = '"';
+        for (const char *p = vals[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        out[len++] = '"';
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
 }

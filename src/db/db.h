@@ -31,6 +31,12 @@ PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params,
 int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * Encodes n values as a PostgreSQL array literal for a text[] parameter
+ * ({"a","b\"c",NULL}); NULL entries become SQL NULL. The caller frees it.
+ */
+char *db_text_array(const char *const *vals, size_t n);
+
 /* Rolls back the open transaction, if any; failure is ignored (the connection may be gone). */
 void db_rollback(PGconn *c);
 

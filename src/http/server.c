@@ -8,6 +8,7 @@
 #include "http/server.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,7 +29,7 @@ struct loop_thread {
     h2o_context_t ctx;
     h2o_accept_ctx_t accept_ctx;
     h2o_multithread_receiver_t wake;
-    h2o_multithread_message_t stop_msg;
+    struct http_deferred stop_msg; /* run == NULL: only wakes the loop */
     pthread_mutex_t ready_lock;
     pthread_cond_t ready_cond;
     int ready;
@@ -83,11 +84,25 @@ static const char *reason_of(int status)
     }
 }
 
+void http_send_field_error(h2o_req_t *req, int status, const char *code, const char *message,
+                           const char *field, const char *reason)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (field)
+        json_object_set_new(err, "details", json_pack("{s:s}", field, reason));
+    json_t *root = json_pack("{s:o}", "error", err);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    size_t n = strlen(text);
+    char *body = h2o_mem_alloc_pool(&req->pool, n);
+    memcpy(body, text, n);
+    free(text);
+    http_send_json(req, status, reason_of(status), body, n);
+}
+
 void http_send_error(h2o_req_t *req, int status, const char *code, const char *message)
 {
-    char *body = h2o_mem_alloc_pool(&req->pool, strlen(code) + strlen(message) + 48);
-    int n = sprintf(body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, message);
-    http_send_json(req, status, reason_of(status), body, (size_t)n);
+    http_send_field_error(req, status, code, message, NULL, NULL);
 }
 
 static int path_matches(const struct http_route *r, h2o_iovec_t path)
@@ -131,8 +146,24 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
-    while (!h2o_linklist_is_empty(messages))
-        h2o_linklist_unlink(messages->next);
+    while (!h2o_linklist_is_empty(messages)) {
+        struct http_deferred *d = H2O_STRUCT_FROM_MEMBER(struct http_deferred, super.link,
+                                                         messages->next);
+        h2o_linklist_unlink(&d->super.link);
+        if (d->run)
+            d->run(d);
+    }
+}
+
+h2o_multithread_receiver_t *http_receiver_of(h2o_req_t *req)
+{
+    struct loop_thread *t = H2O_STRUCT_FROM_MEMBER(struct loop_thread, ctx, req->conn->ctx);
+    return &t->wake;
+}
+
+void http_post_deferred(h2o_multithread_receiver_t *receiver, struct http_deferred *d)
+{
+    h2o_multithread_send_message(receiver, &d->super);
 }
 
 static int has_connections(h2o_context_t *ctx)
@@ -154,6 +185,7 @@ static void drain(struct loop_thread *t)
     uint64_t deadline = h2o_now(t->loop) + (uint64_t)t->server->grace_ms;
     while (has_connections(&t->ctx) && h2o_now(t->loop) < deadline)
         h2o_evloop_run(t->loop, 10);
+    h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
     if (has_connections(&t->ctx))
         log_warn("connections still open after the shutdown grace period", "ms=%d",
                  t->server->grace_ms);
@@ -183,7 +215,6 @@ static void *loop_main(void *arg)
 
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
-    h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
     drain(t);
     /* h2o 2.2 has no evloop destroy; the loop's memory goes with the process. */
     return NULL;
@@ -280,7 +311,7 @@ void http_server_stop(struct http_server *s)
         return;
     atomic_store(&s->stopping, 1);
     for (int i = 0; i < s->nthreads; i++)
-        h2o_multithread_send_message(&s->threads[i].wake, &s->threads[i].stop_msg);
+        h2o_multithread_send_message(&s->threads[i].wake, &s->threads[i].stop_msg.super);
     for (int i = 0; i < s->nthreads; i++) {
         pthread_join(s->threads[i].tid, NULL);
         pthread_mutex_destroy(&s->threads[i].ready_lock);

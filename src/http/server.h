@@ -41,13 +41,28 @@ int http_server_port(const struct http_server *s);
 /* Stops accepting, wakes and joins the loop threads, frees everything. NULL is a no-op. */
 void http_server_stop(struct http_server *s);
 
+/*
+ * Answering later, from another thread: capture the request's loop receiver
+ * on the loop thread, then post a message to it from any thread; `run` is
+ * called on that loop thread. The receiver stays valid until
+ * http_server_stop returns.
+ */
+struct http_deferred {
+    h2o_multithread_message_t super;
+    void (*run)(struct http_deferred *d);
+};
+h2o_multithread_receiver_t *http_receiver_of(h2o_req_t *req);
+void http_post_deferred(h2o_multithread_receiver_t *receiver, struct http_deferred *d);
+
 /* Sends `body` with a status and Content-Type: application/json. */
 void http_send_json(h2o_req_t *req, int status, const char *reason, const char *body, size_t len);
 
 /*
- * Sends the error envelope {"error":{"code":..,"message":..}} with `status`.
- * `code` and `message` are plain ASCII without quotes or backslashes.
+ * Sends the error envelope {"error":{"code":..,"message":..[,"details":{field: reason}]}}
+ * with `status`. `field` (may be NULL) names the offending field in details.
  */
 void http_send_error(h2o_req_t *req, int status, const char *code, const char *message);
+void http_send_field_error(h2o_req_t *req, int status, const char *code, const char *message,
+                           const char *field, const char *reason);
 
 #endif

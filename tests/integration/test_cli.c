@@ -80,7 +80,11 @@ static void test_migrate_then_serve_answers_healthz_and_stops_on_sigterm(void **
     struct proc p;
     char *mig[] = {(char *)pgt_postpace_bin(), "migrate", NULL};
     assert_int_equal(proc_run(&p, mig, envs), 0);
-    assert_non_null(strstr(p.out, "applied=2"));
+    size_t nmig;
+    mig_builtin(&nmig);
+    char want[32];
+    snprintf(want, sizeof want, "applied=%zu", nmig);
+    assert_non_null(strstr(p.out, want));
     assert_int_equal(proc_run(&p, mig, envs), 0); /* re-run: nothing to do */
     assert_non_null(strstr(p.out, "applied=0"));
 

@@ -1,0 +1,512 @@
+/*
+ * DESIGN: two sides. The loop side (intake_webhook) runs on HTTP loop
+ * threads: verify the raw body, parse it, queue a job, return. The writer
+ * side is one thread with its own PGconn: it takes up to batch_max queued
+ * jobs, stores them with one INSERT ... ON CONFLICT DO NOTHING and applies
+ * the new ones in the same transaction, then posts each job back to the loop
+ * that owns its request. A job holds its request only through a guard in the
+ * request's pool, so a client that hangs up early frees nothing twice.
+ */
+#include "http/intake.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "http/server.h"
+#include "metrics.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+enum job_result { JOB_PENDING, JOB_ACCEPTED, JOB_DUPLICATE, JOB_UNAVAILABLE, JOB_FAILED };
+
+struct job {
+    struct http_deferred d;              /* posted back to the loop */
+    h2o_multithread_receiver_t *receiver;
+    struct guard *guard;
+    h2o_req_t *req;                      /* NULL once the request is gone */
+    enum prov_id prov;
+    char *event_id, *type, *payload, *reference, *post_id, *account_id;
+    uint64_t received_ms;
+    enum job_result result;
+    struct job *next;
+};
+
+/* Lives in the request's pool; its dispose callback detaches the job. */
+struct guard {
+    struct job *job;
+};
+
+struct intake {
+    struct intake_options opt;
+    struct whsec_store *secrets;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct job *head, **tail;     /* the queue, under lock */
+    int stopping;                 /* under lock */
+    atomic_int accepting;
+    atomic_int db_ok;
+    PGconn *conn;                 /* writer thread only */
+    uint64_t next_connect_ms, backoff_ms, next_refresh_ms;
+};
+
+/* ---- loop side ---- */
+
+static void guard_dispose(void *p)
+{
+    struct guard *g = p;
+    if (g->job)
+        g->job->req = NULL;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->event_id);
+    free(j->type);
+    free(j->payload);
+    free(j->reference);
+    free(j->post_id);
+    free(j->account_id);
+    free(j);
+}
+
+static void send_result(h2o_req_t *req, enum job_result r)
+{
+    static const char accepted[] = "{\"status\":\"accepted\"}";
+    static const char duplicate[] = "{\"status\":\"duplicate\"}";
+    switch (r) {
+    case JOB_ACCEPTED: http_send_json(req, 200, "OK", accepted, sizeof accepted - 1); break;
+    case JOB_DUPLICATE: http_send_json(req, 200, "OK", duplicate, sizeof duplicate - 1); break;
+    case JOB_UNAVAILABLE:
+    case JOB_PENDING:
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       H2O_STRLIT("5"));
+        http_send_error(req, 503, "unavailable", "the database is unavailable; retry later");
+        break;
+    case JOB_FAILED:
+        http_send_error(req, 500, "internal", "the event could not be stored");
+        break;
+    }
+}
+
+static enum met_webhook_result metric_of(enum job_result r)
+{
+    return r == JOB_ACCEPTED ? MET_WH_APPLIED
+         : r == JOB_DUPLICATE ? MET_WH_DUPLICATE
+                              : MET_WH_UNAVAILABLE;
+}
+
+/* Runs on the loop thread that received the request. */
+static void job_answer(struct http_deferred *d)
+{
+    struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, d, d);
+    if (j->req) {
+        j->guard->job = NULL;
+        met_webhook(j->prov, metric_of(j->result));
+        met_observe_ms(MET_HIST_WEBHOOK_SECONDS, j->prov,
+                       clk_mono_ms(clk_real) - j->received_ms);
+        send_result(j->req, j->result);
+    }
+    job_free(j);
+}
+
+static const char *header(h2o_req_t *req, const char *name, size_t len, char *buf, size_t size)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
+    if (i < 0)
+        return NULL;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    if (v.len >= size)
+        return NULL;
+    memcpy(buf, v.base, v.len);
+    buf[v.len] = '\0';
+    return buf;
+}
+
+static char *opt_string(json_t *obj, const char *key, int *bad)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 500) {
+        *bad = 1;
+        return NULL;
+    }
+    return xstrdup(json_string_value(v));
+}
+
+/* Parses the verified body into j; on error answers 400 and returns -1. */
+static int parse_event(h2o_req_t *req, struct job *j)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(req->entity.base, req->entity.len, 0, &jerr);
+    const char *field = NULL, *reason = NULL;
+    json_t *data = root ? json_object_get(root, "data") : NULL;
+    const char *type = root ? json_string_value(json_object_get(root, "type")) : NULL;
+    int bad = 0;
+    if (!root || !json_is_object(root)) {
+        field = "body", reason = "must be a JSON object";
+    } else if (!type) {
+        field = "type", reason = "required: post.published or post.failed";
+    } else if (strcmp(type, "post.published") != 0 && strcmp(type, "post.failed") != 0) {
+        field = "type", reason = "must be post.published or post.failed";
+    } else if (!json_is_object(data)) {
+        field = "data", reason = "required: an object";
+    } else {
+        j->reference = opt_string(data, "reference", &bad);
+        j->post_id = opt_string(data, "post_id", &bad);
+        j->account_id = opt_string(data, "account_id", &bad);
+        if (bad)
+            field = "data", reason = "reference, post_id and account_id must be short strings";
+        else if (!j->reference && !j->post_id)
+            field = "data.reference", reason = "required: data.reference or data.post_id";
+    }
+    if (field) {
+        http_send_field_error(req, 400, "invalid_request", "the event cannot be read", field,
+                              reason);
+        json_decref(root);
+        return -1;
+    }
+    j->type = xstrdup(type);
+    j->payload = xstrndup(req->entity.base, req->entity.len);
+    json_decref(root);
+    return 0;
+}
+
+static int provider_of(h2o_req_t *req, enum prov_id *p)
+{
+    static const char prefix[] = "/webhooks/";
+    h2o_iovec_t path = req->path_normalized;
+    size_t n = sizeof prefix - 1;
+    return prov_parse(path.base + n, path.len - n, p);
+}
+
+static void unavailable(h2o_req_t *req, enum prov_id p)
+{
+    met_webhook(p, MET_WH_UNAVAILABLE);
+    send_result(req, JOB_UNAVAILABLE);
+}
+
+/* Queues j for the writer; returns -1 once the writer is stopping. */
+static int enqueue(struct intake *in, struct job *j)
+{
+    pthread_mutex_lock(&in->lock);
+    int stopping = in->stopping;
+    if (!stopping) {
+        *in->tail = j;
+        in->tail = &j->next;
+        pthread_cond_signal(&in->cond);
+    }
+    pthread_mutex_unlock(&in->lock);
+    return stopping ? -1 : 0;
+}
+
+int intake_webhook(struct intake *in, h2o_req_t *req)
+{
+    enum prov_id p;
+    if (provider_of(req, &p) != 0) {
+        http_send_error(req, 404, "not_found", "unknown provider");
+        return 0;
+    }
+    char id[256], ts[32], sig[2048];
+    enum whsig_result v = whsec_store_verify(
+        in->secrets, p, header(req, H2O_STRLIT("webhook-id"), id, sizeof id),
+        header(req, H2O_STRLIT("webhook-timestamp"), ts, sizeof ts),
+        header(req, H2O_STRLIT("webhook-signature"), sig, sizeof sig), req->entity.base,
+        req->entity.len, (int64_t)(clk_now_ms(in->opt.clock) / 1000), in->opt.tolerance_s);
+    if (v != WHSIG_OK) {
+        met_webhook(p, MET_WH_UNAUTHORIZED);
+        http_send_error(req, 401, "invalid_signature", whsig_strerror(v));
+        return 0;
+    }
+    if (strlen(id) > 200) {
+        met_webhook(p, MET_WH_BAD_REQUEST);
+        http_send_field_error(req, 400, "invalid_request", "the event cannot be read",
+                              "webhook-id", "longer than 200 characters");
+        return 0;
+    }
+    struct job *j = xcalloc(1, sizeof *j);
+    if (parse_event(req, j) != 0) {
+        met_webhook(p, MET_WH_BAD_REQUEST);
+        job_free(j);
+        return 0;
+    }
+    if (!atomic_load(&in->accepting) || !atomic_load(&in->db_ok)) {
+        job_free(j);
+        unavailable(req, p);
+        return 0;
+    }
+    j->prov = p;
+    j->event_id = xstrdup(id);
+    j->req = req;
+    j->receiver = http_receiver_of(req);
+    j->d.run = job_answer;
+    j->received_ms = clk_mono_ms(clk_real);
+    j->guard = h2o_mem_alloc_shared(&req->pool, sizeof *j->guard, guard_dispose);
+    j->guard->job = j;
+    if (enqueue(in, j) != 0) {
+        j->guard->job = NULL;
+        job_free(j);
+        unavailable(req, p);
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- writer side ---- */
+
+static void answer_all(struct job *batch, enum job_result r)
+{
+    while (batch) {
+        struct job *next = batch->next;
+        if (batch->result == JOB_PENDING)
+            batch->result = r;
+        http_post_deferred(batch->receiver, &batch->d);
+        batch = next;
+    }
+}
+
+static void connection_lost(struct intake *in, const char *why)
+{
+    char q[600];
+    if (atomic_exchange(&in->db_ok, 0))
+        log_warn("intake lost the database; answering 503 until it is back", "reason=%s",
+                 log_quote(why, q, sizeof q));
+    PQfinish(in->conn);
+    in->conn = NULL;
+}
+
+/* Marks each job whose (provider, event id) the INSERT returned as accepted. */
+static void mark_new(struct job *batch, PGresult *r)
+{
+    for (struct job *j = batch; j; j = j->next)
+        j->result = JOB_DUPLICATE;
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (struct job *j = batch; j; j = j->next) {
+            if (j->result == JOB_DUPLICATE && strcmp(prov_name(j->prov), PQgetvalue(r, i, 0)) == 0 &&
+                strcmp(j->event_id, PQgetvalue(r, i, 1)) == 0) {
+                j->result = JOB_ACCEPTED;
+                break;
+            }
+        }
+    }
+}
+
+/* One transaction for the batch. Returns 0, or -1 (rolled back) with err. */
+static int store_batch(struct intake *in, struct job *batch, char *err, size_t errlen)
+{
+    size_t n = 0;
+    for (struct job *j = batch; j; j = j->next)
+        n++;
+    const char **cols[7];
+    for (int c = 0; c < 7; c++)
+        cols[c] = xcalloc(n, sizeof(char *));
+    size_t i = 0;
+    for (struct job *j = batch; j; j = j->next, i++) {
+        cols[0][i] = prov_name(j->prov);
+        cols[1][i] = j->event_id;
+        cols[2][i] = j->type;
+        cols[3][i] = j->payload;
+        cols[4][i] = j->reference;
+        cols[5][i] = j->post_id;
+        cols[6][i] = j->account_id;
+    }
+    char *arrays[7];
+    for (int c = 0; c < 7; c++) {
+        arrays[c] = db_text_array(cols[c], n);
+        free(cols[c]);
+    }
+    int rc = -1;
+    PGresult *stored = NULL, *applied = NULL;
+    if (db_simple(in->conn, "BEGIN", err, errlen) != 0)
+        goto out;
+    stored = db_exec(in->conn, "webhook_store", 7, (const char *const *)arrays, err, errlen);
+    if (!stored)
+        goto out;
+    mark_new(batch, stored);
+    if (PQntuples(stored) > 0) {
+        /* Apply only what is new, in arrival order. */
+        const char **np = xcalloc((size_t)PQntuples(stored), sizeof(char *));
+        const char **ne = xcalloc((size_t)PQntuples(stored), sizeof(char *));
+        for (int k = 0; k < PQntuples(stored); k++)
+            np[k] = PQgetvalue(stored, k, 0), ne[k] = PQgetvalue(stored, k, 1);
+        char *params[2] = {db_text_array(np, (size_t)PQntuples(stored)),
+                           db_text_array(ne, (size_t)PQntuples(stored))};
+        applied = db_exec(in->conn, "webhook_apply", 2, (const char *const *)params, err, errlen);
+        free(params[0]), free(params[1]), free(np), free(ne);
+        if (!applied)
+            goto out;
+    }
+    rc = db_simple(in->conn, "COMMIT", err, errlen);
+out:
+    if (rc != 0)
+        db_rollback(in->conn);
+    PQclear(stored);
+    PQclear(applied);
+    for (int c = 0; c < 7; c++)
+        free(arrays[c]);
+    return rc;
+}
+
+static void process(struct intake *in, struct job *batch)
+{
+    char err[512], q[600];
+    if (!in->conn) {
+        answer_all(batch, JOB_UNAVAILABLE);
+        return;
+    }
+    if (store_batch(in, batch, err, sizeof err) == 0) {
+        answer_all(batch, JOB_PENDING);
+        return;
+    }
+    if (PQstatus(in->conn) != CONNECTION_OK) {
+        connection_lost(in, err);
+        for (struct job *j = batch; j; j = j->next)
+            j->result = JOB_UNAVAILABLE;
+        answer_all(batch, JOB_UNAVAILABLE);
+        return;
+    }
+    /* A statement failed with the connection intact: isolate the bad event. */
+    log_warn("webhook batch failed; storing its events one by one", "reason=%s",
+             log_quote(err, q, sizeof q));
+    while (batch) {
+        struct job *next = batch->next;
+        batch->next = NULL;
+        if (store_batch(in, batch, err, sizeof err) != 0) {
+            batch->result = PQstatus(in->conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
+            log_error("webhook event not stored", "event_id=%s reason=%s", batch->event_id,
+                      log_quote(err, q, sizeof q));
+        }
+        answer_all(batch, JOB_PENDING);
+        batch = next;
+    }
+}
+
+static void refresh_secrets(struct intake *in, uint64_t now)
+{
+    char err[512], q[600];
+    in->next_refresh_ms = now + (uint64_t)in->opt.secrets_refresh_ms;
+    int n = whsec_store_load(in->secrets, in->conn, err, sizeof err);
+    if (n < 0)
+        log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
+}
+
+/* Connects when due, with exponential backoff from 100 ms to 5 s. */
+static void maintain_connection(struct intake *in, uint64_t now)
+{
+    if (in->conn && PQstatus(in->conn) != CONNECTION_OK)
+        connection_lost(in, "connection closed");
+    if (in->conn || now < in->next_connect_ms)
+        return;
+    char err[512];
+    in->conn = db_connect(in->opt.conninfo, err, sizeof err);
+    if (!in->conn) {
+        in->backoff_ms = in->backoff_ms ? (in->backoff_ms * 2 > 5000 ? 5000 : in->backoff_ms * 2)
+                                        : 100;
+        in->next_connect_ms = now + in->backoff_ms;
+        return;
+    }
+    in->backoff_ms = 0;
+    refresh_secrets(in, now);
+    atomic_store(&in->db_ok, 1);
+    log_info("intake connected to the database", NULL);
+}
+
+/* Takes up to batch_max jobs, waiting at most `wait_ms` for the first. */
+static struct job *take_batch(struct intake *in, uint64_t wait_ms, int *stop)
+{
+    pthread_mutex_lock(&in->lock);
+    if (!in->head && !in->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(wait_ms / 1000);
+        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&in->cond, &in->lock, &ts);
+    }
+    struct job *batch = in->head, **end = &in->head;
+    for (int n = 0; *end && n < in->opt.batch_max; n++)
+        end = &(*end)->next;
+    in->head = *end;
+    *end = NULL;
+    if (!in->head)
+        in->tail = &in->head;
+    *stop = in->stopping && !in->head && !batch;
+    pthread_mutex_unlock(&in->lock);
+    return batch;
+}
+
+static void *writer_main(void *arg)
+{
+    struct intake *in = arg;
+    for (;;) {
+        uint64_t now = clk_mono_ms(clk_real);
+        maintain_connection(in, now);
+        if (in->conn && now >= in->next_refresh_ms)
+            refresh_secrets(in, now);
+        int stop;
+        struct job *batch = take_batch(in, in->conn ? 1000 : 100, &stop);
+        if (stop)
+            break;
+        if (batch)
+            process(in, batch);
+        else if (in->conn && PQstatus(in->conn) == CONNECTION_OK)
+            PQconsumeInput(in->conn); /* notices a server that went away while idle */
+    }
+    PQfinish(in->conn);
+    in->conn = NULL;
+    return NULL;
+}
+
+struct intake *intake_start(const struct intake_options *opt)
+{
+    struct intake *in = xcalloc(1, sizeof *in);
+    in->opt = *opt;
+    if (in->opt.batch_max <= 0)
+        in->opt.batch_max = 256;
+    if (in->opt.secrets_refresh_ms <= 0)
+        in->opt.secrets_refresh_ms = 30000;
+    if (!in->opt.clock)
+        in->opt.clock = clk_real;
+    in->secrets = whsec_store_create();
+    in->tail = &in->head;
+    pthread_mutex_init(&in->lock, NULL);
+    pthread_cond_init(&in->cond, NULL);
+    atomic_store(&in->accepting, 1);
+    /* Connect once up front so the daemon starts ready when the database is. */
+    maintain_connection(in, clk_mono_ms(clk_real));
+    pthread_create(&in->thread, NULL, writer_main, in);
+    return in;
+}
+
+void intake_stop(struct intake *in)
+{
+    if (!in)
+        return;
+    atomic_store(&in->accepting, 0);
+    pthread_mutex_lock(&in->lock);
+    in->stopping = 1;
+    pthread_cond_signal(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    pthread_join(in->thread, NULL);
+    whsec_store_destroy(in->secrets);
+    pthread_mutex_destroy(&in->lock);
+    pthread_cond_destroy(&in->cond);
+    free(in);
+}
+
+int intake_ready(const struct intake *in)
+{
+    return atomic_load(&in->db_ok);
+}
+
+struct whsec_store *intake_secrets(struct intake *in)
+{
+    return in->secrets;
+}

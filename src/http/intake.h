@@ -1,0 +1,50 @@
+/*
+ * intake: webhook intake. HTTP loop threads verify and parse deliveries
+ * (intake_webhook) and hand them to one writer thread, which stores many
+ * events in one transaction, applies them to their targets, and answers each
+ * request through its loop's queue. A delivery is answered 2xx only after
+ * its event is committed; while the database is unreachable it gets 503.
+ */
+#ifndef POSTPACE_HTTP_INTAKE_H
+#define POSTPACE_HTTP_INTAKE_H
+
+#include <h2o.h>
+#include <stddef.h>
+
+#include "clock.h"
+#include "provider/provider_id.h"
+#include "webhook/secrets.h"
+
+struct intake;
+
+struct intake_options {
+    const char *conninfo;     /* the writer's own connection */
+    int tolerance_s;          /* webhook-timestamp tolerance, both directions */
+    int batch_max;            /* most events per transaction */
+    int secrets_refresh_ms;   /* how often signing secrets are reloaded */
+    struct clk *clock;        /* for timestamps; clk_real in production */
+};
+
+/*
+ * Starts the writer thread. It connects (and keeps reconnecting with backoff
+ * while the database is down) and loads the signing secrets. Never fails for
+ * a down database: deliveries get 503 until it is back.
+ */
+struct intake *intake_start(const struct intake_options *opt);
+
+/*
+ * Stops taking deliveries (new ones get 503), answers every queued one, and
+ * joins the writer. Call while the HTTP loops still run. NULL is a no-op.
+ */
+void intake_stop(struct intake *in);
+
+/* True while the writer's connection works. Any thread. */
+int intake_ready(const struct intake *in);
+
+/* The signing secrets (tests add keys directly). */
+struct whsec_store *intake_secrets(struct intake *in);
+
+/* Handles POST /webhooks/{provider}; runs on a loop thread, never blocks. */
+int intake_webhook(struct intake *in, h2o_req_t *req);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * Webhook intake end to end: the postpace binary on loopback, a real
+ * PostgreSQL, signed deliveries over HTTP.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "pgtest.h"
+#include "proc.h"
+#include "whclient.h"
+
+#define SECRET_OLD "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SECRET_NEW "whsec_c2Vjb25kIHNlY3JldCBmb3Igcm90YXRpb24h"
+#define SECRET_WRONG "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+static char *db;
+static PGconn *conn;
+static struct proc server;
+static char base[128];
+static int counter;
+
+static int group_setup(void **state)
+{
+    db = pgt_create_migrated_db();
+    conn = pgt_connect(db);
+    pgt_exec(conn, "INSERT INTO provider_keys (provider, label, secret_ref, webhook_secret_ref) "
+                   "VALUES ('posteverywhere', 'main', 'env:PE_KEY', 'env:PP_TEST_WHSEC')");
+    static char env_db[1024];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
+    char *envs[] = {env_db, "PP_TEST_WHSEC=" SECRET_OLD " " SECRET_NEW,
+                    "POSTPACE_BODY_LIMIT=4096", NULL};
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    proc_start(&server, argv, envs);
+    const char *at = proc_await(&server, " port=");
+    if (!at)
+        return -1;
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", atoi(at + 6));
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    kill(server.pid, SIGTERM);
+    int rc = proc_wait(&server);
+    PQfinish(conn);
+    pgt_drop_db(db);
+    return rc == 0 ? 0 : -1;
+}
+
+static char *url(const char *path)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "%s%s", base, path);
+    return buf;
+}
+
+/* Inserts a one-account post whose target is `status` with request_ref `ref`. */
+static void make_target(const char *ref, const char *status)
+{
+    pgt_exec(conn, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) "
+                   "VALUES (1, '{acct}', 'hello', now())");
+    const char *p[] = {ref, status};
+    PGresult *r = PQexecParams(conn,
+                               "UPDATE post_targets SET request_ref = $1, attempts = 1, "
+                               "status = $2::target_status "
+                               "WHERE post_id = (SELECT max(id) FROM posts)",
+                               2, NULL, p, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+static char *target_status(const char *ref)
+{
+    static char buf[64];
+    const char *p[] = {ref};
+    PGresult *r = PQexecParams(conn, "SELECT status FROM post_targets WHERE request_ref = $1", 1,
+                               NULL, p, NULL, NULL, 0);
+    snprintf(buf, sizeof buf, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "(none)");
+    PQclear(r);
+    return buf;
+}
+
+static int count(const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+static const char *next_id(void)
+{
+    static char id[64];
+    snprintf(id, sizeof id, "msg_%d_%d", (int)time(NULL), ++counter);
+    return id;
+}
+
+static void test_signed_event_publishes_its_target(void **state)
+{
+    char body[512], resp[512];
+    make_target("ref-a", "submitted");
+    wh_event(body, sizeof body, "post.published", "ref-a", "pe_1", "acct");
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_string_equal(resp, "{\"status\":\"accepted\"}");
+    assert_string_equal(target_status("ref-a"), "published");
+}
+
+static void test_duplicate_and_replay_change_nothing(void **state)
+{
+    char body[512], resp[512], id[64];
+    make_target("ref-dup", "submitted");
+    snprintf(id, sizeof id, "%s", next_id());
+    wh_event(body, sizeof body, "post.failed", "ref-dup", NULL, "acct");
+    assert_int_equal(
+        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0, body, resp, sizeof resp), 200);
+    assert_string_equal(target_status("ref-dup"), "failed");
+    /* The operator re-queues it; a replay of the old failure must not fail it again. */
+    pgt_exec(conn, "UPDATE post_targets SET status = 'scheduled' WHERE request_ref = 'ref-dup'");
+    assert_int_equal(
+        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0, body, resp, sizeof resp), 200);
+    assert_string_equal(resp, "{\"status\":\"duplicate\"}");
+    assert_string_equal(target_status("ref-dup"), "scheduled");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_events WHERE event_id = '%s'", id);
+    assert_int_equal(count(sql), 1);
+}
+
+static void test_bad_signatures_are_refused(void **state)
+{
+    char body[512], resp[512];
+    make_target("ref-sig", "submitted");
+    wh_event(body, sizeof body, "post.published", "ref-sig", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_WRONG, next_id(), 0, body,
+                             resp, sizeof resp),
+                     401);
+    assert_non_null(strstr(resp, "no signature matches"));
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(),
+                             (int64_t)time(NULL) - 301, body, resp, sizeof resp),
+                     401);
+    assert_non_null(strstr(resp, "too old"));
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(),
+                             (int64_t)time(NULL) + 301, body, resp, sizeof resp),
+                     401);
+    assert_non_null(strstr(resp, "future"));
+    /* Unsigned. */
+    assert_int_equal(http_request("POST", url("/webhooks/posteverywhere"), NULL, body,
+                                  strlen(body), resp, sizeof resp),
+                     401);
+    assert_non_null(strstr(resp, "missing"));
+    assert_string_equal(target_status("ref-sig"), "submitted");
+}
+
+static void test_tampered_body_is_refused(void **state)
+{
+    /* Sign one body, send another: a proxy that rewrites JSON must not pass. */
+    char body[512], resp[512], h_id[80], h_ts[64], h_sig[128];
+    make_target("ref-tamper", "submitted");
+    wh_event(body, sizeof body, "post.failed", "ref-tamper", NULL, NULL);
+    long ts = (long)time(NULL);
+    snprintf(h_id, sizeof h_id, "webhook-id: tamper-1");
+    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %ld", ts);
+    /* A valid signature of a different body. */
+    char other[512];
+    wh_event(other, sizeof other, "post.published", "ref-tamper", NULL, NULL);
+    wh_sign_header(SECRET_OLD, "tamper-1", ts, other, h_sig, sizeof h_sig);
+    const char *headers[] = {h_id, h_ts, h_sig, NULL};
+    assert_int_equal(http_request("POST", url("/webhooks/posteverywhere"), headers, body,
+                                  strlen(body), resp, sizeof resp),
+                     401);
+    assert_string_equal(target_status("ref-tamper"), "submitted");
+}
+
+static void test_rotated_secret_is_accepted(void **state)
+{
+    char body[512], resp[512];
+    make_target("ref-rot", "unconfirmed");
+    wh_event(body, sizeof body, "post.published", "ref-rot", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_NEW, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_string_equal(target_status("ref-rot"), "published");
+}
+
+static void test_failed_then_published_ends_published(void **state)
+{
+    char body[512], resp[512];
+    make_target("ref-ooo", "submitted");
+    wh_event(body, sizeof body, "post.failed", "ref-ooo", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_string_equal(target_status("ref-ooo"), "failed");
+    wh_event(body, sizeof body, "post.published", "ref-ooo", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_string_equal(target_status("ref-ooo"), "published");
+    /* And a failure after publication never regresses it. */
+    wh_event(body, sizeof body, "post.failed", "ref-ooo", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_string_equal(target_status("ref-ooo"), "published");
+}
+
+static void test_event_before_target_is_applied_when_it_appears(void **state)
+{
+    char body[512], resp[512];
+    wh_event(body, sizeof body, "post.published", "ref-early", "pe_early", NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_int_equal(count("SELECT count(*) FROM webhook_events WHERE reference = 'ref-early' "
+                           "AND applied_at IS NULL"),
+                     1);
+    make_target("ref-early", "publishing");
+    assert_string_equal(target_status("ref-early"), "published");
+    assert_int_equal(count("SELECT count(*) FROM webhook_events WHERE reference = 'ref-early' "
+                           "AND applied_at IS NOT NULL"),
+                     1);
+}
+
+static void test_bad_requests_name_the_problem(void **state)
+{
+    char resp[512];
+    assert_int_equal(wh_send(url("/webhooks/nosuchprovider"), SECRET_OLD, next_id(), 0, "{}", resp,
+                             sizeof resp),
+                     404);
+    assert_int_equal(http_request("GET", url("/webhooks/posteverywhere"), NULL, NULL, 0, resp,
+                                  sizeof resp),
+                     405);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0,
+                             "{not json", resp, sizeof resp),
+                     400);
+    assert_non_null(strstr(resp, "\"body\""));
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0,
+                             "{\"type\":\"post.deleted\",\"data\":{}}", resp, sizeof resp),
+                     400);
+    assert_non_null(strstr(resp, "\"type\""));
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0,
+                             "{\"type\":\"post.published\",\"data\":{\"account_id\":\"a\"}}", resp,
+                             sizeof resp),
+                     400);
+    assert_non_null(strstr(resp, "\"data.reference\""));
+    /* Over the 4 KiB body limit this server was started with. */
+    char big[6000];
+    memset(big, ' ', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(
+        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, big, resp, sizeof resp),
+        413);
+}
+
+/* Reads one sample of the Prometheus text back. */
+static long metric(const char *text, const char *series)
+{
+    const char *at = strstr(text, series);
+    if (!at)
+        return -1;
+    return atol(at + strlen(series) + 1);
+}
+
+static void test_metrics_count_what_happened(void **state)
+{
+    char *text = malloc(1 << 16);
+    assert_int_equal(http_request("GET", url("/metrics"), NULL, NULL, 0, text, 1 << 16), 200);
+    long accepted =
+        metric(text, "postpace_webhooks_total{provider=\"posteverywhere\",result=\"applied\"}");
+    long unauthorized = metric(
+        text, "postpace_webhooks_total{provider=\"posteverywhere\",result=\"unauthorized\"}");
+    long before = accepted;
+    assert_true(accepted >= 0 && unauthorized >= 0);
+    assert_non_null(strstr(text, "# TYPE postpace_webhook_seconds histogram"));
+
+    char body[512], resp[512];
+    wh_event(body, sizeof body, "post.published", "ref-metric", NULL, NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_WRONG, next_id(), 0, body,
+                             resp, sizeof resp),
+                     401);
+    assert_int_equal(http_request("GET", url("/metrics"), NULL, NULL, 0, text, 1 << 16), 200);
+    assert_int_equal(
+        metric(text, "postpace_webhooks_total{provider=\"posteverywhere\",result=\"applied\"}"),
+        before + 1);
+    assert_int_equal(
+        metric(text, "postpace_webhooks_total{provider=\"posteverywhere\",result=\"unauthorized\"}"),
+        unauthorized + 1);
+    free(text);
+}
+
+static void test_readyz_reports_database(void **state)
+{
+    char resp[256];
+    assert_int_equal(http_request("GET", url("/readyz"), NULL, NULL, 0, resp, sizeof resp), 200);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_signed_event_publishes_its_target),
+        cmocka_unit_test(test_duplicate_and_replay_change_nothing),
+        cmocka_unit_test(test_bad_signatures_are_refused),
+        cmocka_unit_test(test_tampered_body_is_refused),
+        cmocka_unit_test(test_rotated_secret_is_accepted),
+        cmocka_unit_test(test_failed_then_published_ends_published),
+        cmocka_unit_test(test_event_before_target_is_applied_when_it_appears),
+        cmocka_unit_test(test_bad_requests_name_the_problem),
+        cmocka_unit_test(test_metrics_count_what_happened),
+        cmocka_unit_test(test_readyz_reports_database),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
