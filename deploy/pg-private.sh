@@ -3,6 +3,7 @@
 #
 #   deploy/pg-private.sh start DIR   create (first time) and start; prints the conninfo
 #   deploy/pg-private.sh stop DIR    stop it (fast shutdown)
+#   deploy/pg-private.sh kill DIR    stop it as a crash would (immediate shutdown)
 #   deploy/pg-private.sh url DIR     print the conninfo of a running cluster
 #
 # The cluster listens on a unix socket and on a free port of 127.0.0.1, trusts
@@ -59,7 +60,13 @@ start)
     conninfo; exit 0
   fi
   for attempt in 1 2 3; do
-    port=$(free_port)
+    # The previous port first, so a restarted cluster keeps its address.
+    port=
+    if [ "$attempt" = 1 ] && [ -f "$dir/port" ]; then
+      p=$(cat "$dir/port")
+      (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || port=$p
+    fi
+    [ -n "$port" ] || port=$(free_port)
     echo "$port" >"$dir/port"
     if as_owner "$bindir/pg_ctl" -D "$data" -w -t 30 -l "$data/server.log" \
          -o "-p $port -k $sock -c listen_addresses=127.0.0.1 ${PG_PRIVATE_OPTS:-}" start >/dev/null; then
@@ -70,9 +77,11 @@ start)
   tail -n 20 "$data/server.log" >&2 || true
   exit 1
   ;;
-stop)
+stop|kill)
+  # kill: an immediate shutdown, as a crash would leave it.
+  mode=fast; [ "$cmd" = kill ] && mode=immediate
   if [ -f "$data/PG_VERSION" ]; then
-    as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    as_owner "$bindir/pg_ctl" -D "$data" -m $mode -w stop >/dev/null 2>&1 || true
   fi
   ;;
 url)
