@@ -137,8 +137,6 @@ CREATE TABLE post_targets (
 -- The scheduler's "what is due" query reads only this partial index.
 CREATE INDEX post_targets_due ON post_targets (next_attempt_at, id) WHERE status = 'scheduled';
 CREATE INDEX post_targets_key_status ON post_targets (provider_key_id, status);
-CREATE INDEX post_targets_provider_post ON post_targets (provider_key_id, provider_post_id)
-    WHERE provider_post_id IS NOT NULL;
 
 -- One row per request sent: the limiter's durable memory.
 CREATE TABLE attempts (
@@ -208,7 +206,9 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER post_targets_guard BEFORE UPDATE OF status ON post_targets
-    FOR EACH ROW EXECUTE FUNCTION postpace_targets_guard();
+    FOR EACH ROW WHEN (OLD.status IN ('published', 'failed', 'cancelled', 'expired')
+                       AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION postpace_targets_guard();
 
 -- Wakes the scheduler (channel postpace_due, payload: the earliest newly due
 -- time in epoch milliseconds) once per statement, when rows become

@@ -1,4 +1,2 @@
--- Applies newly stored events in arrival order; 0 moved means pending or no-op.
-SELECT e.provider, e.event_id, postpace_apply_event(e.provider, e.event_id)
-  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(provider, event_id, n)
- ORDER BY e.n;
+-- Applies the newly stored events of a batch in one statement.
+SELECT postpace_apply_events($1::text[], $2::text[]);

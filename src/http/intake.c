@@ -360,7 +360,13 @@ static void process(struct intake *in, struct job *batch)
         answer_all(batch, JOB_UNAVAILABLE);
         return;
     }
+    uint64_t t0 = clk_mono_ms(clk_real);
     if (store_batch(in, batch, err, sizeof err) == 0) {
+        size_t n = 0;
+        for (struct job *j = batch; j; j = j->next)
+            n++;
+        log_debug("webhook batch committed", "events=%zu ms=%llu", n,
+                  (unsigned long long)(clk_mono_ms(clk_real) - t0));
         answer_all(batch, JOB_PENDING);
         return;
     }
