@@ -1,0 +1,7 @@
+-- Enabled keys with their effective base URL and time scale.
+SELECT k.id, k.provider, k.label, k.plan, k.provider_user_id, k.provider_account_id,
+       k.secret_ref, coalesce(k.base_url, p.base_url), coalesce(k.time_scale, p.time_scale)
+  FROM provider_keys k
+  JOIN providers p ON p.id = k.provider
+ WHERE k.enabled
+ ORDER BY k.id;
