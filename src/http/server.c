@@ -185,6 +185,10 @@ static void drain(struct loop_thread *t)
     uint64_t deadline = h2o_now(t->loop) + (uint64_t)t->server->grace_ms;
     while (has_connections(&t->ctx) && h2o_now(t->loop) < deadline)
         h2o_evloop_run(t->loop, 10);
+    /* The stop message (and any late answer) must be consumed before the
+     * receiver goes: h2o asserts that its queue is empty. */
+    while (!h2o_linklist_is_empty(&t->wake._messages))
+        h2o_evloop_run(t->loop, 10);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
     if (has_connections(&t->ctx))
         log_warn("connections still open after the shutdown grace period", "ms=%d",
