@@ -23,16 +23,21 @@ CREATE INDEX webhook_events_pending ON webhook_events (provider, event_id) WHERE
 CREATE INDEX webhook_events_pending_ref ON webhook_events (reference) WHERE applied_at IS NULL;
 CREATE INDEX webhook_events_pending_post ON webhook_events (provider_post_id) WHERE applied_at IS NULL;
 
--- The targets an event speaks of: by our reference (request or target key)
--- or by the provider's post id; narrowed to one account when it names one.
+-- The targets an event speaks of: by the provider's per-account post id, by
+-- our target key, or by our request key narrowed to the account the event
+-- names (ignored when the request carried one target: some providers name
+-- their own account there, not ours).
 CREATE FUNCTION postpace_event_targets(e webhook_events) RETURNS SETOF bigint
 LANGUAGE sql STABLE AS $$
     SELECT t.id
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = e.provider
-     WHERE (t.idempotency_key = e.reference OR t.request_ref = e.reference
-            OR t.provider_post_id = e.provider_post_id)
-       AND (e.account_id IS NULL OR t.account_id = e.account_id)
+     WHERE t.provider_post_id = e.provider_post_id
+        OR t.idempotency_key = e.reference
+        OR (t.request_ref = e.reference
+            AND (e.account_id IS NULL OR t.account_id = e.account_id
+                 OR NOT EXISTS (SELECT 1 FROM post_targets o
+                                 WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
 $$;
 
 -- Applies stored events (given as parallel arrays of provider and event id)

@@ -14,3 +14,8 @@ CREATE TABLE key_leases (
 ALTER TABLE attempts
     ADD COLUMN accounts integer NOT NULL DEFAULT 1 CHECK (accounts >= 0),
     ADD COLUMN posts integer NOT NULL DEFAULT 1 CHECK (posts >= 0);
+
+-- Per key, the earliest scheduled target: the scheduler's "when is this key
+-- next due" look-up.
+CREATE INDEX post_targets_key_due ON post_targets (provider_key_id, next_attempt_at, id)
+    WHERE status = 'scheduled';

@@ -20,6 +20,15 @@ struct config {
     int shutdown_grace_ms; /* how long shutdown waits for requests in flight */
     int webhook_tolerance_s; /* accepted webhook-timestamp skew, both directions */
     int webhook_batch_max;   /* most webhook events committed in one transaction */
+    int scheduler;           /* 1: this instance publishes; 0: HTTP only */
+    int max_in_flight;       /* publish requests in flight at once */
+    int request_timeout_ms;  /* one provider request */
+    int max_attempts;        /* tries of a target before it fails */
+    int backoff_ms;          /* first retry delay (doubles, with jitter) */
+    int catchup_ms;          /* never-tried targets overdue beyond this expire */
+    int unconfirmed_retry_ms; /* wait for a webhook before re-sending an unconfirmed target */
+    int lease_ttl_ms;        /* key-group lease length */
+    int skew_ms;             /* clock-skew margin at window edges */
 };
 
 /* One key of the table; exposed so `help` and the README can list them. */

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/intake.h"
 #include "http/server.h"
 #include "metrics.h"
+#include "scheduler/scheduler.h"
 #include "util/log.h"
 
 struct app {
@@ -91,6 +93,33 @@ static int check_schema(const struct config *cfg)
     return rc;
 }
 
+static struct scheduler *start_scheduler(const struct config *cfg)
+{
+    static char instance[300];
+    struct sched_options o;
+    sched_options_init(&o);
+    if (*cfg->instance_id) {
+        snprintf(instance, sizeof instance, "%s", cfg->instance_id);
+    } else {
+        char host[256] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(instance, sizeof instance, "%s:%d", host, (int)getpid());
+    }
+    o.conninfo = cfg->database_url;
+    o.instance_id = instance;
+    o.max_in_flight = cfg->max_in_flight;
+    o.request_timeout_ms = cfg->request_timeout_ms;
+    o.max_attempts = cfg->max_attempts;
+    o.backoff_ms = cfg->backoff_ms;
+    o.catchup_ms = cfg->catchup_ms;
+    o.unconfirmed_retry_ms = cfg->unconfirmed_retry_ms;
+    o.lease_ttl_ms = cfg->lease_ttl_ms;
+    o.skew_ms = cfg->skew_ms;
+    o.shutdown_grace_ms = cfg->shutdown_grace_ms;
+    log_info("scheduler starting", "instance=%s", instance);
+    return sched_start(&o);
+}
+
 int daemon_serve(const struct config *cfg)
 {
     sigset_t stop_signals;
@@ -119,11 +148,14 @@ int daemon_serve(const struct config *cfg)
     }
     log_info("serving", "listen=%s port=%d threads=%d", cfg->listen, http_server_port(http),
              cfg->http_threads);
+    struct scheduler *sched = cfg->scheduler ? start_scheduler(cfg) : NULL;
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    /* Intake first: it answers what is queued while the loops still run. */
+    /* The scheduler first (it finishes its requests), then the intake (it
+     * answers what is queued while the loops still run), then the loops. */
+    sched_stop(sched);
     intake_stop(app.intake);
     http_server_stop(http);
     log_info("stopped", NULL);

@@ -22,6 +22,7 @@ struct hist {
 };
 
 static atomic_uint_fast64_t webhook_counts[PROV_COUNT][MET_WH_COUNT];
+static atomic_uint_fast64_t publish_counts[PROV_COUNT][MET_PUB_COUNT];
 static struct hist hists[MET_HIST_COUNT][PROV_COUNT];
 
 static const char *const hist_names[MET_HIST_COUNT] = {"postpace_webhook_seconds",
@@ -35,6 +36,12 @@ static const char *const wh_labels[] = {
 #undef X
 };
 
+static const char *const pub_labels[] = {
+#define X(id, label) label,
+    MET_PUBLISH_RESULTS(X)
+#undef X
+};
+
 #define MAX_COLLECTORS 8
 static pthread_mutex_t collectors_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -45,6 +52,11 @@ static struct {
 void met_webhook(enum prov_id p, enum met_webhook_result r)
 {
     atomic_fetch_add_explicit(&webhook_counts[p][r], 1, memory_order_relaxed);
+}
+
+void met_publish(enum prov_id p, enum met_publish_result r)
+{
+    atomic_fetch_add_explicit(&publish_counts[p][r], 1, memory_order_relaxed);
 }
 
 void met_observe_ms(enum met_histogram h, enum prov_id p, uint64_t ms)
@@ -115,6 +127,14 @@ char *met_render(size_t *len)
             fprintf(f, "postpace_webhooks_total{provider=\"%s\",result=\"%s\"} %lu\n",
                     prov_name((enum prov_id)p), wh_labels[r],
                     (unsigned long)atomic_load(&webhook_counts[p][r]));
+    fputs("# HELP postpace_publish_requests_total Publish requests sent, by provider and result\n"
+          "# TYPE postpace_publish_requests_total counter\n",
+          f);
+    for (int p = 0; p < PROV_COUNT; p++)
+        for (int r = 0; r < MET_PUB_COUNT; r++)
+            fprintf(f, "postpace_publish_requests_total{provider=\"%s\",result=\"%s\"} %lu\n",
+                    prov_name((enum prov_id)p), pub_labels[r],
+                    (unsigned long)atomic_load(&publish_counts[p][r]));
     for (int h = 0; h < MET_HIST_COUNT; h++)
         render_hist(f, (enum met_histogram)h);
     pthread_mutex_lock(&collectors_lock);
@@ -129,5 +149,6 @@ char *met_render(size_t *len)
 void met_reset(void)
 {
     memset(webhook_counts, 0, sizeof webhook_counts);
+    memset(publish_counts, 0, sizeof publish_counts);
     memset(hists, 0, sizeof hists);
 }

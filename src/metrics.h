@@ -27,6 +27,21 @@ enum met_webhook_result {
     MET_WH_COUNT
 };
 
+/* Outcomes of a publish request. */
+#define MET_PUBLISH_RESULTS(X)                \
+    X(MET_PUB_OK, "ok")                       \
+    X(MET_PUB_RATE_LIMITED, "rate_limited")   \
+    X(MET_PUB_CLIENT_ERROR, "client_error")   \
+    X(MET_PUB_SERVER_ERROR, "server_error")   \
+    X(MET_PUB_NETWORK_ERROR, "network_error")
+
+enum met_publish_result {
+#define X(id, label) id,
+    MET_PUBLISH_RESULTS(X)
+#undef X
+    MET_PUB_COUNT
+};
+
 enum met_histogram {
     MET_HIST_WEBHOOK_SECONDS, /* receipt to committed answer */
     MET_HIST_PUBLISH_SECONDS, /* provider request round trip */
@@ -34,6 +49,7 @@ enum met_histogram {
 };
 
 void met_webhook(enum prov_id p, enum met_webhook_result r);
+void met_publish(enum prov_id p, enum met_publish_result r);
 void met_observe_ms(enum met_histogram h, enum prov_id p, uint64_t ms);
 
 /*

@@ -19,6 +19,7 @@ void proc_start(struct proc *p, char *const argv[], char *const envs[])
     memset(p, 0, sizeof *p);
     p->pid = fork();
     if (p->pid == 0) {
+        dup2(fds[1], 1);
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);

@@ -10,7 +10,7 @@
 
 struct proc {
     pid_t pid;
-    int err_fd;       /* read end of the child's stderr */
+    int err_fd;       /* read end of the child's stdout and stderr */
     char out[16384];  /* stderr read so far */
     size_t len;
 };

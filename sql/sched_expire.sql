@@ -1,0 +1,8 @@
+-- Targets never tried and overdue beyond the catch-up window ($1 ms) expire
+-- instead of going out hours late.
+UPDATE post_targets
+   SET status = 'expired', updated_at = now(),
+       last_error = jsonb_build_object('code', 'expired', 'message',
+                                       'overdue beyond the catch-up window')
+ WHERE status = 'scheduled' AND attempts = 0
+   AND next_attempt_at < now() - make_interval(secs => $1::double precision / 1000);

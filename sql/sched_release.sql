@@ -1,0 +1,1 @@
+DELETE FROM key_leases WHERE owner = $1;

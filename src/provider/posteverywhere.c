@@ -1,0 +1,33 @@
+/*
+ * DESIGN: the posteverywhere wire format (see tests/sim/README.md and
+ * ../shared/providers/posteverywhere.txt). Pure encode/decode, no state.
+ */
+#include "provider/provider.h"
+
+static char *encode_create(const struct prov_post *p)
+{
+    return prov_encode_common(p, "account_ids", NULL, 1);
+}
+
+static int decode_created(const char *body, size_t len, const struct prov_post *p,
+                          struct prov_result *out)
+{
+    static const char *const path[] = {"data", "results", NULL};
+    return prov_decode_entries(body, len, path, "account_id", p, out);
+}
+
+static void decode_error(const char *body, size_t len, struct prov_error *out)
+{
+    prov_decode_error_common(body, len, NULL, out);
+}
+
+const struct prov_ops prov_posteverywhere = {
+    .id = PROV_POSTEVERYWHERE,
+    .create_route = "POST /posts",
+    .create_path = "/posts",
+    .auth_prefix = "Authorization: Bearer ",
+    .max_batch = 100,
+    .encode_create = encode_create,
+    .decode_created = decode_created,
+    .decode_error = decode_error,
+};

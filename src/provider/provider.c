@@ -1,0 +1,156 @@
+/*
+ * DESIGN: the table of providers and the JSON helpers their files share.
+ * Bodies are built and read with jansson; nothing here allocates beyond the
+ * returned body.
+ */
+#include "provider/provider.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct prov_ops prov_posteverywhere, prov_schedpilot, prov_feedhorizon,
+    prov_postlark, prov_jestha;
+
+static const struct prov_ops *const table[PROV_COUNT] = {
+    [PROV_POSTEVERYWHERE] = &prov_posteverywhere, [PROV_SCHEDPILOT] = &prov_schedpilot,
+    [PROV_FEEDHORIZON] = &prov_feedhorizon,       [PROV_POSTLARK] = &prov_postlark,
+    [PROV_JESTHA] = &prov_jestha,
+};
+
+const struct prov_ops *prov_ops(enum prov_id p)
+{
+    return p < PROV_COUNT ? table[p] : NULL;
+}
+
+const char *prov_create_route(enum prov_id p)
+{
+    return p < PROV_COUNT ? table[p]->create_route : NULL;
+}
+
+char *prov_encode_common(const struct prov_post *p, const char *accounts_field,
+                         const char *single_field, int with_media)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "content", json_string(p->content));
+    if (accounts_field) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < p->naccounts; i++)
+            json_array_append_new(a, json_string(p->accounts[i]));
+        json_object_set_new(o, accounts_field, a);
+    }
+    if (single_field && p->naccounts > 0)
+        json_object_set_new(o, single_field, json_string(p->accounts[0]));
+    if (with_media && p->media_json) {
+        json_t *m = json_loads(p->media_json, 0, NULL);
+        if (json_is_array(m) && json_array_size(m) > 0)
+            json_object_set_new(o, "media", m);
+        else
+            json_decref(m);
+    }
+    json_object_set_new(o, "reference", json_string(p->reference));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        abort();
+    return s;
+}
+
+static void copy_str(json_t *v, char *dst, size_t size)
+{
+    const char *s = json_string_value(v);
+    snprintf(dst, size, "%s", s ? s : "");
+}
+
+static void fill_entry(json_t *item, struct prov_result *r)
+{
+    const char *status = json_string_value(json_object_get(item, "status"));
+    json_t *err = json_object_get(item, "error");
+    r->ok = !err && (!status || strcmp(status, "failed") != 0);
+    copy_str(json_object_get(item, "post_id"), r->post_id, sizeof r->post_id);
+    if (!r->ok) {
+        copy_str(json_object_get(err, "code"), r->error_code, sizeof r->error_code);
+        copy_str(json_object_get(err, "message"), r->error_message, sizeof r->error_message);
+        if (!*r->error_code)
+            snprintf(r->error_code, sizeof r->error_code, "failed");
+    }
+}
+
+int prov_decode_entries(const char *body, size_t len, const char *const *path,
+                        const char *account_key, const struct prov_post *p,
+                        struct prov_result *out)
+{
+    json_t *root = json_loadb(body, len, 0, NULL), *items = root;
+    for (int i = 0; path[i] && items; i++)
+        items = json_object_get(items, path[i]);
+    if (!json_is_array(items)) {
+        json_decref(root);
+        return -1;
+    }
+    for (size_t a = 0; a < p->naccounts; a++) {
+        memset(&out[a], 0, sizeof out[a]);
+        snprintf(out[a].error_code, sizeof out[a].error_code, "missing_result");
+        snprintf(out[a].error_message, sizeof out[a].error_message,
+                 "the provider's answer did not mention this account");
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        const char *acct = json_string_value(json_object_get(item, account_key));
+        for (size_t a = 0; acct && a < p->naccounts; a++) {
+            if (strcmp(acct, p->accounts[a]) == 0) {
+                memset(&out[a], 0, sizeof out[a]);
+                fill_entry(item, &out[a]);
+            }
+        }
+    }
+    json_decref(root);
+    return 0;
+}
+
+int prov_decode_single_id(const char *body, size_t len, const struct prov_post *p,
+                          struct prov_result *out)
+{
+    json_t *root = json_loadb(body, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(root, "id"));
+    if (!id) {
+        json_decref(root);
+        return -1;
+    }
+    for (size_t a = 0; a < p->naccounts; a++) {
+        memset(&out[a], 0, sizeof out[a]);
+        out[a].ok = 1;
+        snprintf(out[a].post_id, sizeof out[a].post_id, "%s", id);
+    }
+    json_decref(root);
+    return 0;
+}
+
+void prov_decode_error_common(const char *body, size_t len, const char *retry_field,
+                              struct prov_error *out)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_s = -1;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return;
+    }
+    json_t *err = json_object_get(root, "error");
+    if (json_is_object(err)) {
+        copy_str(json_object_get(err, "code"), out->code, sizeof out->code);
+        copy_str(json_object_get(err, "message"), out->message, sizeof out->message);
+    } else {
+        copy_str(err, out->code, sizeof out->code);
+        copy_str(json_object_get(root, "message"), out->message, sizeof out->message);
+        json_t *code = json_object_get(root, "code");
+        if (!*out->code && json_is_integer(code))
+            snprintf(out->code, sizeof out->code, "%lld", (long long)json_integer_value(code));
+    }
+    json_t *retry = retry_field ? json_object_get(root, retry_field) : NULL;
+    if (json_is_number(retry))
+        out->retry_after_s = (int64_t)json_number_value(retry);
+    json_decref(root);
+}

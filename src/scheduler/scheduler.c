@@ -1,0 +1,1008 @@
+/*
+ * DESIGN: one thread owns everything here: a PGconn (queries and LISTEN), a
+ * curl multi handle, the registry and its limiter set. Each turn of the loop
+ * reads the clock once, renews leases when due, does housekeeping when due,
+ * learns when each owned key is next due, claims and sends what the limiter
+ * allows now, then sleeps in curl_multi_poll (with the database socket as an
+ * extra fd, so a NOTIFY wakes it) until the earliest of: a request finishing,
+ * the next budget opening, the next due time, or a housekeeping deadline.
+ *
+ * Never double-post: the claim and the attempts row commit before a request
+ * leaves; a request whose fate is unknown (timeout, 5xx, crash) leaves its
+ * targets unconfirmed, to be settled by the webhook or re-sent with the same
+ * idempotency key after unconfirmed_retry_ms. Create requests never reuse a
+ * connection: libcurl silently re-sends a request when a reused connection
+ * dies before answering, which could post twice.
+ */
+#include "scheduler/scheduler.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db/db.h"
+#include "metrics.h"
+#include "provider/provider.h"
+#include "scheduler/registry.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+#include "webhook/secrets.h"
+
+#define MAX_BATCH 100
+#define HOUSEKEEPING_MS 1000
+#define STATS_MS 5000
+#define REGISTRY_RELOAD_MS 30000
+#define EXCERPT_MAX 2048
+
+/* One request in flight. */
+struct flight {
+    struct scheduler *s;
+    CURL *easy;
+    struct curl_slist *headers;
+    int64_t key_id;
+    enum prov_id provider;
+    int64_t attempt_id;
+    size_t n;
+    int64_t target_ids[MAX_BATCH];
+    int attempts[MAX_BATCH];
+    char *accounts[MAX_BATCH];
+    char *body;
+    char *resp;
+    size_t resp_len;
+    struct lim_feedback fb;
+    uint64_t sent_ms;
+    struct flight *next;
+};
+
+/* One target's outcome, waiting to be written. */
+struct settle {
+    int64_t target_id;
+    const char *status;   /* static string */
+    char *post_id;        /* NULL: keep */
+    uint64_t next_ms;     /* 0: keep */
+    char *error;          /* JSON object text, NULL: keep */
+    int uncount;          /* 1: the attempt does not count (429) */
+    struct settle *next;
+};
+
+/* An attempts row to finish. */
+struct finish {
+    int64_t attempt_id;
+    int http_status;      /* 0: none */
+    const char *outcome;
+    int64_t retry_after_ms; /* -1: none */
+    char *excerpt;
+    struct finish *next;
+};
+
+struct key_state {
+    uint64_t due_ms;      /* earliest scheduled target; 0 none; refreshed each turn */
+};
+
+struct scheduler {
+    struct sched_options o;
+    pthread_t thread;
+    atomic_int stopping;
+    CURLM *multi;
+    PGconn *conn;
+    uint64_t next_connect_ms, backoff_ms;
+    struct registry reg;
+    int reg_loaded;
+    uint64_t next_reload_ms;
+    int64_t *owned;       /* key ids whose group this instance leases */
+    size_t nowned;
+    struct key_state *state; /* parallel to reg.keys */
+    uint64_t next_lease_ms, next_house_ms, next_stats_ms;
+    struct flight *flights;
+    int in_flight;
+    struct settle *settles;
+    struct finish *finishes;
+    unsigned rng;
+    pthread_mutex_t stats_lock;
+    char *stats_text;     /* rendered gauges, under stats_lock */
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t now_ms(struct scheduler *s)
+{
+    return clk_now_ms(s->o.clock);
+}
+
+static const char *fmt_i64(char *buf, size_t size, int64_t v)
+{
+    snprintf(buf, size, "%lld", (long long)v);
+    return buf;
+}
+
+static char *id_array(const int64_t *ids, size_t n)
+{
+    size_t cap = 3 + n * 21, len = 0;
+    char *out = xmalloc(cap);
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%lld", i ? "," : "", (long long)ids[i]);
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+static char *error_json(const char *source, int http_status, const char *code, const char *msg)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "source", source, "code", code ? code : "",
+                          "message", msg ? msg : "");
+    if (http_status)
+        json_object_set_new(o, "http_status", json_integer(http_status));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static void add_settle(struct scheduler *s, int64_t target, const char *status, const char *post_id,
+                       uint64_t next_ms, char *error, int uncount)
+{
+    struct settle *x = xcalloc(1, sizeof *x);
+    x->target_id = target;
+    x->status = status;
+    x->post_id = post_id && *post_id ? xstrdup(post_id) : NULL;
+    x->next_ms = next_ms;
+    x->error = error;
+    x->uncount = uncount;
+    x->next = s->settles;
+    s->settles = x;
+}
+
+static void add_finish(struct scheduler *s, int64_t attempt, int status, const char *outcome,
+                       int64_t retry_ms, const char *excerpt, size_t len)
+{
+    struct finish *f = xcalloc(1, sizeof *f);
+    f->attempt_id = attempt;
+    f->http_status = status;
+    f->outcome = outcome;
+    f->retry_after_ms = retry_ms;
+    f->excerpt = excerpt ? xstrndup(excerpt, len < EXCERPT_MAX ? len : EXCERPT_MAX) : NULL;
+    f->next = s->finishes;
+    s->finishes = f;
+}
+
+/* Exponential backoff with jitter (50%..150%) for the n-th attempt. */
+static uint64_t backoff(struct scheduler *s, int attempt)
+{
+    uint64_t b = (uint64_t)s->o.backoff_ms;
+    for (int i = 1; i < attempt && b < 3600000; i++)
+        b *= 2;
+    return b / 2 + (uint64_t)rand_r(&s->rng) % (b + 1);
+}
+
+/* ---- database plumbing ---- */
+
+static void db_lost(struct scheduler *s, const char *why)
+{
+    char q[600];
+    log_warn("scheduler lost the database; reconnecting", "reason=%s", log_quote(why, q, sizeof q));
+    PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+/* Runs a query; on a broken connection drops it. NULL on any failure. */
+static PGresult *q(struct scheduler *s, const char *name, int n, const char *const *params)
+{
+    char err[512], qe[600];
+    if (!s->conn)
+        return NULL;
+    PGresult *r = db_exec(s->conn, name, n, params, err, sizeof err);
+    if (!r) {
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            db_lost(s, err);
+        else
+            log_error("scheduler query failed", "query=%s reason=%s", name,
+                      log_quote(err, qe, sizeof qe));
+    }
+    return r;
+}
+
+static int begin(struct scheduler *s)
+{
+    char err[256];
+    if (!s->conn || db_simple(s->conn, "BEGIN", err, sizeof err) != 0) {
+        if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
+            db_lost(s, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int commit(struct scheduler *s)
+{
+    char err[256];
+    if (db_simple(s->conn, "COMMIT", err, sizeof err) != 0) {
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            db_lost(s, err);
+        else
+            db_rollback(s->conn);
+        return -1;
+    }
+    return 0;
+}
+
+static void load_registry(struct scheduler *s)
+{
+    char err[512], qe[600];
+    struct registry fresh;
+    struct lim_config cfg;
+    lim_config_init(&cfg);
+    cfg.skew_ms = (uint64_t)s->o.skew_ms;
+    if (reg_load(&fresh, s->conn, &cfg, err, sizeof err) != 0) {
+        log_error("cannot load provider keys", "reason=%s", log_quote(err, qe, sizeof qe));
+        return;
+    }
+    if (s->reg_loaded)
+        reg_finish(&s->reg);
+    s->reg = fresh;
+    s->reg_loaded = 1;
+    free(s->state);
+    s->state = xcalloc(s->reg.nkeys ? s->reg.nkeys : 1, sizeof *s->state);
+    free(s->owned);
+    s->owned = NULL;
+    s->nowned = 0;
+    s->next_lease_ms = 0; /* lease at once; fresh windows are rebuilt from attempts */
+}
+
+static void connect_db(struct scheduler *s, uint64_t now)
+{
+    if (s->conn || now < s->next_connect_ms)
+        return;
+    char err[512];
+    s->conn = db_connect(s->o.conninfo, err, sizeof err);
+    if (!s->conn) {
+        s->backoff_ms = s->backoff_ms ? (s->backoff_ms * 2 > 5000 ? 5000 : s->backoff_ms * 2) : 100;
+        s->next_connect_ms = now + s->backoff_ms;
+        return;
+    }
+    s->backoff_ms = 0;
+    PQclear(PQexec(s->conn, "LISTEN postpace_due"));
+    load_registry(s);
+    s->next_reload_ms = now + REGISTRY_RELOAD_MS;
+    log_info("scheduler connected", "keys=%zu", s->reg.nkeys);
+}
+
+/* ---- leases ---- */
+
+static void rebuild_windows(struct scheduler *s)
+{
+    char err[512];
+    lim_set_reset(s->reg.limits);
+    for (size_t i = 0; i < s->nowned; i++) {
+        struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
+        if (k && reg_replay_key(&s->reg, s->conn, k, err, sizeof err) < 0)
+            log_warn("cannot rebuild windows", "key=%lld", (long long)k->id);
+    }
+}
+
+static int group_held(PGresult *r, int64_t group)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        if (atoll(PQgetvalue(r, i, 0)) == group)
+            return 1;
+    return 0;
+}
+
+static void renew_leases(struct scheduler *s, uint64_t now)
+{
+    s->next_lease_ms = now + (uint64_t)s->o.lease_ttl_ms / 3;
+    if (s->reg.nkeys == 0 || atomic_load(&s->stopping))
+        return;
+    int64_t *groups = xcalloc(s->reg.nkeys, sizeof *groups);
+    for (size_t i = 0; i < s->reg.nkeys; i++)
+        groups[i] = s->reg.keys[i].group_id;
+    char *arr = id_array(groups, s->reg.nkeys), ttl[32];
+    free(groups);
+    const char *params[] = {arr, s->o.instance_id, fmt_i64(ttl, sizeof ttl, s->o.lease_ttl_ms)};
+    PGresult *r = q(s, "sched_lease", 3, params);
+    free(arr);
+    if (!r)
+        return;
+    int fresh = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        fresh |= strcmp(PQgetvalue(r, i, 1), "t") == 0;
+    size_t before = s->nowned;
+    free(s->owned);
+    s->owned = xcalloc(s->reg.nkeys, sizeof *s->owned);
+    s->nowned = 0;
+    for (size_t i = 0; i < s->reg.nkeys; i++)
+        if (group_held(r, s->reg.keys[i].group_id))
+            s->owned[s->nowned++] = s->reg.keys[i].id;
+    PQclear(r);
+    if (fresh || s->nowned != before) {
+        rebuild_windows(s);
+        log_info("leases", "keys=%zu of=%zu", s->nowned, s->reg.nkeys);
+    }
+}
+
+static void release_leases(struct scheduler *s)
+{
+    const char *params[] = {s->o.instance_id};
+    PQclear(q(s, "sched_release", 1, params));
+}
+
+/* ---- housekeeping and gauges ---- */
+
+static void emit_gauges(void *arg, void (*emit)(void *sink, const char *text), void *sink)
+{
+    struct scheduler *s = arg;
+    pthread_mutex_lock(&s->stats_lock);
+    if (s->stats_text)
+        emit(sink, s->stats_text);
+    pthread_mutex_unlock(&s->stats_lock);
+}
+
+static void refresh_stats(struct scheduler *s)
+{
+    PGresult *r = q(s, "sched_status_counts", 0, NULL);
+    if (!r)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fprintf(f, "# HELP postpace_targets Post targets by status\n# TYPE postpace_targets gauge\n");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(f, "postpace_targets{status=\"%s\"} %s\n", PQgetvalue(r, i, 0),
+                PQgetvalue(r, i, 1));
+    fprintf(f, "# HELP postpace_in_flight Publish requests in flight\n# TYPE postpace_in_flight "
+               "gauge\npostpace_in_flight %d\n",
+            s->in_flight);
+    fprintf(f, "# HELP postpace_leased_keys Keys this instance leases\n# TYPE postpace_leased_keys "
+               "gauge\npostpace_leased_keys %zu\n",
+            s->nowned);
+    uint64_t now = now_ms(s);
+    fprintf(f, "# HELP postpace_key_lag_seconds How far the key's earliest due target is behind "
+               "schedule\n# TYPE postpace_key_lag_seconds gauge\n");
+    for (size_t i = 0; i < s->reg.nkeys; i++) {
+        uint64_t due = s->state[i].due_ms;
+        fprintf(f, "postpace_key_lag_seconds{key=\"%s\"} %.3f\n", s->reg.keys[i].label,
+                due && due < now ? (double)(now - due) / 1000.0 : 0.0);
+    }
+    fclose(f);
+    PQclear(r);
+    pthread_mutex_lock(&s->stats_lock);
+    free(s->stats_text);
+    s->stats_text = buf;
+    pthread_mutex_unlock(&s->stats_lock);
+}
+
+static void housekeeping(struct scheduler *s, uint64_t now)
+{
+    char a[32], b[32];
+    s->next_house_ms = now + HOUSEKEEPING_MS;
+    const char *expire[] = {fmt_i64(a, sizeof a, s->o.catchup_ms)};
+    PQclear(q(s, "sched_expire", 1, expire));
+    const char *recover[] = {fmt_i64(b, sizeof b, s->o.unconfirmed_retry_ms)};
+    PQclear(q(s, "sched_recover", 1, recover));
+    const char *retry[] = {fmt_i64(a, sizeof a, s->o.max_attempts)};
+    PQclear(q(s, "sched_unconfirmed_retry", 1, retry));
+    if (now >= s->next_stats_ms) {
+        s->next_stats_ms = now + STATS_MS;
+        refresh_stats(s);
+    }
+}
+
+/* ---- writing outcomes ---- */
+
+static int write_settle(struct scheduler *s, const struct settle *x)
+{
+    char id[32], next[32], unc[32];
+    const char *params[] = {fmt_i64(id, sizeof id, x->target_id),
+                            x->status,
+                            x->post_id,
+                            x->next_ms ? fmt_i64(next, sizeof next, (int64_t)x->next_ms) : NULL,
+                            x->error,
+                            fmt_i64(unc, sizeof unc, x->uncount),
+                            s->o.instance_id};
+    PGresult *r = q(s, "sched_settle", 7, params);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+static int write_finish(struct scheduler *s, const struct finish *f)
+{
+    char id[32], st[32], ra[32];
+    const char *params[] = {fmt_i64(id, sizeof id, f->attempt_id),
+                            f->http_status ? fmt_i64(st, sizeof st, f->http_status) : NULL,
+                            f->outcome,
+                            f->retry_after_ms >= 0 ? fmt_i64(ra, sizeof ra, f->retry_after_ms)
+                                                   : NULL,
+                            f->excerpt};
+    PGresult *r = q(s, "sched_finish_attempt", 5, params);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+static void free_settles(struct settle *x)
+{
+    while (x) {
+        struct settle *next = x->next;
+        free(x->post_id);
+        free(x->error);
+        free(x);
+        x = next;
+    }
+}
+
+static void free_finishes(struct finish *f)
+{
+    while (f) {
+        struct finish *next = f->next;
+        free(f->excerpt);
+        free(f);
+        f = next;
+    }
+}
+
+/* Writes every pending outcome in one transaction; kept for later if it fails. */
+static void flush(struct scheduler *s)
+{
+    if (!s->settles && !s->finishes)
+        return;
+    if (begin(s) != 0)
+        return;
+    int ok = 1;
+    for (struct settle *x = s->settles; x && ok; x = x->next)
+        ok = write_settle(s, x) == 0;
+    for (struct finish *f = s->finishes; f && ok; f = f->next)
+        ok = write_finish(s, f) == 0;
+    if (!ok || commit(s) != 0) {
+        if (s->conn)
+            db_rollback(s->conn);
+        return;
+    }
+    free_settles(s->settles);
+    free_finishes(s->finishes);
+    s->settles = NULL;
+    s->finishes = NULL;
+}
+
+/* ---- responses ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+    struct flight *f = arg;
+    size_t take = size * n;
+    if (f->resp_len + take > 65536)
+        take = f->resp_len < 65536 ? 65536 - f->resp_len : 0;
+    f->resp = xrealloc(f->resp, f->resp_len + take + 1);
+    memcpy(f->resp + f->resp_len, data, take);
+    f->resp_len += take;
+    f->resp[f->resp_len] = '\0';
+    return size * n;
+}
+
+static int header_is(const char *line, size_t len, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return 0;
+    *value = line + n + 1;
+    return 1;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    struct flight *f = arg;
+    size_t len = size * n;
+    const char *v;
+    if (header_is(line, len, "x-ratelimit-limit", &v))
+        f->fb.limit = atoll(v);
+    else if (header_is(line, len, "x-ratelimit-remaining", &v))
+        f->fb.remaining = atoll(v);
+    else if (header_is(line, len, "x-ratelimit-reset", &v))
+        f->fb.reset = atoll(v);
+    else if (header_is(line, len, "retry-after", &v))
+        f->fb.retry_after_s = atoll(v);
+    return len;
+}
+
+/* Every target of the flight to one status. */
+static void settle_all(struct scheduler *s, struct flight *f, const char *status, uint64_t next_ms,
+                       const char *error, int uncount)
+{
+    for (size_t i = 0; i < f->n; i++)
+        add_settle(s, f->target_ids[i], status, NULL, next_ms, error ? xstrdup(error) : NULL,
+                   uncount);
+}
+
+static void on_created(struct scheduler *s, struct flight *f, const struct prov_ops *ops,
+                       const struct prov_post *post)
+{
+    struct prov_result res[MAX_BATCH];
+    if (ops->decode_created(f->resp ? f->resp : "", f->resp_len, post, res) != 0) {
+        /* Accepted, but we cannot tell which accounts: the webhooks will say. */
+        settle_all(s, f, "submitted", 0, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        if (res[i].ok)
+            add_settle(s, f->target_ids[i], "submitted", res[i].post_id, 0, NULL, 0);
+        else
+            add_settle(s, f->target_ids[i], "failed", NULL, 0,
+                       error_json("provider", 0, res[i].error_code, res[i].error_message), 0);
+    }
+}
+
+/* Limiter feedback; returns when a 429 lets the request's buckets open again. */
+static uint64_t feed_limiter(struct scheduler *s, struct flight *f, long status, uint64_t now)
+{
+    struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
+    if (!k)
+        return 0;
+    struct lim_req req;
+    reg_request(k, prov_create_route(f->provider), (uint32_t)f->n, 1, &req);
+    f->fb.status = (int)status;
+    f->fb.reset_kind = s->reg.providers[f->provider].reset_kind;
+    lim_apply_feedback(s->reg.limits, &req, &f->fb, now);
+    uint64_t until = 0;
+    for (size_t i = 0; i < req.nbuckets; i++) {
+        uint64_t b = lim_bucket_blocked_until(s->reg.limits, req.buckets[i]);
+        until = b > until ? b : until;
+    }
+    return until;
+}
+
+static void on_status(struct scheduler *s, struct flight *f, long status, uint64_t now)
+{
+    const struct prov_ops *ops = prov_ops(f->provider);
+    struct prov_post post = {NULL, NULL, (const char *const *)f->accounts, f->n, NULL};
+    struct prov_error pe;
+    ops->decode_error(f->resp ? f->resp : "", f->resp_len, &pe);
+    if (pe.retry_after_s >= 0)
+        f->fb.body_retry_after_s = pe.retry_after_s;
+    uint64_t until = feed_limiter(s, f, status, now);
+    const char *outcome;
+    if (status >= 200 && status < 300) {
+        outcome = "ok";
+        met_publish(f->provider, MET_PUB_OK);
+        on_created(s, f, ops, &post);
+    } else if (status == 429) {
+        outcome = "rate_limited";
+        met_publish(f->provider, MET_PUB_RATE_LIMITED);
+        uint64_t next = until > now ? until : now + backoff(s, 1);
+        settle_all(s, f, "scheduled", next, NULL, 1);
+        log_warn("rate limited", "provider=%s key=%lld retry_in_ms=%llu", prov_name(f->provider),
+                 (long long)f->key_id, (unsigned long long)(next - now));
+    } else if (status >= 500) {
+        /* The provider may have created it: wait for its webhook before re-sending. */
+        outcome = "unknown";
+        met_publish(f->provider, MET_PUB_SERVER_ERROR);
+        char *err = error_json("provider", (int)status, pe.code, pe.message);
+        settle_all(s, f, "unconfirmed", now + (uint64_t)s->o.unconfirmed_retry_ms, err, 0);
+        free(err);
+    } else {
+        outcome = "permanent";
+        met_publish(f->provider, MET_PUB_CLIENT_ERROR);
+        char *err = error_json("provider", (int)status, pe.code, pe.message);
+        settle_all(s, f, "failed", 0, err, 0);
+        free(err);
+    }
+    int64_t retry_ms = f->fb.retry_after_s >= 0 ? f->fb.retry_after_s * 1000
+                     : f->fb.body_retry_after_s >= 0 ? f->fb.body_retry_after_s * 1000 : -1;
+    add_finish(s, f->attempt_id, (int)status, outcome, retry_ms, f->resp, f->resp_len);
+}
+
+static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode rc, uint64_t now)
+{
+    met_publish(f->provider, MET_PUB_NETWORK_ERROR);
+    char *err = error_json("network", 0, "transport", curl_easy_strerror(rc));
+    int never_left = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                     rc == CURLE_COULDNT_RESOLVE_PROXY;
+    for (size_t i = 0; i < f->n; i++) {
+        if (never_left && f->attempts[i] >= s->o.max_attempts)
+            add_settle(s, f->target_ids[i], "failed", NULL, 0, xstrdup(err), 0);
+        else if (never_left)
+            add_settle(s, f->target_ids[i], "scheduled", NULL, now + backoff(s, f->attempts[i]),
+                       xstrdup(err), 0);
+        else
+            add_settle(s, f->target_ids[i], "unconfirmed", NULL,
+                       now + (uint64_t)s->o.unconfirmed_retry_ms, xstrdup(err), 0);
+    }
+    add_finish(s, f->attempt_id, 0, never_left ? "retryable" : "unknown", -1,
+               curl_easy_strerror(rc), strlen(curl_easy_strerror(rc)));
+    free(err);
+}
+
+static void flight_free(struct flight *f)
+{
+    curl_slist_free_all(f->headers);
+    for (size_t i = 0; i < f->n; i++)
+        free(f->accounts[i]);
+    free(f->body);
+    free(f->resp);
+    free(f);
+}
+
+static void unlink_flight(struct scheduler *s, struct flight *f)
+{
+    for (struct flight **p = &s->flights; *p; p = &(*p)->next) {
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    }
+    s->in_flight--;
+}
+
+static void drain_done(struct scheduler *s)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(s->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct flight *f;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+        uint64_t now = now_ms(s);
+        met_observe_ms(MET_HIST_PUBLISH_SECONDS, f->provider, now - f->sent_ms);
+        if (msg->data.result == CURLE_OK) {
+            long status = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+            on_status(s, f, status, now);
+        } else {
+            on_transport_error(s, f, msg->data.result, now);
+        }
+        curl_multi_remove_handle(s->multi, msg->easy_handle);
+        curl_easy_cleanup(msg->easy_handle);
+        unlink_flight(s, f);
+        flight_free(f);
+    }
+    flush(s);
+}
+
+/* ---- sending ---- */
+
+static int start_request(struct scheduler *s, struct flight *f, const struct reg_key *k,
+                         const char *content, const char *media, const char *reference)
+{
+    const struct prov_ops *ops = prov_ops(k->provider);
+    char secret[1024], line[1200], url[1024];
+    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
+        log_error("API secret unavailable", "key=%s ref=%s", k->label, k->secret_ref);
+        return -1;
+    }
+    secret[strcspn(secret, "\r\n")] = '\0';
+    struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference};
+    f->body = ops->encode_create(&post);
+    snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);
+    f->headers = curl_slist_append(NULL, line);
+    memset(secret, 0, sizeof secret);
+    memset(line, 0, sizeof line);
+    snprintf(line, sizeof line, "Idempotency-Key: %s", reference);
+    f->headers = curl_slist_append(f->headers, line);
+    f->headers = curl_slist_append(f->headers, "Content-Type: application/json");
+    f->headers = curl_slist_append(f->headers, "Expect:");
+    snprintf(url, sizeof url, "%s%s", k->base_url, ops->create_path);
+    lim_feedback_init(&f->fb);
+    CURL *e = f->easy = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, f);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->o.request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* Never re-sent by libcurl on a dead reused connection (see DESIGN). */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    curl_multi_add_handle(s->multi, e);
+    int running;
+    curl_multi_perform(s->multi, &running); /* on its way now, as the limiter assumed */
+    f->next = s->flights;
+    s->flights = f;
+    s->in_flight++;
+    return 0;
+}
+
+/* The request key: a single target's own key, or the first target's plus the count. */
+static void request_ref(PGresult *r, char *out, size_t size)
+{
+    int n = PQntuples(r);
+    if (n == 1)
+        snprintf(out, size, "%s", PQgetvalue(r, 0, 2));
+    else
+        snprintf(out, size, "%s+%d", PQgetvalue(r, 0, 2), n);
+}
+
+/* Fails the claimed targets at once (a quota that never reopens). */
+static void fail_claimed(struct scheduler *s, PGresult *r, const char *code, const char *msg)
+{
+    for (int i = 0; i < PQntuples(r); i++)
+        add_settle(s, atoll(PQgetvalue(r, i, 0)), "failed", NULL, 0,
+                   error_json("limiter", 0, code, msg), 1);
+}
+
+/*
+ * Claims and sends one request of key k if the limiter allows it now.
+ * Returns 1 when a request left, 0 when nothing is due or the budget is
+ * closed (*wake lowered to when it opens), -1 on a database error.
+ */
+static int dispatch_one(struct scheduler *s, struct reg_key *k, uint64_t now, uint64_t *wake)
+{
+    const struct prov_ops *ops = prov_ops(k->provider);
+    struct lim_req req;
+    reg_request(k, ops->create_route, 1, 1, &req);
+    uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
+    if (slot > now && slot != LIM_NEVER) {
+        *wake = slot < *wake ? slot : *wake;
+        return 0;
+    }
+    size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
+    char kid[32], lim[32], ttl[32];
+    const char *params[] = {fmt_i64(kid, sizeof kid, k->id), fmt_i64(lim, sizeof lim, (int64_t)batch),
+                            s->o.instance_id,
+                            fmt_i64(ttl, sizeof ttl, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
+    if (begin(s) != 0)
+        return -1;
+    PGresult *r = q(s, "sched_claim", 4, params);
+    if (!r) {
+        if (s->conn)
+            db_rollback(s->conn);
+        return -1;
+    }
+    int n = PQntuples(r);
+    if (n == 0) {
+        PQclear(r);
+        return commit(s) == 0 ? 0 : -1;
+    }
+    reg_request(k, ops->create_route, (uint32_t)n, 1, &req);
+    slot = lim_next_slot(s->reg.limits, &req, now);
+    if (slot == LIM_NEVER) {
+        fail_claimed(s, r, "quota_exhausted",
+                     "a quota of this key will not reopen (lifetime, or smaller than the request)");
+        PQclear(r);
+        return commit(s) == 0 ? 0 : -1;
+    }
+    struct flight *f = xcalloc(1, sizeof *f);
+    f->s = s;
+    f->key_id = k->id;
+    f->provider = k->provider;
+    f->n = (size_t)n;
+    f->sent_ms = now;
+    for (int i = 0; i < n; i++) {
+        f->target_ids[i] = atoll(PQgetvalue(r, i, 0));
+        f->accounts[i] = xstrdup(PQgetvalue(r, i, 1));
+        f->attempts[i] = atoi(PQgetvalue(r, i, 3));
+    }
+    char ref[256], *ids = id_array(f->target_ids, f->n), sent[32];
+    request_ref(r, ref, sizeof ref);
+    const char *ip[] = {kid, ids, ops->create_route, fmt_i64(sent, sizeof sent, (int64_t)now),
+                        s->o.instance_id, ref};
+    PGresult *a = slot > now ? NULL : q(s, "sched_intent", 6, ip);
+    free(ids);
+    if (slot > now) {
+        /* More accounts than the window holds now: put them back until it opens. */
+        PQclear(r);
+        for (size_t i = 0; i < f->n; i++)
+            add_settle(s, f->target_ids[i], "scheduled", NULL, slot, NULL, 1);
+        flight_free(f);
+        *wake = slot < *wake ? slot : *wake;
+        return commit(s) == 0 ? 0 : -1;
+    }
+    if (!a || commit(s) != 0) {
+        PQclear(a);
+        PQclear(r);
+        flight_free(f);
+        if (s->conn)
+            db_rollback(s->conn);
+        return -1;
+    }
+    f->attempt_id = atoll(PQgetvalue(a, 0, 0));
+    PQclear(a);
+    /* The window counts the request from when it really leaves, not from the
+     * start of this turn: the claim took a round trip or two. */
+    f->sent_ms = now_ms(s);
+    lim_commit(s->reg.limits, &req, f->sent_ms > now ? f->sent_ms : now);
+    int rc = start_request(s, f, k, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), ref);
+    PQclear(r);
+    if (rc != 0) {
+        /* Nothing left: the intent is recorded, so settle it as never sent. */
+        char *err = error_json("config", 0, "secret_unavailable", "the key's API secret is not set");
+        settle_all(s, f, "failed", 0, err, 0);
+        add_finish(s, f->attempt_id, 0, "permanent", -1, NULL, 0);
+        free(err);
+        flight_free(f);
+    }
+    return 1;
+}
+
+/* Learns, for every owned key, when its earliest scheduled target is due. */
+static int refresh_due(struct scheduler *s)
+{
+    for (size_t i = 0; i < s->reg.nkeys; i++)
+        s->state[i].due_ms = 0;
+    if (s->nowned == 0)
+        return 0;
+    char *arr = id_array(s->owned, s->nowned);
+    const char *params[] = {arr};
+    PGresult *r = q(s, "sched_due", 1, params);
+    free(arr);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct reg_key *k = reg_key_by_id(&s->reg, atoll(PQgetvalue(r, i, 0)));
+        if (k && !PQgetisnull(r, i, 1))
+            s->state[k - s->reg.keys].due_ms = (uint64_t)atoll(PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* Sends what is due and allowed; lowers *wake to the next moment worth waking for. */
+static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
+{
+    if (refresh_due(s) != 0)
+        return;
+    for (size_t i = 0; i < s->nowned && !atomic_load(&s->stopping); i++) {
+        struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
+        uint64_t due = k ? s->state[k - s->reg.keys].due_ms : 0;
+        if (!due)
+            continue;
+        if (due > now) {
+            *wake = due < *wake ? due : *wake;
+            continue;
+        }
+        int sent;
+        while (s->in_flight < s->o.max_in_flight && (sent = dispatch_one(s, k, now, wake)) == 1)
+            ;
+        if (s->in_flight >= s->o.max_in_flight)
+            break;
+    }
+    flush(s);
+}
+
+/* ---- the loop ---- */
+
+static int poll_timeout(uint64_t now, uint64_t wake)
+{
+    if (wake <= now)
+        return 0;
+    uint64_t d = wake - now;
+    return d > 1000 ? 1000 : (int)d;
+}
+
+static void wait_for_work(struct scheduler *s, uint64_t now, uint64_t wake)
+{
+    struct curl_waitfd extra = {0, CURL_WAIT_POLLIN, 0};
+    int nextra = 0;
+    if (s->conn) {
+        extra.fd = PQsocket(s->conn);
+        nextra = 1;
+    }
+    int running;
+    curl_multi_perform(s->multi, &running);
+    curl_multi_poll(s->multi, &extra, (unsigned)nextra, poll_timeout(now, wake), NULL);
+    curl_multi_perform(s->multi, &running);
+    if (s->conn) {
+        PQconsumeInput(s->conn);
+        PGnotify *n;
+        while ((n = PQnotifies(s->conn)))
+            PQfreemem(n);
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            db_lost(s, "connection closed");
+    }
+}
+
+static void turn(struct scheduler *s)
+{
+    uint64_t now = now_ms(s);
+    connect_db(s, now);
+    uint64_t wake = now + 1000;
+    if (s->conn) {
+        if (now >= s->next_reload_ms && s->in_flight == 0) {
+            load_registry(s);
+            s->next_reload_ms = now + REGISTRY_RELOAD_MS;
+        }
+        if (now >= s->next_lease_ms)
+            renew_leases(s, now);
+        if (now >= s->next_house_ms)
+            housekeeping(s, now);
+        if (s->conn && !atomic_load(&s->stopping))
+            dispatch(s, now, &wake);
+        wake = s->next_lease_ms < wake ? s->next_lease_ms : wake;
+        wake = s->next_house_ms < wake ? s->next_house_ms : wake;
+    }
+    wait_for_work(s, now_ms(s), wake);
+    drain_done(s);
+}
+
+/* Cuts what is still in flight at the end of the grace period short. */
+static void abandon_flights(struct scheduler *s)
+{
+    while (s->flights) {
+        struct flight *f = s->flights;
+        on_transport_error(s, f, CURLE_OPERATION_TIMEDOUT, now_ms(s));
+        curl_multi_remove_handle(s->multi, f->easy);
+        curl_easy_cleanup(f->easy);
+        unlink_flight(s, f);
+        flight_free(f);
+    }
+}
+
+static void *sched_main(void *arg)
+{
+    struct scheduler *s = arg;
+    while (!atomic_load(&s->stopping))
+        turn(s);
+    uint64_t deadline = clk_mono_ms(clk_real) + (uint64_t)s->o.shutdown_grace_ms;
+    while (s->in_flight > 0 && clk_mono_ms(clk_real) < deadline)
+        turn(s);
+    abandon_flights(s);
+    for (int i = 0; i < 50 && (s->settles || s->finishes); i++) {
+        connect_db(s, now_ms(s));
+        flush(s);
+        if (s->settles || s->finishes)
+            wait_for_work(s, now_ms(s), now_ms(s) + 100);
+    }
+    if (s->conn)
+        release_leases(s);
+    return NULL;
+}
+
+void sched_options_init(struct sched_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->instance_id = "postpace";
+    o->lease_ttl_ms = 15000;
+    o->max_in_flight = 64;
+    o->request_timeout_ms = 30000;
+    o->max_attempts = 5;
+    o->backoff_ms = 1000;
+    o->catchup_ms = 3600000;
+    o->unconfirmed_retry_ms = 300000;
+    o->skew_ms = 1000;
+    o->shutdown_grace_ms = 10000;
+    o->clock = clk_real;
+}
+
+struct scheduler *sched_start(const struct sched_options *o)
+{
+    struct scheduler *s = xcalloc(1, sizeof *s);
+    s->o = *o;
+    s->o.instance_id = xstrdup(o->instance_id);
+    s->o.conninfo = xstrdup(o->conninfo ? o->conninfo : "");
+    if (!s->o.clock)
+        s->o.clock = clk_real;
+    s->rng = (unsigned)clk_mono_ms(clk_real);
+    s->multi = curl_multi_init();
+    pthread_mutex_init(&s->stats_lock, NULL);
+    met_register_collector(emit_gauges, s);
+    pthread_create(&s->thread, NULL, sched_main, s);
+    return s;
+}
+
+void sched_stop(struct scheduler *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, 1);
+    curl_multi_wakeup(s->multi);
+    pthread_join(s->thread, NULL);
+    met_unregister_collector(emit_gauges, s);
+    free_settles(s->settles);
+    free_finishes(s->finishes);
+    if (s->reg_loaded)
+        reg_finish(&s->reg);
+    PQfinish(s->conn);
+    curl_multi_cleanup(s->multi);
+    pthread_mutex_destroy(&s->stats_lock);
+    free(s->stats_text);
+    free(s->state);
+    free(s->owned);
+    free((char *)s->o.instance_id);
+    free((char *)s->o.conninfo);
+    free(s);
+}
