@@ -52,6 +52,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     moved integer;
 BEGIN
+    -- Lock the targets in id order first, as the scheduler does, so the two
+    -- writers never deadlock.
+    PERFORM 1
+       FROM post_targets t
+      WHERE t.id IN (SELECT x.id
+                       FROM unnest(p_providers, p_event_ids) AS n(provider, event_id)
+                       JOIN webhook_events w USING (provider, event_id)
+                       CROSS JOIN LATERAL postpace_event_targets(w) AS x(id)
+                      WHERE w.applied_at IS NULL)
+      ORDER BY t.id
+        FOR UPDATE;
     WITH ev AS (
         SELECT w.*
           FROM unnest(p_providers, p_event_ids) AS n(provider, event_id)

@@ -1,1 +1,1 @@
-SELECT status::text, count(*) FROM post_targets GROUP BY status;
+SELECT status::text, count(*) FROM post_targets GROUP BY status ORDER BY status;

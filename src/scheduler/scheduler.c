@@ -35,7 +35,7 @@
 
 #define MAX_BATCH 100
 #define HOUSEKEEPING_MS 1000
-#define STATS_MS 5000
+#define STATS_MS 2000
 #define REGISTRY_RELOAD_MS 30000
 #define EXCERPT_MAX 2048
 
@@ -105,6 +105,8 @@ struct scheduler {
     unsigned rng;
     pthread_mutex_t stats_lock;
     char *stats_text;     /* rendered gauges, under stats_lock */
+    char last_progress[512];
+    char fingerprint[64];  /* of the configuration the registry was loaded from */
 };
 
 /* ---- small helpers ---- */
@@ -253,6 +255,18 @@ static void load_registry(struct scheduler *s)
     s->next_lease_ms = 0; /* lease at once; fresh windows are rebuilt from attempts */
 }
 
+/* Whether keys, providers or limits changed since the registry was loaded. */
+static int config_changed(struct scheduler *s)
+{
+    PGresult *r = q(s, "registry_fingerprint", 0, NULL);
+    if (!r)
+        return 0;
+    int changed = strcmp(PQgetvalue(r, 0, 0), s->fingerprint) != 0;
+    snprintf(s->fingerprint, sizeof s->fingerprint, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return changed;
+}
+
 static void connect_db(struct scheduler *s, uint64_t now)
 {
     if (s->conn || now < s->next_connect_ms)
@@ -266,6 +280,7 @@ static void connect_db(struct scheduler *s, uint64_t now)
     }
     s->backoff_ms = 0;
     PQclear(PQexec(s->conn, "LISTEN postpace_due"));
+    config_changed(s);
     load_registry(s);
     s->next_reload_ms = now + REGISTRY_RELOAD_MS;
     log_info("scheduler connected", "keys=%zu", s->reg.nkeys);
@@ -341,6 +356,20 @@ static void emit_gauges(void *arg, void (*emit)(void *sink, const char *text), v
     pthread_mutex_unlock(&s->stats_lock);
 }
 
+/* One logfmt line of counts by status, when they changed: the live progress. */
+static void log_progress(struct scheduler *s, PGresult *r)
+{
+    char line[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < PQntuples(r) && len < sizeof line - 64; i++)
+        len += (size_t)snprintf(line + len, sizeof line - len, "%s%s=%s", i ? " " : "",
+                                PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    if (strcmp(line, s->last_progress) == 0)
+        return;
+    snprintf(s->last_progress, sizeof s->last_progress, "%s", line);
+    log_info("progress", "%s in_flight=%d", line, s->in_flight);
+}
+
 static void refresh_stats(struct scheduler *s)
 {
     PGresult *r = q(s, "sched_status_counts", 0, NULL);
@@ -368,6 +397,7 @@ static void refresh_stats(struct scheduler *s)
                 due && due < now ? (double)(now - due) / 1000.0 : 0.0);
     }
     fclose(f);
+    log_progress(s, r);
     PQclear(r);
     pthread_mutex_lock(&s->stats_lock);
     free(s->stats_text);
@@ -443,11 +473,38 @@ static void free_finishes(struct finish *f)
     }
 }
 
+static int by_target(const void *a, const void *b)
+{
+    const struct settle *x = *(const struct settle *const *)a, *y = *(const struct settle *const *)b;
+    return (x->target_id > y->target_id) - (x->target_id < y->target_id);
+}
+
+/* Orders the pending settles by target id: rows are locked in id order, as
+ * the webhook writer locks them, so the two never deadlock. */
+static void sort_settles(struct scheduler *s)
+{
+    size_t n = 0;
+    for (struct settle *x = s->settles; x; x = x->next)
+        n++;
+    if (n < 2)
+        return;
+    struct settle **v = xcalloc(n, sizeof *v), *x = s->settles;
+    for (size_t i = 0; i < n; i++, x = x->next)
+        v[i] = x;
+    qsort(v, n, sizeof *v, by_target);
+    for (size_t i = 0; i + 1 < n; i++)
+        v[i]->next = v[i + 1];
+    v[n - 1]->next = NULL;
+    s->settles = v[0];
+    free(v);
+}
+
 /* Writes every pending outcome in one transaction; kept for later if it fails. */
 static void flush(struct scheduler *s)
 {
     if (!s->settles && !s->finishes)
         return;
+    sort_settles(s);
     if (begin(s) != 0)
         return;
     int ok = 1;
@@ -903,8 +960,9 @@ static void turn(struct scheduler *s)
     uint64_t wake = now + 1000;
     if (s->conn) {
         if (now >= s->next_reload_ms && s->in_flight == 0) {
-            load_registry(s);
             s->next_reload_ms = now + REGISTRY_RELOAD_MS;
+            if (config_changed(s))
+                load_registry(s);
         }
         if (now >= s->next_lease_ms)
             renew_leases(s, now);
