@@ -11,12 +11,14 @@
 #include "daemon.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "plan/commands.h"
 #include "util/log.h"
 
 struct command {
     const char *name;
     int (*run)(struct config *cfg, int argc, char **argv);
     const char *usage;
+    int own_flags; /* takes flags of its own: cfg_load passes unknown flags to it */
 };
 
 static int cmd_help(struct config *cfg, int argc, char **argv);
@@ -80,10 +82,12 @@ static int cmd_serve(struct config *cfg, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)"},
-    {"migrate", cmd_migrate, "apply the database migrations this binary carries"},
-    {"version", cmd_version, "print the version"},
-    {"help", cmd_help, "show this help"},
+    {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)", 0},
+    {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
+    {"version", cmd_version, "print the version", 0},
+    {"help", cmd_help, "show this help", 0},
+    {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
+    {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -128,7 +132,7 @@ int main(int argc, char **argv)
     char err[512];
     char **rest = calloc((size_t)argc, sizeof *rest);
     int nrest = 0, rc;
-    if (cfg_load(&cfg, argc - 2, argv + 2, rest, &nrest, 0, err, sizeof err) != 0) {
+    if (cfg_load(&cfg, argc - 2, argv + 2, rest, &nrest, cmd->own_flags, err, sizeof err) != 0) {
         rc = usage_error(err);
     } else if (nrest > 0 && strcmp(rest[0], "--help") == 0) {
         printf("usage: postpace %s [flags]\n  %s\n\n", cmd->name, cmd->usage);

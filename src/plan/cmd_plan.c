@@ -1,0 +1,388 @@
+/*
+ * DESIGN: `postpace plan`: the calendar's unsettled targets run through the
+ * limiter in virtual time (plan.c) from the live state (every key's history
+ * replayed), printed per request as a table or as JSON. The wall clock is
+ * read once. JSON is streamed one request object at a time, so 100,000
+ * requests do not build one 100,000-object tree. Reads only.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db/db.h"
+#include "plan/cli.h"
+#include "plan/commands.h"
+#include "provider/provider.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define WEEK_MS (7ULL * 24 * 3600 * 1000)
+
+struct plan_args {
+    const char *from, *to;
+    int json;
+};
+
+/* Everything one run needs to print its answer. */
+struct plan_run_out {
+    const struct pcli_db *db;
+    const struct plan_key *keys;
+    const struct plan_target *targets;
+    const struct plan_result *res;
+    size_t nres;
+    struct plan_summary sum;
+    struct plan_opts opts;
+};
+
+static int parse_time_flag(const char *flag, const char *v, uint64_t *ms)
+{
+    if (plan_parse_time(v, ms) == 0)
+        return 0;
+    return pcli_usage_error("--%s: \"%s\" is not an ISO 8601 time with an offset "
+                            "(2026-12-01T09:00:00+01:00)",
+                            flag, v);
+}
+
+static int parse_args(int argc, char **argv, uint64_t now, struct plan_args *a, struct plan_opts *o)
+{
+    memset(a, 0, sizeof *a);
+    const struct pcli_flag flags[] = {
+        {"from", 1, &a->from, NULL},
+        {"to", 1, &a->to, NULL},
+        {"json", 0, NULL, &a->json},
+    };
+    int rc = pcli_parse("plan", flags, sizeof flags / sizeof flags[0], argc, argv);
+    o->now_ms = o->from_ms = now;
+    if (rc || (a->from && (rc = parse_time_flag("from", a->from, &o->from_ms))))
+        return rc;
+    o->to_ms = o->from_ms + WEEK_MS;
+    if (a->to && (rc = parse_time_flag("to", a->to, &o->to_ms)))
+        return rc;
+    if (o->to_ms <= o->from_ms)
+        return pcli_usage_error("--to: must be later than --from");
+    return 0;
+}
+
+/* ---- input ---- */
+
+static void build_keys(const struct registry *r, struct plan_key *keys)
+{
+    for (size_t i = 0; i < r->nkeys; i++) {
+        const struct reg_key *k = &r->keys[i];
+        keys[i].buckets = k->buckets;
+        keys[i].nbuckets = k->nbuckets;
+        keys[i].route = k->provider < PROV_COUNT ? prov_create_route(k->provider) : NULL;
+        keys[i].max_batch = 1;
+        if (keys[i].route && r->providers[k->provider].batch_accounts)
+            keys[i].max_batch = (uint32_t)prov_ops(k->provider)->max_batch;
+    }
+}
+
+/* Reads row i into t; returns 0, or -1 when its key is not plannable. */
+static int read_target(PGresult *res, int i, const struct registry *r, const struct plan_key *keys,
+                       struct plan_target *t)
+{
+    const struct reg_key *k = reg_key_by_id(r, atoll(PQgetvalue(res, i, 2)));
+    if (!k || !keys[k - r->keys].route)
+        return -1;
+    t->id = atoll(PQgetvalue(res, i, 0));
+    t->post_id = atoll(PQgetvalue(res, i, 1));
+    t->key = (uint32_t)(k - r->keys);
+    t->due_ms = (uint64_t)atoll(PQgetvalue(res, i, 3));
+    t->scheduled_ms = (uint64_t)atoll(PQgetvalue(res, i, 4));
+    t->in_flight = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+    return 0;
+}
+
+static int load_targets(const struct pcli_db *db, const struct plan_key *keys, uint64_t to,
+                        struct plan_target **out, size_t *n)
+{
+    char err[512], q[600], to_s[32];
+    snprintf(to_s, sizeof to_s, "%" PRIu64, to);
+    const char *params[] = {to_s};
+    PGresult *res = db_exec(db->conn, "plan_targets", 1, params, err, sizeof err);
+    if (!res) {
+        log_error("cannot read the calendar", "reason=%s", log_quote(err, q, sizeof q));
+        return -1;
+    }
+    int rows = PQntuples(res);
+    *out = xmalloc((size_t)(rows ? rows : 1) * sizeof **out);
+    *n = 0;
+    for (int i = 0; i < rows; i++)
+        *n += read_target(res, i, &db->reg, keys, &(*out)[*n]) == 0;
+    PQclear(res);
+    return 0;
+}
+
+/* ---- shared pieces of both outputs ---- */
+
+static const struct reg_key *key_of(const struct plan_run_out *p, const struct plan_result *r)
+{
+    return &p->db->reg.keys[r->key];
+}
+
+/* Whether the result carries a decision worth naming (a slot or NEVER). */
+static int decided(const struct plan_result *r)
+{
+    return r->state == PLAN_ON_TIME || r->state == PLAN_LATE || r->state == PLAN_NEVER ||
+           (r->state == PLAN_BEYOND && r->leave_ms);
+}
+
+static void binding_of(const struct plan_run_out *p, const struct plan_result *r, char *buf,
+                       size_t len)
+{
+    if (decided(r))
+        plan_describe(p->db->reg.limits, p->db->labels, &r->why, buf, len);
+    else
+        snprintf(buf, len, "%s", "");
+}
+
+static uint64_t avg_late(const struct plan_summary *s)
+{
+    return s->late ? s->sum_late_ms / s->late : 0;
+}
+
+/* ---- text ---- */
+
+static void leaves_text(const struct plan_result *r, char *buf, size_t len)
+{
+    if (r->state == PLAN_IN_FLIGHT)
+        snprintf(buf, len, "in flight");
+    else if (r->state == PLAN_NEVER)
+        snprintf(buf, len, "never");
+    else if (r->leave_ms)
+        plan_format_time(r->leave_ms, buf, len);
+    else
+        snprintf(buf, len, "-");
+}
+
+static void print_row(const struct plan_run_out *p, const struct plan_result *r)
+{
+    char key[96], sched[40], leaves[40], late[24], binding[200];
+    const struct reg_key *k = key_of(p, r);
+    snprintf(key, sizeof key, "%s/%s", prov_name(k->provider), k->label);
+    plan_format_time(r->scheduled_ms, sched, sizeof sched);
+    leaves_text(r, leaves, sizeof leaves);
+    if (r->state == PLAN_LATE)
+        plan_format_duration(r->late_ms, late, sizeof late);
+    else
+        snprintf(late, sizeof late, "-");
+    binding_of(p, r, binding, sizeof binding);
+    printf("%-8" PRId64 " %-26s %5u  %-24s %-24s %-8s %-9s %s\n", r->post_id, key, r->ntargets,
+           sched, leaves, late, plan_state_name(r->state), binding);
+}
+
+static void print_exhausted(const struct plan_run_out *p)
+{
+    if (p->sum.exhausted < 0) {
+        printf("first to run out: none (no window holds a request back)\n");
+        return;
+    }
+    const struct plan_result *r = &p->res[p->sum.exhausted];
+    const struct reg_key *k = key_of(p, r);
+    char binding[200], at[40];
+    plan_describe(p->db->reg.limits, p->db->labels, &r->why, binding, sizeof binding);
+    plan_format_time(p->sum.exhausted_at, at, sizeof at);
+    printf("first to run out: %s/%s %s (post %" PRId64 ", ready at %s)\n", prov_name(k->provider),
+           k->label, binding, r->post_id, at);
+}
+
+static void print_summary_text(const struct plan_run_out *p)
+{
+    const struct plan_summary *s = &p->sum;
+    char from[40], to[40], max[24], avg[24];
+    plan_format_time(p->opts.from_ms, from, sizeof from);
+    plan_format_time(p->opts.to_ms, to, sizeof to);
+    plan_format_duration(s->max_late_ms, max, sizeof max);
+    plan_format_duration(avg_late(s), avg, sizeof avg);
+    printf("\nplanned %zu requests (%zu posts, %zu targets) from %s to %s: %zu on time, "
+           "%zu late (max %s, avg %s), %zu never, %zu beyond --to, %zu in flight\n",
+           s->requests, s->posts, s->targets, from, to, s->on_time, s->late, max, avg, s->never,
+           s->beyond, s->in_flight);
+    print_exhausted(p);
+}
+
+static void print_text(const struct plan_run_out *p)
+{
+    printf("%-8s %-26s %5s  %-24s %-24s %-8s %-9s %s\n", "POST", "KEY", "ACCTS", "SCHEDULED",
+           "LEAVES", "LATE", "STATE", "BINDING");
+    for (size_t i = 0; i < p->nres; i++)
+        if (!p->res[i].before_range)
+            print_row(p, &p->res[i]);
+    print_summary_text(p);
+}
+
+/* ---- JSON ---- */
+
+static json_t *time_json(uint64_t ms)
+{
+    char buf[40];
+    plan_format_time(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static json_t *exhausted_json(const struct plan_run_out *p)
+{
+    if (p->sum.exhausted < 0)
+        return json_null();
+    const struct plan_result *r = &p->res[p->sum.exhausted];
+    const struct reg_key *k = key_of(p, r);
+    char binding[200];
+    plan_describe(p->db->reg.limits, p->db->labels, &r->why, binding, sizeof binding);
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
+                     prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
+                     "window", binding, "at", time_json(p->sum.exhausted_at));
+}
+
+static json_t *summary_json(const struct plan_run_out *p)
+{
+    const struct plan_summary *s = &p->sum;
+    json_t *o = json_object();
+    json_object_set_new(o, "requests", json_integer((json_int_t)s->requests));
+    json_object_set_new(o, "posts", json_integer((json_int_t)s->posts));
+    json_object_set_new(o, "targets", json_integer((json_int_t)s->targets));
+    json_object_set_new(o, "on_time", json_integer((json_int_t)s->on_time));
+    json_object_set_new(o, "late", json_integer((json_int_t)s->late));
+    json_object_set_new(o, "never", json_integer((json_int_t)s->never));
+    json_object_set_new(o, "beyond", json_integer((json_int_t)s->beyond));
+    json_object_set_new(o, "in_flight", json_integer((json_int_t)s->in_flight));
+    json_object_set_new(o, "max_late_ms", json_integer((json_int_t)s->max_late_ms));
+    json_object_set_new(o, "avg_late_ms", json_integer((json_int_t)avg_late(s)));
+    json_object_set_new(o, "first_exhausted", exhausted_json(p));
+    return o;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void put_time(const char *name, uint64_t ms)
+{
+    char buf[40];
+    plan_format_time(ms, buf, sizeof buf);
+    printf(",\"%s\":\"%s\"", name, buf);
+}
+
+/* One request object, written directly: jansson per object costs more than
+ * the whole simulation at 100,000 requests. */
+static void put_result(const struct plan_run_out *p, const struct plan_result *r)
+{
+    const struct reg_key *k = key_of(p, r);
+    printf("{\"post_id\":%" PRId64 ",\"key_id\":%" PRId64 ",\"provider\":\"%s\",\"key\":",
+           r->post_id, k->id, prov_name(k->provider));
+    put_str(k->label);
+    printf(",\"target_ids\":[");
+    for (uint32_t i = 0; i < r->ntargets; i++)
+        printf("%s%" PRId64, i ? "," : "", p->targets[r->first + i].id);
+    printf("],\"accounts\":%u", r->ntargets);
+    put_time("due_at", r->due_ms);
+    put_time("scheduled_at", r->scheduled_ms);
+    if (r->state != PLAN_IN_FLIGHT && r->state != PLAN_NEVER && r->leave_ms)
+        put_time("leaves_at", r->leave_ms);
+    else
+        printf(",\"leaves_at\":null");
+    printf(",\"late_ms\":%" PRIu64 ",\"state\":\"%s\",\"reason\":", r->late_ms,
+           plan_state_name(r->state));
+    if (decided(r))
+        printf("\"%s\"", plan_reason_name(r->why.reason));
+    else
+        printf("null");
+    char binding[200];
+    binding_of(p, r, binding, sizeof binding);
+    printf(",\"binding\":");
+    if (*binding)
+        put_str(binding);
+    else
+        printf("null");
+    putchar('}');
+}
+
+static void dump(json_t *o)
+{
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+}
+
+/* {"now":..,"from":..,"to":..,"summary":{..},"requests":[{..},..]}, one request per line. */
+static void print_json(const struct plan_run_out *p)
+{
+    char now[40], from[40], to[40];
+    plan_format_time(p->opts.now_ms, now, sizeof now);
+    plan_format_time(p->opts.from_ms, from, sizeof from);
+    plan_format_time(p->opts.to_ms, to, sizeof to);
+    printf("{\"now\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"summary\":", now, from, to);
+    dump(summary_json(p));
+    printf(",\"requests\":[");
+    const char *sep = "\n";
+    for (size_t i = 0; i < p->nres; i++) {
+        if (p->res[i].before_range)
+            continue;
+        fputs(sep, stdout);
+        put_result(p, &p->res[i]);
+        sep = ",\n";
+    }
+    printf("\n]}\n");
+}
+
+/* ---- the command ---- */
+
+static int run(const struct pcli_db *db, const struct plan_args *a, const struct plan_opts *o)
+{
+    struct plan_key *keys = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *keys);
+    build_keys(&db->reg, keys);
+    struct plan_target *targets;
+    size_t n;
+    uint64_t t0 = clk_mono_ms(clk_real);
+    if (load_targets(db, keys, o->to_ms, &targets, &n) != 0) {
+        free(keys);
+        return 1;
+    }
+    uint64_t t1 = clk_mono_ms(clk_real);
+    struct plan_result *res;
+    struct plan_run_out p = {.db = db, .keys = keys, .targets = targets, .opts = *o};
+    plan_run(db->reg.limits, keys, db->reg.nkeys, targets, n, o, &res, &p.nres, &p.sum);
+    p.res = res;
+    uint64_t t2 = clk_mono_ms(clk_real);
+    if (a->json)
+        print_json(&p);
+    else
+        print_text(&p);
+    fflush(stdout);
+    log_debug("plan done", "targets=%zu requests=%zu read_ms=%llu simulate_ms=%llu print_ms=%llu",
+              n, p.nres, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+              (unsigned long long)(clk_mono_ms(clk_real) - t2));
+    free(res);
+    free(targets);
+    free(keys);
+    return 0;
+}
+
+int cmd_plan(struct config *cfg, int argc, char **argv)
+{
+    struct plan_args a;
+    struct plan_opts o;
+    int rc = parse_args(argc, argv, clk_now_ms(clk_real), &a, &o);
+    if (rc)
+        return rc;
+    struct pcli_db db;
+    if (pcli_open(&db, cfg) != 0)
+        return 1;
+    rc = run(&db, &a, &o);
+    pcli_close(&db);
+    return rc;
+}
