@@ -2,7 +2,7 @@
 #include "proc.h"
 
 #include <curl/curl.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,25 +11,31 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * The child's stdout and stderr go to a temporary file, not a pipe: a daemon
+ * that logs more than a pipe holds while the test is busy elsewhere would
+ * block on its log writes. The test reads the file as it grows.
+ */
 void proc_start(struct proc *p, char *const argv[], char *const envs[])
 {
-    int fds[2];
-    if (pipe(fds) != 0)
-        abort();
     memset(p, 0, sizeof *p);
+    char path[] = "/tmp/postpace-proc-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        abort();
+    unlink(path);
+    p->err_fd = dup(fd);
     p->pid = fork();
     if (p->pid == 0) {
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
         for (int i = 0; envs && envs[i]; i++)
             putenv(envs[i]);
         execv(argv[0], argv);
         _exit(127);
     }
-    close(fds[1]);
-    p->err_fd = fds[0];
+    close(fd);
 }
 
 static long elapsed_ms(const struct timespec *t0)
@@ -39,20 +45,21 @@ static long elapsed_ms(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* Reads what is available within `wait_ms`; returns 0 at EOF. */
-static int read_some(struct proc *p, int wait_ms)
+/* Reads whatever the child wrote since the last read (never blocks). */
+void proc_read_available(struct proc *p)
 {
-    struct pollfd pfd = {p->err_fd, POLLIN, 0};
-    if (poll(&pfd, 1, wait_ms) <= 0)
-        return 1;
-    if (p->len + 1 >= sizeof p->out)
-        return 1;
-    ssize_t n = read(p->err_fd, p->out + p->len, sizeof p->out - p->len - 1);
-    if (n <= 0)
-        return 0;
-    p->len += (size_t)n;
-    p->out[p->len] = '\0';
-    return 1;
+    while (p->len + 1 < sizeof p->out) {
+        ssize_t n = pread(p->err_fd, p->out + p->len, sizeof p->out - p->len - 1, (off_t)p->len);
+        if (n <= 0)
+            break;
+        p->len += (size_t)n;
+        p->out[p->len] = '\0';
+    }
+}
+
+static int child_exited(struct proc *p, int *status)
+{
+    return waitpid(p->pid, status, WNOHANG) == p->pid;
 }
 
 const char *proc_await(struct proc *p, const char *needle)
@@ -60,11 +67,17 @@ const char *proc_await(struct proc *p, const char *needle)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (elapsed_ms(&t0) < 10000) {
+        proc_read_available(p);
         const char *hit = strstr(p->out, needle);
-        if (hit)
+        if (hit || p->exited)
             return hit;
-        if (!read_some(p, 100))
-            return strstr(p->out, needle);
+        int status;
+        if (child_exited(p, &status)) {
+            p->exited = 1;
+            p->status = status;
+            continue;
+        }
+        usleep(10 * 1000);
     }
     return NULL;
 }
@@ -73,20 +86,17 @@ int proc_wait(struct proc *p)
 {
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int status;
-    for (;;) {
-        read_some(p, 10);
-        pid_t r = waitpid(p->pid, &status, WNOHANG);
-        if (r == p->pid)
+    int status = p->status;
+    while (!p->exited) {
+        if (child_exited(p, &status)) {
+            p->exited = 1;
             break;
+        }
         if (elapsed_ms(&t0) > 10000)
             kill(p->pid, SIGKILL);
+        usleep(5 * 1000);
     }
-    while (read_some(p, 0) && p->len + 1 < sizeof p->out) {
-        struct pollfd pfd = {p->err_fd, POLLIN, 0};
-        if (poll(&pfd, 1, 0) <= 0)
-            break;
-    }
+    proc_read_available(p);
     close(p->err_fd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

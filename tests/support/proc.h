@@ -10,9 +10,10 @@
 
 struct proc {
     pid_t pid;
-    int err_fd;       /* read end of the child's stdout and stderr */
-    char out[16384];  /* stderr read so far */
+    int err_fd;       /* the file holding the child's stdout and stderr */
+    char out[262144]; /* what it wrote so far (the first 256 KiB) */
     size_t len;
+    int exited, status;
 };
 
 /* Starts argv[0] with `envs` ("K=V", NULL-terminated, may be NULL) added. */
@@ -20,6 +21,9 @@ void proc_start(struct proc *p, char *const argv[], char *const envs[]);
 
 /* Reads stderr until `needle` appears (returns a pointer into p->out) or 10 s pass (NULL). */
 const char *proc_await(struct proc *p, const char *needle);
+
+/* Reads what the child wrote since the last look (never blocks). */
+void proc_read_available(struct proc *p);
 
 /* Waits for exit (bounded: 10 s, then SIGKILL); returns the exit status or 128+signal. */
 int proc_wait(struct proc *p);

@@ -1,0 +1,159 @@
+/*
+ * Scheduler behaviour under faults, shutdown and scale-out, against the
+ * simulator and a real PostgreSQL. Every verdict is the simulator's count of
+ * 429s and duplicates plus the calendar's final statuses.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "drainfx.h"
+
+static void verdict(struct drainfx *f, const char *name, long *limited, long *dups)
+{
+    json_t *stats = sim_ctl_stats(&f->sim);
+    assert_non_null(stats);
+    *limited = sim_ctl_total(stats, "rate_limited");
+    *dups = sim_ctl_total(stats, "duplicates");
+    printf("%s: %ld create requests, %ld created, %ld 429s, %ld duplicates, %ld 5xx; targets "
+           "published %ld, failed %ld\n",
+           name, sim_ctl_total(stats, "create_requests"), sim_ctl_total(stats, "created"),
+           *limited, *dups, sim_ctl_total(stats, "server_errors"),
+           drainfx_count(f, "SELECT count(*) FROM post_targets WHERE status = 'published'"),
+           drainfx_count(f, "SELECT count(*) FROM post_targets WHERE status = 'failed'"));
+    json_decref(stats);
+}
+
+/* Waits (bounded: 20 s) until the SQL count reaches at least `want`. */
+static int await_count(struct drainfx *f, const char *sql, long want)
+{
+    for (int i = 0; i < 200; i++) {
+        if (drainfx_count(f, sql) >= want)
+            return 0;
+        usleep(100 * 1000);
+    }
+    drainfx_dump(f);
+    return -1;
+}
+
+static void test_5xx_and_5xx_after_create_settle_without_duplicates(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    char *env[] = {"POSTPACE_UNCONFIRMED_RETRY_MS=1500", "POSTPACE_BACKOFF_MS=100",
+                   "POSTPACE_MAX_ATTEMPTS=10", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    assert_int_equal(sim_ctl_faults(&f.sim, "{\"error_ratio\":0.15,\"error_after_create_ratio\":"
+                                            "0.15,\"seed\":7}"),
+                     0);
+    drainfx_posts(&f, "je", 20, "{main}", 0);
+    drainfx_posts(&f, "pe", 10, "{pe-a,pe-b}", 0);
+    assert_int_equal(drainfx_await_settled(&f, 90), 0);
+    long limited, dups;
+    verdict(&f, "faults", &limited, &dups);
+    assert_int_equal(limited, 0);
+    assert_int_equal(dups, 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'published'"),
+                     40);
+    /* Some requests really did fail and were tried again. */
+    assert_true(drainfx_count(&f, "SELECT count(*) FROM attempts WHERE outcome = 'unknown'") > 0);
+    drainfx_teardown(&f);
+}
+
+static void test_overdue_targets_expire_instead_of_going_out_late(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    drainfx_posts(&f, "fh", 3, "{twitter}", -7200); /* two hours late: beyond the hour */
+    drainfx_posts(&f, "fh", 3, "{linkedin}", -60);  /* a minute late: still goes */
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    assert_int_equal(drainfx_await_settled(&f, 30), 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = 'expired' "
+                                       "AND account_id = 'twitter'"),
+                     3);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'published' AND account_id = 'linkedin'"),
+                     3);
+    json_t *stats = sim_ctl_stats(&f.sim);
+    assert_int_equal(sim_ctl_total(stats, "create_requests"), 3);
+    json_decref(stats);
+    drainfx_teardown(&f);
+}
+
+static void test_sigterm_finishes_requests_in_flight_and_releases_leases(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    assert_int_equal(sim_ctl_faults(&f.sim, "{\"latency_ms\":1500}"), 0);
+    drainfx_posts(&f, "pl", 4, "{blog1}", 0);
+    /* In flight: sent, not answered (its webhook may already have settled it). */
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NULL", 1),
+                     0);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    /* What was in flight got its answer and was recorded; nothing is left claimed. */
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'publishing'"),
+                     0);
+    assert_true(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status IN "
+                                  "('submitted', 'published')") >= 1);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NULL"),
+                     0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM key_leases"), 0);
+    drainfx_teardown(&f);
+}
+
+static void test_kill9_lease_moves_and_nothing_is_sent_twice(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    drainfx_posts(&f, "je", 40, "{main}", 0);
+    drainfx_posts(&f, "pe", 20, "{pe-a}", 0);
+    /* Instance 0 only takes webhooks (as a load balancer would spread them);
+     * instances 1-3 publish and compete for the leases. */
+    char *hooks[] = {"POSTPACE_SCHEDULER=0", NULL};
+    char *env[] = {"POSTPACE_LEASE_TTL_MS=1500", "POSTPACE_UNCONFIRMED_RETRY_MS=2000", NULL};
+    assert_int_equal(drainfx_start(&f, 0, hooks), 0);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(drainfx_start(&f, i, env), 0);
+    /* Kill whichever instance leases the Jestha key once it has sent some. */
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts", 10), 0);
+    long holder = drainfx_count(&f, "SELECT substr(owner, 10)::int FROM key_leases l "
+                                    "JOIN provider_keys k ON k.id = l.group_id WHERE k.label = 'je'");
+    assert_true(holder >= 1 && holder <= 3);
+    assert_int_equal(drainfx_stop(&f, (int)holder, 1), 128 + 9);
+    assert_int_equal(drainfx_await_settled(&f, 90), 0);
+    long limited, dups;
+    verdict(&f, "kill -9", &limited, &dups);
+    assert_int_equal(dups, 0);
+    assert_int_equal(limited, 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'published'"),
+                     60);
+    /* The lease moved to a survivor. */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM key_leases l JOIN provider_keys k ON k.id = l.group_id "
+             "WHERE k.label = 'je' AND owner <> 'instance-%ld'",
+             holder);
+    assert_int_equal(drainfx_count(&f, sql), 1);
+    drainfx_teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_5xx_and_5xx_after_create_settle_without_duplicates),
+        cmocka_unit_test(test_overdue_targets_expire_instead_of_going_out_late),
+        cmocka_unit_test(test_sigterm_finishes_requests_in_flight_and_releases_leases),
+        cmocka_unit_test(test_kill9_lease_moves_and_nothing_is_sent_twice),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,153 @@
+/* DESIGN: test support only; one test thread. */
+#include "drainfx.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pgtest.h"
+
+#define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static const char *sim_config(char *buf, size_t size, int webhook_port)
+{
+    char hook[80] = "";
+    if (webhook_port)
+        snprintf(hook, sizeof hook, "\"webhook_url\":\"http://127.0.0.1:%d\",", webhook_port);
+    snprintf(buf, size,
+             "{%s\"webhook_secret\":\"" WHSEC "\",\"keys\":["
+             "{\"provider\":\"posteverywhere\",\"key\":\"pe_live_1\",\"label\":\"pe\"},"
+             "{\"provider\":\"schedpilot\",\"key\":\"smm_a\",\"label\":\"sp\",\"user\":\"u1\"},"
+             "{\"provider\":\"feedhorizon\",\"key\":\"fh_1\",\"label\":\"fh\"},"
+             "{\"provider\":\"postlark\",\"key\":\"pk_live_1\",\"label\":\"pl\",\"plan\":\"scale\","
+             "\"account\":\"pl-acct\"},"
+             "{\"provider\":\"jestha\",\"key\":\"jk_1\",\"label\":\"je\",\"account\":\"je-acct\"}]}",
+             hook);
+    return buf;
+}
+
+static int add_key(struct drainfx *f, const char *provider, const char *label, const char *plan,
+                   const char *user, const char *account, const char *env, const char *prefix)
+{
+    char base[160];
+    snprintf(base, sizeof base, "%s%s", f->sim.base, prefix);
+    const char *p[] = {provider, label, plan, user, account, env, base};
+    PGresult *r = PQexecParams(
+        f->conn,
+        "INSERT INTO provider_keys (provider, label, plan, provider_user_id, provider_account_id, "
+        "secret_ref, webhook_secret_ref, base_url, time_scale) "
+        "VALUES ($1, $2, $3, $4, $5, 'env:' || $6, 'env:PP_SIM_WHSEC', $7, 60)",
+        7, NULL, p, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int drainfx_setup(struct drainfx *f)
+{
+    memset(f, 0, sizeof *f);
+    char cfg[2048];
+    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), 60, NULL) != 0)
+        return -1;
+    f->db = pgt_create_migrated_db();
+    f->conn = pgt_connect(f->db);
+    return add_key(f, "posteverywhere", "pe", "default", NULL, NULL, "PP_PE",
+                   "/posteverywhere/api/v1") |
+           add_key(f, "schedpilot", "sp", "default", "u1", NULL, "PP_SP",
+                   "/schedpilot/developers/v1") |
+           add_key(f, "feedhorizon", "fh", "default", NULL, NULL, "PP_FH", "/feedhorizon/v1") |
+           add_key(f, "postlark", "pl", "scale", NULL, "pl-acct", "PP_PL", "/postlark/v1") |
+           add_key(f, "jestha", "je", "default", NULL, "je-acct", "PP_JE", "/jestha");
+}
+
+void drainfx_posts(struct drainfx *f, const char *label, int n, const char *accounts,
+                   int offset_s)
+{
+    static int batch;
+    char sql[768];
+    batch++;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at, external_id) "
+             "SELECT (SELECT id FROM provider_keys WHERE label = '%s'), '%s', "
+             "'post ' || g || ' of batch %d for %s', now() + interval '%d seconds', "
+             "'%s-%d-' || g FROM generate_series(1, %d) g",
+             label, accounts, batch, label, offset_s, label, batch, n);
+    pgt_exec(f->conn, sql);
+}
+
+int drainfx_start(struct drainfx *f, int i, char *const *extra_env)
+{
+    static char env_db[1024];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", f->db);
+    char inst[64];
+    snprintf(inst, sizeof inst, "POSTPACE_INSTANCE_ID=instance-%d", i);
+    char *envs[32] = {env_db, "PP_PE=pe_live_1", "PP_SP=smm_a", "PP_FH=fh_1", "PP_PL=pk_live_1",
+                      "PP_JE=jk_1", "PP_SIM_WHSEC=" WHSEC, "POSTPACE_SKEW_MS=50", inst};
+    int n = 9;
+    for (int k = 0; extra_env && extra_env[k] && n < 31; k++)
+        envs[n++] = extra_env[k];
+    envs[n] = NULL;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    proc_start(&f->daemons[i], argv, envs);
+    const char *at = proc_await(&f->daemons[i], " port=");
+    if (!at)
+        return -1;
+    f->ports[i] = atoi(at + 6);
+    f->running[i] = 1;
+    char cfg[2048];
+    return i == 0 ? sim_ctl_reset(&f->sim, sim_config(cfg, sizeof cfg, f->ports[0])) : 0;
+}
+
+int drainfx_stop(struct drainfx *f, int i, int hard)
+{
+    if (!f->running[i])
+        return 0;
+    kill(f->daemons[i].pid, hard ? SIGKILL : SIGTERM);
+    f->running[i] = 0;
+    return proc_wait(&f->daemons[i]);
+}
+
+long drainfx_count(struct drainfx *f, const char *sql)
+{
+    PGresult *r = PQexec(f->conn, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return n;
+}
+
+int drainfx_await_settled(struct drainfx *f, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if (drainfx_count(f, "SELECT count(*) FROM post_targets WHERE status NOT IN "
+                             "('published', 'failed', 'cancelled', 'expired')") == 0)
+            return 0;
+        usleep(100 * 1000);
+    }
+    drainfx_dump(f);
+    return -1;
+}
+
+void drainfx_dump(struct drainfx *f)
+{
+    PGresult *r = PQexec(f->conn, "SELECT status, count(*) FROM post_targets GROUP BY 1");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(stderr, "drainfx: %s=%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    for (int i = 0; i < DRAINFX_MAX_DAEMONS; i++) {
+        if (!f->daemons[i].pid)
+            continue;
+        proc_read_available(&f->daemons[i]);
+        fprintf(stderr, "drainfx: daemon %d:\n%s\n", i, f->daemons[i].out);
+    }
+}
+
+void drainfx_teardown(struct drainfx *f)
+{
+    for (int i = 0; i < DRAINFX_MAX_DAEMONS; i++)
+        drainfx_stop(f, i, 0);
+    PQfinish(f->conn);
+    pgt_drop_db(f->db);
+    sim_ctl_stop(&f->sim);
+}

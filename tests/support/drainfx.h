@@ -1,0 +1,53 @@
+/*
+ * drainfx: a calendar, the simulator and postpace daemons wired together,
+ * for the scheduler's end-to-end tests and benchmarks. One key per provider
+ * (labels pe, sp, fh, pl, je) at time scale 60.
+ */
+#ifndef POSTPACE_TESTS_DRAINFX_H
+#define POSTPACE_TESTS_DRAINFX_H
+
+#include <libpq-fe.h>
+
+#include "proc.h"
+#include "simctl.h"
+
+#define DRAINFX_MAX_DAEMONS 4
+
+struct drainfx {
+    struct simctl sim;
+    char *db;
+    PGconn *conn;
+    struct proc daemons[DRAINFX_MAX_DAEMONS];
+    int running[DRAINFX_MAX_DAEMONS];
+    int ports[DRAINFX_MAX_DAEMONS];
+};
+
+/* Starts the simulator, creates a database with the five keys. 0 or -1. */
+int drainfx_setup(struct drainfx *f);
+
+/* Adds n posts to the key `label`, scheduled `offset_s` from now, on `accounts` ("{a,b}"). */
+void drainfx_posts(struct drainfx *f, const char *label, int n, const char *accounts,
+                   int offset_s);
+
+/*
+ * Starts daemon i with extra environment ("K=V", NULL-terminated) and points
+ * the simulator's webhooks at daemon 0. Returns 0 or -1.
+ */
+int drainfx_start(struct drainfx *f, int i, char *const *extra_env);
+
+/* SIGTERM (or SIGKILL with hard) and wait; returns the exit status. */
+int drainfx_stop(struct drainfx *f, int i, int hard);
+
+/* A number from SQL. */
+long drainfx_count(struct drainfx *f, const char *sql);
+
+/* Waits (bounded by timeout_s) until no target is left to settle. 0 or -1. */
+int drainfx_await_settled(struct drainfx *f, int timeout_s);
+
+/* Prints status counts and every daemon's log (after a failed wait). */
+void drainfx_dump(struct drainfx *f);
+
+/* Stops everything and drops the database. */
+void drainfx_teardown(struct drainfx *f);
+
+#endif
