@@ -11,7 +11,9 @@
 #include "daemon.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "import/import.h"
 #include "plan/commands.h"
+#include "status.h"
 #include "util/log.h"
 
 struct command {
@@ -86,8 +88,10 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
     {"version", cmd_version, "print the version", 0},
     {"help", cmd_help, "show this help", 0},
+    {"status", cmd_status, "the backlog, leases and lag of every key", 0},
     {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
+    {"import", cmd_import, "FILE|- [--format csv|jsonl] [--partial] [--dry-run]: add posts from a CSV or JSON Lines file", 1},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

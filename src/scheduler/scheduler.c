@@ -507,7 +507,11 @@ static void flush(struct scheduler *s)
     sort_settles(s);
     if (begin(s) != 0)
         return;
-    int ok = 1;
+    /* Outcomes need not wait for the disk: if this commit is lost in a
+     * crash, the targets stay publishing, are recovered as unconfirmed and
+     * settled by their webhooks. The intent (claim + attempt) is synchronous. */
+    char err[256];
+    int ok = db_simple(s->conn, "SET LOCAL synchronous_commit = off", err, sizeof err) == 0;
     for (struct settle *x = s->settles; x && ok; x = x->next)
         ok = write_settle(s, x) == 0;
     for (struct finish *f = s->finishes; f && ok; f = f->next)
@@ -782,12 +786,55 @@ static void fail_claimed(struct scheduler *s, PGresult *r, const char *code, con
                    error_json("limiter", 0, code, msg), 1);
 }
 
+/* A claimed request waiting for the turn's commit before it may leave. */
+struct pending {
+    struct flight *f;
+    struct reg_key *key;
+    char *content, *media;
+    char ref[256];
+    struct pending *next;
+};
+
+static struct flight *flight_from_claim(struct reg_key *k, PGresult *r, uint64_t now)
+{
+    struct flight *f = xcalloc(1, sizeof *f);
+    f->key_id = k->id;
+    f->provider = k->provider;
+    f->n = (size_t)PQntuples(r);
+    f->sent_ms = now;
+    for (size_t i = 0; i < f->n; i++) {
+        f->target_ids[i] = atoll(PQgetvalue(r, (int)i, 0));
+        f->accounts[i] = xstrdup(PQgetvalue(r, (int)i, 1));
+        f->attempts[i] = atoi(PQgetvalue(r, (int)i, 3));
+    }
+    return f;
+}
+
+/* Inserts the attempts row of a claimed request (inside the turn's transaction). */
+static int record_intent(struct scheduler *s, struct flight *f, const char *route,
+                         const char *ref)
+{
+    char kid[32], sent[32], *ids = id_array(f->target_ids, f->n);
+    const char *ip[] = {fmt_i64(kid, sizeof kid, f->key_id), ids, route,
+                        fmt_i64(sent, sizeof sent, (int64_t)f->sent_ms), s->o.instance_id, ref};
+    PGresult *a = q(s, "sched_intent", 6, ip);
+    free(ids);
+    if (!a)
+        return -1;
+    f->attempt_id = atoll(PQgetvalue(a, 0, 0));
+    PQclear(a);
+    return 0;
+}
+
 /*
- * Claims and sends one request of key k if the limiter allows it now.
- * Returns 1 when a request left, 0 when nothing is due or the budget is
- * closed (*wake lowered to when it opens), -1 on a database error.
+ * Claims one request of key k, inside the turn's transaction, if the limiter
+ * allows it now, and queues it on *queue to leave (and be counted) after the
+ * commit. Returns 1 when one was queued, 0 when nothing is
+ * due or the budget is closed (*wake lowered to when it opens), -1 on a
+ * database error (the transaction is then lost).
  */
-static int dispatch_one(struct scheduler *s, struct reg_key *k, uint64_t now, uint64_t *wake)
+static int claim_one(struct scheduler *s, struct reg_key *k, uint64_t now, uint64_t *wake,
+                     struct pending **queue)
 {
     const struct prov_ops *ops = prov_ops(k->provider);
     struct lim_req req;
@@ -802,18 +849,13 @@ static int dispatch_one(struct scheduler *s, struct reg_key *k, uint64_t now, ui
     const char *params[] = {fmt_i64(kid, sizeof kid, k->id), fmt_i64(lim, sizeof lim, (int64_t)batch),
                             s->o.instance_id,
                             fmt_i64(ttl, sizeof ttl, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
-    if (begin(s) != 0)
-        return -1;
     PGresult *r = q(s, "sched_claim", 4, params);
-    if (!r) {
-        if (s->conn)
-            db_rollback(s->conn);
+    if (!r)
         return -1;
-    }
     int n = PQntuples(r);
     if (n == 0) {
         PQclear(r);
-        return commit(s) == 0 ? 0 : -1;
+        return 0;
     }
     reg_request(k, ops->create_route, (uint32_t)n, 1, &req);
     slot = lim_next_slot(s->reg.limits, &req, now);
@@ -821,59 +863,63 @@ static int dispatch_one(struct scheduler *s, struct reg_key *k, uint64_t now, ui
         fail_claimed(s, r, "quota_exhausted",
                      "a quota of this key will not reopen (lifetime, or smaller than the request)");
         PQclear(r);
-        return commit(s) == 0 ? 0 : -1;
+        return 0;
     }
-    struct flight *f = xcalloc(1, sizeof *f);
-    f->s = s;
-    f->key_id = k->id;
-    f->provider = k->provider;
-    f->n = (size_t)n;
-    f->sent_ms = now;
-    for (int i = 0; i < n; i++) {
-        f->target_ids[i] = atoll(PQgetvalue(r, i, 0));
-        f->accounts[i] = xstrdup(PQgetvalue(r, i, 1));
-        f->attempts[i] = atoi(PQgetvalue(r, i, 3));
-    }
-    char ref[256], *ids = id_array(f->target_ids, f->n), sent[32];
-    request_ref(r, ref, sizeof ref);
-    const char *ip[] = {kid, ids, ops->create_route, fmt_i64(sent, sizeof sent, (int64_t)now),
-                        s->o.instance_id, ref};
-    PGresult *a = slot > now ? NULL : q(s, "sched_intent", 6, ip);
-    free(ids);
+    struct flight *f = flight_from_claim(k, r, now);
     if (slot > now) {
         /* More accounts than the window holds now: put them back until it opens. */
-        PQclear(r);
         for (size_t i = 0; i < f->n; i++)
             add_settle(s, f->target_ids[i], "scheduled", NULL, slot, NULL, 1);
         flight_free(f);
-        *wake = slot < *wake ? slot : *wake;
-        return commit(s) == 0 ? 0 : -1;
-    }
-    if (!a || commit(s) != 0) {
-        PQclear(a);
         PQclear(r);
+        *wake = slot < *wake ? slot : *wake;
+        return 0;
+    }
+    struct pending *p = xcalloc(1, sizeof *p);
+    p->f = f;
+    p->key = k;
+    request_ref(r, p->ref, sizeof p->ref);
+    p->content = xstrdup(PQgetvalue(r, 0, 4));
+    p->media = xstrdup(PQgetvalue(r, 0, 5));
+    PQclear(r);
+    if (record_intent(s, f, ops->create_route, p->ref) != 0) {
         flight_free(f);
-        if (s->conn)
-            db_rollback(s->conn);
+        free(p->content), free(p->media), free(p);
         return -1;
     }
-    f->attempt_id = atoll(PQgetvalue(a, 0, 0));
-    PQclear(a);
-    /* The window counts the request from when it really leaves, not from the
-     * start of this turn: the claim took a round trip or two. */
-    f->sent_ms = now_ms(s);
-    lim_commit(s->reg.limits, &req, f->sent_ms > now ? f->sent_ms : now);
-    int rc = start_request(s, f, k, PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), ref);
-    PQclear(r);
-    if (rc != 0) {
-        /* Nothing left: the intent is recorded, so settle it as never sent. */
-        char *err = error_json("config", 0, "secret_unavailable", "the key's API secret is not set");
-        settle_all(s, f, "failed", 0, err, 0);
-        add_finish(s, f->attempt_id, 0, "permanent", -1, NULL, 0);
-        free(err);
-        flight_free(f);
-    }
+    p->next = *queue;
+    *queue = p;
     return 1;
+}
+
+/* After the turn's commit: every queued request leaves. */
+static void launch(struct scheduler *s, struct pending *queue, int committed)
+{
+    while (queue) {
+        struct pending *p = queue;
+        queue = p->next;
+        struct flight *f = p->f;
+        if (!committed) {
+            flight_free(f);
+        } else {
+            /* Counted from when it really leaves (after the commit's fsync),
+             * so the provider never sees it later than the limiter assumed. */
+            struct lim_req req;
+            reg_request(p->key, prov_create_route(p->key->provider), (uint32_t)f->n, 1, &req);
+            f->sent_ms = now_ms(s);
+            lim_commit(s->reg.limits, &req, f->sent_ms);
+            if (start_request(s, f, p->key, p->content, p->media, p->ref) != 0) {
+                /* Never left: the intent is recorded, so settle it as not sent. */
+                char *err = error_json("config", 0, "secret_unavailable",
+                                       "the key's API secret is not set");
+                settle_all(s, f, "failed", 0, err, 0);
+                add_finish(s, f->attempt_id, 0, "permanent", -1, NULL, 0);
+                free(err);
+                flight_free(f);
+            }
+        }
+        free(p->content), free(p->media), free(p);
+    }
 }
 
 /* Learns, for every owned key, when its earliest scheduled target is due. */
@@ -898,12 +944,18 @@ static int refresh_due(struct scheduler *s)
     return 0;
 }
 
-/* Sends what is due and allowed; lowers *wake to the next moment worth waking for. */
+/*
+ * Sends what is due and allowed; lowers *wake to the next moment worth waking
+ * for. Every claim of the turn commits in one transaction (one fsync), and
+ * only then do the requests leave: the intent is durable first.
+ */
 static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
 {
-    if (refresh_due(s) != 0)
+    if (refresh_due(s) != 0 || begin(s) != 0)
         return;
-    for (size_t i = 0; i < s->nowned && !atomic_load(&s->stopping); i++) {
+    struct pending *queue = NULL;
+    int queued = 0, failed = 0;
+    for (size_t i = 0; i < s->nowned && !failed && !atomic_load(&s->stopping); i++) {
         struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
         uint64_t due = k ? s->state[k - s->reg.keys].due_ms : 0;
         if (!due)
@@ -912,12 +964,21 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
             *wake = due < *wake ? due : *wake;
             continue;
         }
-        int sent;
-        while (s->in_flight < s->o.max_in_flight && (sent = dispatch_one(s, k, now, wake)) == 1)
-            ;
-        if (s->in_flight >= s->o.max_in_flight)
+        if (s->in_flight + queued >= s->o.max_in_flight)
             break;
+        /* One request per key per turn: the limiter counts it when it really
+         * leaves, after the commit; a key with more to send comes right back. */
+        int rc = claim_one(s, k, now, wake, &queue);
+        if (rc == 1) {
+            queued++;
+            *wake = now;
+        }
+        failed = rc < 0;
     }
+    int committed = !failed && commit(s) == 0;
+    if (failed && s->conn)
+        db_rollback(s->conn);
+    launch(s, queue, committed);
     flush(s);
 }
 

@@ -33,13 +33,15 @@ static int add_key(struct drainfx *f, const char *provider, const char *label, c
 {
     char base[160];
     snprintf(base, sizeof base, "%s%s", f->sim.base, prefix);
-    const char *p[] = {provider, label, plan, user, account, env, base};
+    char scale[32];
+    snprintf(scale, sizeof scale, "%g", f->scale);
+    const char *p[] = {provider, label, plan, user, account, env, base, scale};
     PGresult *r = PQexecParams(
         f->conn,
         "INSERT INTO provider_keys (provider, label, plan, provider_user_id, provider_account_id, "
         "secret_ref, webhook_secret_ref, base_url, time_scale) "
-        "VALUES ($1, $2, $3, $4, $5, 'env:' || $6, 'env:PP_SIM_WHSEC', $7, 60)",
-        7, NULL, p, NULL, NULL, 0);
+        "VALUES ($1, $2, $3, $4, $5, 'env:' || $6, 'env:PP_SIM_WHSEC', $7, $8)",
+        8, NULL, p, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return ok ? 0 : -1;
@@ -47,9 +49,15 @@ static int add_key(struct drainfx *f, const char *provider, const char *label, c
 
 int drainfx_setup(struct drainfx *f)
 {
+    return drainfx_setup_scaled(f, 60);
+}
+
+int drainfx_setup_scaled(struct drainfx *f, double scale)
+{
     memset(f, 0, sizeof *f);
+    f->scale = scale;
     char cfg[2048];
-    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), 60, NULL) != 0)
+    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), scale, NULL) != 0)
         return -1;
     f->db = pgt_create_migrated_db();
     f->conn = pgt_connect(f->db);

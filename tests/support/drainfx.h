@@ -20,10 +20,14 @@ struct drainfx {
     struct proc daemons[DRAINFX_MAX_DAEMONS];
     int running[DRAINFX_MAX_DAEMONS];
     int ports[DRAINFX_MAX_DAEMONS];
+    double scale;
 };
 
 /* Starts the simulator, creates a database with the five keys. 0 or -1. */
 int drainfx_setup(struct drainfx *f);
+
+/* The same at another time scale (the simulator's and every key's). */
+int drainfx_setup_scaled(struct drainfx *f, double scale);
 
 /* Adds n posts to the key `label`, scheduled `offset_s` from now, on `accounts` ("{a,b}"). */
 void drainfx_posts(struct drainfx *f, const char *label, int n, const char *accounts,

@@ -1,0 +1,144 @@
+-- import: validates every staged row in one statement and keeps the verdict
+-- in import_checked: the typed values a row would be inserted with, and
+-- `errors`, its "column<TAB>reason" entries (the reader's first, then these),
+-- empty when the row is good. `present`: the very same post is already in
+-- the calendar (a re-import: not an error, nothing to insert).
+-- Every cast below is safe: the reader staged NULL for what would not cast,
+-- and AT TIME ZONE only ever sees a zone postpace_is_time_zone accepted.
+-- Column bits of import_stage.bad: external_id 1, provider_key 2,
+-- account_ids 4, content 8, media 16, scheduled_at 32, time_zone 64.
+CREATE TEMP TABLE import_checked ON COMMIT DROP AS
+WITH keys AS (
+    -- Each distinct provider_key once: a key id, else a label naming exactly one key.
+    SELECT d.provider_key, m.key_id, m.matches, p.id AS provider, p.max_content_len,
+           p.max_media, p.max_media_bytes, p.media_types
+      FROM (SELECT DISTINCT provider_key FROM import_stage WHERE provider_key <> '') d
+     CROSS JOIN LATERAL (
+           SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = d.provider_key),
+                           CASE WHEN count(*) = 1 THEN min(k.id) END) AS key_id,
+                  count(*) AS matches
+             FROM provider_keys k
+            WHERE k.id::text = d.provider_key OR k.label = d.provider_key) m
+      LEFT JOIN provider_keys pk ON pk.id = m.key_id
+      LEFT JOIN providers p ON p.id = pk.provider
+), staged AS (
+    SELECT s.*,
+           CASE WHEN s.bad & 64 = 0 THEN coalesce(nullif(btrim(s.time_zone), ''), 'UTC') END AS tz
+      FROM import_stage s
+), zones AS (
+    -- Each distinct zone checked once (the check runs PL/pgSQL with an exception block).
+    SELECT z.tz, postpace_is_time_zone(z.tz) AS ok
+      FROM (SELECT DISTINCT tz FROM staged WHERE tz IS NOT NULL AND NOT broken) z
+), typed AS (
+    SELECT s.line, s.broken, s.bad, s.errors AS reader_errors, s.external_id, s.provider_key,
+           k.key_id, k.matches, k.provider, k.max_content_len, k.max_media, k.max_media_bytes,
+           k.media_types, s.account_ids::text[] AS accounts, s.content,
+           coalesce(s.media, '[]')::jsonb AS media, s.sched_local::timestamp AS local,
+           s.sched_offset, s.tz, z.ok AS tz_ok,
+           CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local || s.sched_offset)::timestamptz
+                WHEN z.ok THEN s.sched_local::timestamp AT TIME ZONE s.tz END AS at,
+           CASE WHEN s.external_id IS NOT NULL THEN count(*) OVER w END AS copies,
+           CASE WHEN s.external_id IS NOT NULL THEN min(s.line) OVER w END AS first_line
+      FROM staged s
+      LEFT JOIN keys k ON k.provider_key = s.provider_key
+      LEFT JOIN zones z ON z.tz = s.tz
+    WINDOW w AS (PARTITION BY s.external_id)
+), dst AS (
+    -- A local time: the zone's offsets 3 hours before and after it. When they
+    -- differ a transition is near: the time may not exist (gap) or exist twice
+    -- (overlap). Both are refused, never shifted.
+    SELECT t.*,
+           CASE WHEN t.sched_offset IS NULL AND t.tz_ok THEN
+               ((t.at - interval '3 hours') AT TIME ZONE t.tz) - ((t.at - interval '3 hours') AT TIME ZONE 'UTC')
+           END AS off_before,
+           CASE WHEN t.sched_offset IS NULL AND t.tz_ok THEN
+               ((t.at + interval '3 hours') AT TIME ZONE t.tz) - ((t.at + interval '3 hours') AT TIME ZONE 'UTC')
+           END AS off_after
+      FROM typed t
+), verdict AS (
+    SELECT d.*, p.id AS existing_id,
+           p.id IS NOT NULL AND p.provider_key_id = d.key_id AND p.account_ids = d.accounts
+               AND p.content = d.content AND p.media = d.media AND p.scheduled_at = d.at
+               AND p.time_zone = d.tz AS same,
+           CASE WHEN p.id IS NOT NULL THEN concat_ws(', ',
+               CASE WHEN p.provider_key_id IS DISTINCT FROM d.key_id THEN 'provider_key' END,
+               CASE WHEN p.account_ids IS DISTINCT FROM d.accounts THEN 'account_ids' END,
+               CASE WHEN p.content IS DISTINCT FROM d.content THEN 'content' END,
+               CASE WHEN p.media IS DISTINCT FROM d.media THEN 'media' END,
+               CASE WHEN p.scheduled_at IS DISTINCT FROM d.at THEN 'scheduled_at' END,
+               CASE WHEN p.time_zone IS DISTINCT FROM d.tz THEN 'time_zone' END) END AS differs,
+           d.off_before IS DISTINCT FROM d.off_after
+               AND (((d.local - d.off_before) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local
+               AND (((d.local - d.off_after) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local AS twice
+      FROM dst d
+      LEFT JOIN posts p ON p.external_id = d.external_id
+)
+SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS scheduled_at,
+       v.tz AS time_zone, coalesce(v.same, false) AS present,
+       coalesce(string_to_array(v.reader_errors, E'\n'), '{}') || CASE WHEN v.broken THEN '{}'::text[] ELSE array_remove(ARRAY[
+           -- external_id
+           CASE WHEN v.bad & 1 = 0 AND coalesce(btrim(v.external_id), '') = '' THEN
+               E'external_id\trequired (it makes a re-import a no-op)' END,
+           CASE WHEN v.bad & 1 = 0 AND length(v.external_id) > 200 THEN
+               format(E'external_id\t%s characters, at most 200', length(v.external_id)) END,
+           CASE WHEN v.copies > 1 AND v.first_line <> v.line THEN
+               format(E'external_id\t"%s" is also on line %s', v.external_id, v.first_line) END,
+           CASE WHEN v.existing_id IS NOT NULL AND NOT v.same THEN
+               format(E'external_id\t"%s" is already in the calendar (post %s) with a different %s',
+                      v.external_id, v.existing_id, v.differs) END,
+           -- provider_key
+           CASE WHEN v.bad & 2 = 0 AND coalesce(v.provider_key, '') = '' THEN E'provider_key\trequired' END,
+           CASE WHEN v.matches = 0 THEN
+               format(E'provider_key\tunknown key "%s" (neither a key id nor a label in provider_keys)', v.provider_key) END,
+           CASE WHEN v.key_id IS NULL AND v.matches > 1 THEN
+               format(E'provider_key\tthe label "%s" names %s keys: give the key id', v.provider_key, v.matches) END,
+           -- account_ids
+           CASE WHEN v.bad & 4 = 0 AND v.accounts IS NULL THEN E'account_ids\trequired' END,
+           CASE WHEN cardinality(v.accounts) = 0 THEN E'account_ids\tempty: give at least one account id' END,
+           CASE WHEN cardinality(v.accounts) > 100 THEN
+               format(E'account_ids\t%s accounts, at most 100', cardinality(v.accounts)) END,
+           CASE WHEN '' = ANY (v.accounts) THEN E'account_ids\tan empty account id' END,
+           CASE WHEN cardinality(v.accounts) > 1 THEN
+               (SELECT format(E'account_ids\t"%s" appears twice', a)
+                  FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
+           -- content
+           CASE WHEN v.bad & 8 = 0 AND (v.content IS NULL OR v.content !~ '[^[:space:]]') THEN E'content\tempty' END,
+           CASE WHEN length(v.content) > v.max_content_len THEN
+               format(E'content\t%s characters, %s allows %s', length(v.content), v.provider, v.max_content_len) END,
+           -- media
+           CASE WHEN jsonb_typeof(v.media) <> 'array' THEN
+               E'media\tmust be a JSON array of {"url","mime_type","size_bytes"} objects' END,
+           CASE WHEN jsonb_typeof(v.media) = 'array' AND jsonb_array_length(v.media) > v.max_media THEN
+               format(E'media\t%s files, %s allows %s', jsonb_array_length(v.media), v.provider, v.max_media) END,
+           CASE WHEN jsonb_typeof(v.media) = 'array' AND jsonb_array_length(v.media) > 0 THEN
+               (SELECT 'media' || E'\t' || format('file %s: %s', m.n, m.why)
+                  FROM (SELECT i.n, CASE
+                          WHEN jsonb_typeof(i.item) <> 'object' THEN 'must be an object {"url","mime_type","size_bytes"}'
+                          WHEN jsonb_typeof(i.item -> 'url') IS DISTINCT FROM 'string' OR i.item ->> 'url' = '' THEN
+                              'url must be a non-empty string'
+                          WHEN jsonb_typeof(i.item -> 'mime_type') IS DISTINCT FROM 'string' THEN 'mime_type must be a string'
+                          WHEN jsonb_typeof(i.item -> 'size_bytes') IS DISTINCT FROM 'number'
+                               OR (i.item ->> 'size_bytes') !~ '^[0-9]+$' THEN 'size_bytes must be a whole number of bytes'
+                          WHEN (i.item ->> 'size_bytes')::numeric > v.max_media_bytes THEN
+                              format('%s bytes, %s allows %s', i.item ->> 'size_bytes', v.provider, v.max_media_bytes)
+                          WHEN NOT (i.item ->> 'mime_type' = ANY (v.media_types)) THEN
+                              format('type %s is not allowed by %s (allowed: %s)', i.item ->> 'mime_type', v.provider,
+                                     array_to_string(v.media_types, ', '))
+                          END AS why
+                          FROM jsonb_array_elements(v.media) WITH ORDINALITY AS i(item, n)) m
+                 WHERE m.why IS NOT NULL ORDER BY m.n LIMIT 1) END,
+           -- scheduled_at
+           CASE WHEN v.bad & 32 = 0 AND v.local IS NULL THEN E'scheduled_at\trequired' END,
+           CASE WHEN v.sched_offset IS NULL AND v.tz_ok AND (v.at AT TIME ZONE v.tz) <> v.local THEN
+               format(E'scheduled_at\t%s does not exist in %s (a daylight-saving gap): give an offset or another time',
+                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz) END,
+           CASE WHEN v.sched_offset IS NULL AND v.tz_ok AND v.twice THEN
+               format(E'scheduled_at\t%s happens twice in %s (a daylight-saving overlap): add its offset, %s or %s',
+                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz,
+                      CASE WHEN v.off_before >= interval '0' THEN '+' ELSE '' END || to_char(v.off_before, 'HH24:MI'),
+                      CASE WHEN v.off_after >= interval '0' THEN '+' ELSE '' END || to_char(v.off_after, 'HH24:MI')) END,
+           -- time_zone
+           CASE WHEN v.tz IS NOT NULL AND NOT v.tz_ok THEN
+               format(E'time_zone\tunknown time zone "%s" (want an IANA name such as Europe/Paris)', v.tz) END
+       ], NULL) END AS errors
+  FROM verdict v

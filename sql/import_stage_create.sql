@@ -1,0 +1,19 @@
+-- import: the staging table one import streams its rows into with COPY
+-- (import_stage_copy), one row per record read. TEMP: no WAL, invisible to
+-- other sessions, and dropped with the transaction, so an import that dies
+-- leaves nothing behind.
+CREATE TEMP TABLE import_stage (
+    line         bigint NOT NULL,   -- physical line the record starts on (header = 1)
+    broken       boolean NOT NULL,  -- the record could not be read; only its errors count
+    bad          integer NOT NULL,  -- bit (1 << column) per column the reader refused
+    errors       text,              -- the reader's "column<TAB>reason" entries, one per line
+    external_id  text,
+    provider_key text,
+    account_ids  text,              -- a text[] literal built by the reader
+    content      text,
+    media        text,              -- compact JSON written by the reader
+    scheduled_at text,              -- as written
+    sched_local  text,              -- normalised by the reader: YYYY-MM-DD HH:MM:SS[.ffffff]
+    sched_offset text,              -- +HH:MM, or NULL for a local time in time_zone
+    time_zone    text
+) ON COMMIT DROP

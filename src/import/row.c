@@ -1,0 +1,580 @@
+/*
+ * DESIGN: the C half of import validation. It catches what SQL could only
+ * catch by raising an exception (which would abort the whole COPY or need a
+ * subtransaction per row): invalid UTF-8 and NUL bytes, timestamps that do
+ * not parse, media that is not JSON. Such a column is refused here (its bit
+ * in `bad`, its value staged as NULL) and the SQL checks skip it, so every
+ * value that reaches a cast in sql/import_check.sql is known to cast.
+ * Account lists become text[] literals here (CSV: separated by ';', blanks
+ * around each id ignored), so both formats reach SQL in one shape.
+ */
+#include "import/row.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
+
+const char *const imp_col_names[IMP_NCOLS] = {
+    "external_id", "provider_key", "account_ids", "content", "media", "scheduled_at", "time_zone",
+};
+
+/* Columns a CSV header must have (media and time_zone are optional). */
+static const unsigned required_cols = (1u << IMP_COL_EXTERNAL_ID) | (1u << IMP_COL_PROVIDER_KEY) |
+                                      (1u << IMP_COL_ACCOUNT_IDS) | (1u << IMP_COL_CONTENT) |
+                                      (1u << IMP_COL_SCHEDULED_AT);
+
+/* ---- buffers ---- */
+
+void imp_buf_add(struct imp_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void imp_buf_adds(struct imp_buf *b, const char *s)
+{
+    imp_buf_add(b, s, strlen(s));
+}
+
+void imp_buf_free(struct imp_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- header ---- */
+
+static int col_by_name(const char *s, size_t n)
+{
+    for (int c = 0; c < IMP_NCOLS; c++)
+        if (strlen(imp_col_names[c]) == n && memcmp(imp_col_names[c], s, n) == 0)
+            return c;
+    return -1;
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
+}
+
+/* Copies at most 40 bytes of a value for a message, control bytes as '?'. */
+static const char *shown(const char *s, size_t n, char *out, size_t size)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 4 < size && i < 40; i++)
+        out[k++] = (unsigned char)s[i] < 0x20 ? '?' : s[i];
+    if (n > 40 && k + 4 < size) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+int imp_header_parse(struct imp_header *h, const struct imp_record *rec, char *err,
+                     size_t errlen)
+{
+    char name[64];
+    if (rec->error) {
+        snprintf(err, errlen, "header: %s", rec->error);
+        return -1;
+    }
+    unsigned seen = 0;
+    h->nfields = rec->nfields;
+    for (size_t i = 0; i < rec->nfields; i++) {
+        const char *s = rec->fields[i].ptr;
+        size_t n = rec->fields[i].len;
+        trim(&s, &n);
+        int c = col_by_name(s, n);
+        if (c < 0) {
+            snprintf(err, errlen, "header: unknown column \"%s\"", shown(s, n, name, sizeof name));
+            return -1;
+        }
+        if (seen & (1u << c)) {
+            snprintf(err, errlen, "header: column \"%s\" appears twice", imp_col_names[c]);
+            return -1;
+        }
+        seen |= 1u << c;
+        h->col[i] = c;
+    }
+    for (int c = 0; c < IMP_NCOLS; c++)
+        if ((required_cols & (1u << c)) && !(seen & (1u << c))) {
+            snprintf(err, errlen, "header: column \"%s\" is missing", imp_col_names[c]);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- rows ---- */
+
+void imp_row_init(struct imp_row *row)
+{
+    memset(row, 0, sizeof *row);
+}
+
+void imp_row_finish(struct imp_row *row)
+{
+    imp_buf_free(&row->errors);
+    imp_buf_free(&row->accounts);
+    imp_buf_free(&row->media);
+    json_decref(row->json);
+    row->json = NULL;
+}
+
+static void row_reset(struct imp_row *row, long line)
+{
+    json_decref(row->json);
+    row->json = NULL;
+    row->line = line;
+    row->broken = 0;
+    row->bad = 0;
+    for (int c = 0; c < IMP_NCOLS; c++) {
+        row->val[c] = NULL;
+        row->len[c] = 0;
+    }
+    row->local[0] = row->offset[0] = '\0';
+    row->errors.len = row->accounts.len = row->media.len = 0;
+}
+
+void imp_row_error(struct imp_row *row, const char *column, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++) /* one entry per line, column and reason apart */
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    imp_buf_adds(&row->errors, column);
+    imp_buf_add(&row->errors, "\t", 1);
+    imp_buf_adds(&row->errors, msg);
+    imp_buf_add(&row->errors, "\n", 1);
+}
+
+static void refuse(struct imp_row *row, int col, const char *fmt, const char *arg)
+{
+    imp_row_error(row, imp_col_names[col], fmt, arg);
+    row->bad |= 1u << col;
+}
+
+static void check_utf8(struct imp_row *row)
+{
+    for (int c = 0; c < IMP_NCOLS; c++) {
+        if (!row->val[c] || (row->bad & (1u << c)))
+            continue;
+        size_t at = imp_utf8_check(row->val[c], row->len[c]);
+        if (at == row->len[c])
+            continue;
+        char msg[96];
+        if (row->val[c][at] == '\0')
+            snprintf(msg, sizeof msg, "a NUL byte at byte %zu", at + 1);
+        else
+            snprintf(msg, sizeof msg, "invalid UTF-8 at byte %zu", at + 1);
+        refuse(row, c, "%s", msg);
+    }
+}
+
+/* Appends one element to a text[] literal being built ("{" already there). */
+static void array_elem(struct imp_buf *b, const char *s, size_t n)
+{
+    if (b->len > 1)
+        imp_buf_add(b, ",", 1);
+    imp_buf_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            imp_buf_add(b, "\\", 1);
+        imp_buf_add(b, s + i, 1);
+    }
+    imp_buf_add(b, "\"", 1);
+}
+
+/* CSV: "a; b;c" -> {"a","b","c"}; an empty cell gives {} (refused in SQL). */
+static void accounts_from_text(struct imp_row *row)
+{
+    const char *s = row->val[IMP_COL_ACCOUNT_IDS];
+    size_t n = row->len[IMP_COL_ACCOUNT_IDS];
+    if (!s || (row->bad & (1u << IMP_COL_ACCOUNT_IDS)))
+        return;
+    imp_buf_add(&row->accounts, "{", 1);
+    trim(&s, &n);
+    while (n > 0) {
+        const char *semi = memchr(s, ';', n);
+        size_t k = semi ? (size_t)(semi - s) : n;
+        const char *e = s;
+        size_t en = k;
+        trim(&e, &en);
+        array_elem(&row->accounts, e, en);
+        s += semi ? k + 1 : k;
+        n -= semi ? k + 1 : k;
+        if (semi && n == 0)
+            array_elem(&row->accounts, "", 0); /* a trailing ';' leaves an empty id */
+    }
+    imp_buf_add(&row->accounts, "}", 1);
+    row->val[IMP_COL_ACCOUNT_IDS] = row->accounts.p;
+    row->len[IMP_COL_ACCOUNT_IDS] = row->accounts.len;
+}
+
+static int dump_to(const char *buf, size_t size, void *data)
+{
+    imp_buf_add(data, buf, size);
+    return 0;
+}
+
+static void media_from_json(struct imp_row *row, const json_t *v)
+{
+    row->media.len = 0;
+    json_dump_callback(v, dump_to, &row->media, JSON_COMPACT | JSON_ENCODE_ANY);
+    row->val[IMP_COL_MEDIA] = row->media.p;
+    row->len[IMP_COL_MEDIA] = row->media.len;
+}
+
+/* CSV: the cell is JSON text; blank means no media. */
+static void media_from_text(struct imp_row *row)
+{
+    const char *s = row->val[IMP_COL_MEDIA];
+    size_t n = row->len[IMP_COL_MEDIA];
+    if (!s || (row->bad & (1u << IMP_COL_MEDIA)))
+        return;
+    trim(&s, &n);
+    if (n == 0) {
+        row->val[IMP_COL_MEDIA] = NULL;
+        return;
+    }
+    json_error_t e;
+    json_t *v = json_loadb(s, n, JSON_DECODE_ANY, &e);
+    if (!v) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "not valid JSON: %s (at character %d)", e.text, e.position);
+        refuse(row, IMP_COL_MEDIA, "%s", msg);
+        return;
+    }
+    media_from_json(row, v);
+    json_decref(v);
+}
+
+static void time_check(struct imp_row *row)
+{
+    const char *s = row->val[IMP_COL_SCHEDULED_AT];
+    size_t n = row->len[IMP_COL_SCHEDULED_AT];
+    if (!s || (row->bad & (1u << IMP_COL_SCHEDULED_AT)))
+        return;
+    trim(&s, &n);
+    if (n == 0)
+        return; /* SQL reports it missing */
+    const char *why = imp_time_parse(s, n, row->local, row->offset);
+    if (why) {
+        char v[64], msg[192];
+        snprintf(msg, sizeof msg, "\"%s\" is not a valid time: %s", shown(s, n, v, sizeof v), why);
+        refuse(row, IMP_COL_SCHEDULED_AT, "%s", msg);
+    }
+}
+
+/* The checks both formats share, once the values are in place. */
+static void check_values(struct imp_row *row)
+{
+    check_utf8(row);
+    time_check(row);
+}
+
+void imp_row_from_csv(struct imp_row *row, const struct imp_header *h,
+                      const struct imp_record *rec)
+{
+    row_reset(row, rec->line);
+    if (rec->error) {
+        row->broken = 1;
+        const char *col = rec->error_field < h->nfields ? imp_col_names[h->col[rec->error_field]]
+                                                        : "record";
+        imp_row_error(row, col, "%s", rec->error);
+        return;
+    }
+    if (rec->nfields != h->nfields) {
+        row->broken = 1;
+        imp_row_error(row, "record", "%zu fields, the header has %zu", rec->nfields, h->nfields);
+        return;
+    }
+    for (size_t i = 0; i < rec->nfields; i++) {
+        row->val[h->col[i]] = rec->fields[i].ptr;
+        row->len[h->col[i]] = rec->fields[i].len;
+    }
+    check_values(row);
+    accounts_from_text(row);
+    media_from_text(row);
+}
+
+/* ---- JSON Lines ---- */
+
+static void json_string_col(struct imp_row *row, int col, json_t *v)
+{
+    if (json_is_null(v))
+        return;
+    if (!json_is_string(v)) {
+        refuse(row, col, "%s", "must be a string");
+        return;
+    }
+    row->val[col] = json_string_value(v);
+    row->len[col] = json_string_length(v);
+}
+
+/* A key id may be given as a number or as text. */
+static void json_key_col(struct imp_row *row, json_t *v)
+{
+    if (json_is_integer(v)) {
+        int n = snprintf(row->num, sizeof row->num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        row->val[IMP_COL_PROVIDER_KEY] = row->num;
+        row->len[IMP_COL_PROVIDER_KEY] = (size_t)n;
+        return;
+    }
+    json_string_col(row, IMP_COL_PROVIDER_KEY, v);
+}
+
+static void json_accounts_col(struct imp_row *row, json_t *v)
+{
+    if (json_is_null(v))
+        return;
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v)) {
+        refuse(row, IMP_COL_ACCOUNT_IDS, "%s", "must be an array of strings");
+        return;
+    }
+    imp_buf_add(&row->accounts, "{", 1);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e)) {
+            refuse(row, IMP_COL_ACCOUNT_IDS, "%s", "must be an array of strings");
+            return;
+        }
+        array_elem(&row->accounts, json_string_value(e), json_string_length(e));
+    }
+    imp_buf_add(&row->accounts, "}", 1);
+    row->val[IMP_COL_ACCOUNT_IDS] = row->accounts.p;
+    row->len[IMP_COL_ACCOUNT_IDS] = row->accounts.len;
+}
+
+static void json_field(struct imp_row *row, const char *key, json_t *v)
+{
+    int col = col_by_name(key, strlen(key));
+    if (col == IMP_COL_PROVIDER_KEY)
+        json_key_col(row, v);
+    else if (col == IMP_COL_ACCOUNT_IDS)
+        json_accounts_col(row, v);
+    else if (col == IMP_COL_MEDIA) {
+        if (!json_is_null(v))
+            media_from_json(row, v);
+    } else if (col >= 0)
+        json_string_col(row, col, v);
+    else {
+        char k[64];
+        imp_row_error(row, shown(key, strlen(key), k, sizeof k), "unknown field");
+        row->broken = 1;
+    }
+}
+
+static json_t *json_record(struct imp_row *row, const struct imp_record *rec)
+{
+    size_t at = imp_utf8_check(rec->fields[0].ptr, rec->fields[0].len);
+    if (at != rec->fields[0].len) {
+        imp_row_error(row, "record", "invalid UTF-8 at byte %zu", at + 1);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *v = json_loadb(rec->fields[0].ptr, rec->fields[0].len, JSON_REJECT_DUPLICATES, &e);
+    if (!v) {
+        imp_row_error(row, "record", "not valid JSON: %s (at character %d)", e.text, e.position);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        imp_row_error(row, "record", "not a JSON object");
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+void imp_row_from_jsonl(struct imp_row *row, const struct imp_record *rec)
+{
+    row_reset(row, rec->line);
+    if (rec->error || rec->nfields != 1) {
+        row->broken = 1;
+        imp_row_error(row, "record", "%s", rec->error ? rec->error : "unreadable line");
+        return;
+    }
+    row->json = json_record(row, rec);
+    if (!row->json) {
+        row->broken = 1;
+        return;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(row->json, key, v)
+    {
+        json_field(row, key, v);
+    }
+    if (!row->broken)
+        check_values(row);
+}
+
+/* ---- COPY text ---- */
+
+static void copy_value(struct imp_buf *out, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = NULL;
+        switch (s[i]) {
+        case '\\': esc = "\\\\"; break;
+        case '\t': esc = "\\t"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        default: continue;
+        }
+        imp_buf_add(out, s + run, i - run);
+        imp_buf_add(out, esc, 2);
+        run = i + 1;
+    }
+    imp_buf_add(out, s + run, n - run);
+}
+
+static void copy_col(struct imp_buf *out, const char *s, size_t n, int present)
+{
+    imp_buf_add(out, "\t", 1);
+    if (present)
+        copy_value(out, s, n);
+    else
+        imp_buf_add(out, "\\N", 2);
+}
+
+void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "%ld\t%c\t%u", row->line, row->broken ? 't' : 'f',
+                     row->bad);
+    imp_buf_add(out, head, (size_t)n);
+    size_t elen = row->errors.len;
+    copy_col(out, row->errors.p, elen ? elen - 1 : 0, elen > 0);
+    for (int c = 0; c < IMP_NCOLS; c++) {
+        int ok = !row->broken && row->val[c] && !(row->bad & (1u << c));
+        copy_col(out, row->val[c], row->len[c], ok);
+        if (c == IMP_COL_SCHEDULED_AT) {
+            int have = ok && row->local[0];
+            copy_col(out, row->local, strlen(row->local), have);
+            copy_col(out, row->offset, strlen(row->offset), have && row->offset[0]);
+        }
+    }
+    imp_buf_add(out, "\n", 1);
+}
+
+/* ---- ISO 8601 ---- */
+
+/* Reads exactly n digits at *s; returns -1 when they are not there. */
+static int digits(const char **s, const char *end, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*s)++) {
+        if (*s >= end || **s < '0' || **s > '9')
+            return -1;
+        v = v * 10 + (**s - '0');
+    }
+    return v;
+}
+
+static int expect(const char **s, const char *end, const char *set)
+{
+    if (*s < end && strchr(set, **s)) {
+        (*s)++;
+        return 0;
+    }
+    return -1;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : d[m - 1];
+}
+
+/* The optional zone suffix: Z, ±HH, ±HHMM, ±HH:MM. */
+static const char *parse_offset(const char **s, const char *end, char *offset)
+{
+    if (*s == end) {
+        offset[0] = '\0';
+        return NULL;
+    }
+    if (**s == 'Z' || **s == 'z') {
+        (*s)++;
+        strcpy(offset, "+00:00");
+        return NULL;
+    }
+    char sign = **s;
+    if (sign != '+' && sign != '-')
+        return "unexpected text after the time";
+    (*s)++;
+    int oh = digits(s, end, 2), om = 0;
+    if (oh < 0)
+        return "bad offset (want Z, +HH:MM or -HH:MM)";
+    if (*s < end) {
+        expect(s, end, ":");
+        om = digits(s, end, 2);
+    }
+    if (om < 0 || oh > 15 || om > 59)
+        return "bad offset (want Z, +HH:MM or -HH:MM)";
+    snprintf(offset, 8, "%c%02d:%02d", sign, oh, om);
+    return NULL;
+}
+
+const char *imp_time_parse(const char *str, size_t len, char *local, char *offset)
+{
+    const char *s = str, *end = str + len;
+    static const char *syntax = "want YYYY-MM-DDTHH:MM[:SS] with an optional Z or ±HH:MM";
+    int y = digits(&s, end, 4);
+    int mo = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
+    int d = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
+    int h = expect(&s, end, "Tt ") ? -1 : digits(&s, end, 2);
+    int mi = expect(&s, end, ":") ? -1 : digits(&s, end, 2);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0)
+        return syntax;
+    int sec = 0, frac = -1, fdigits = 0;
+    if (s < end && *s == ':') {
+        s++;
+        if ((sec = digits(&s, end, 2)) < 0)
+            return syntax;
+        if (s < end && *s == '.') {
+            s++;
+            for (frac = 0; s < end && *s >= '0' && *s <= '9' && fdigits < 7; s++, fdigits++)
+                frac = frac * 10 + (*s - '0');
+            if (fdigits == 0 || fdigits > 6)
+                return "want 1 to 6 digits of fractional seconds";
+        }
+    }
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+        return "no such date";
+    if (h > 23 || mi > 59 || sec > 59)
+        return "no such time of day";
+    const char *why = parse_offset(&s, end, offset);
+    if (why)
+        return why;
+    if (s != end)
+        return "unexpected text after the time";
+    int n = snprintf(local, 40, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
+    if (frac >= 0)
+        snprintf(local + n, (size_t)(40 - n), ".%0*d", fdigits, frac);
+    return NULL;
+}

@@ -1,0 +1,93 @@
+/*
+ * row (import module): turns a read record (a CSV record under its header,
+ * or a JSON Lines object) into one canonical row of the staging table, and
+ * encodes it as a line of COPY text. What needs no database is checked here
+ * (UTF-8, timestamp syntax, JSON syntax of media, header columns); the rest
+ * is checked in SQL, set-wise (sql/import_check.sql). Pure: no I/O.
+ */
+#ifndef POSTPACE_IMPORT_ROW_H
+#define POSTPACE_IMPORT_ROW_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "import/reader.h"
+
+/* The columns of an import file, in report order. */
+enum imp_col {
+    IMP_COL_EXTERNAL_ID,
+    IMP_COL_PROVIDER_KEY,
+    IMP_COL_ACCOUNT_IDS,
+    IMP_COL_CONTENT,
+    IMP_COL_MEDIA,
+    IMP_COL_SCHEDULED_AT,
+    IMP_COL_TIME_ZONE,
+    IMP_NCOLS
+};
+
+/* Column names as they appear in a CSV header or as JSON keys. */
+extern const char *const imp_col_names[IMP_NCOLS];
+
+/* A growable byte buffer (xmalloc'd; imp_buf_free releases it). */
+struct imp_buf {
+    char *p;
+    size_t len, cap;
+};
+void imp_buf_add(struct imp_buf *b, const char *s, size_t n);
+void imp_buf_adds(struct imp_buf *b, const char *s);
+void imp_buf_free(struct imp_buf *b);
+
+/* Which CSV field holds which column. */
+struct imp_header {
+    int col[IMP_MAX_FIELDS]; /* column of field i */
+    size_t nfields;
+};
+
+/*
+ * Reads the header record. Column names are matched exactly (surrounding
+ * blanks ignored). Returns 0, or -1 with "column: reason" in err (an unknown
+ * or repeated column, or a required one missing).
+ */
+int imp_header_parse(struct imp_header *h, const struct imp_record *rec, char *err,
+                     size_t errlen);
+
+/* One canonical row; init/finish pair. */
+struct imp_row {
+    long line;
+    int broken;                 /* the record could not be read: only its own errors count */
+    unsigned bad;               /* bit (1 << column) per column already refused here */
+    const char *val[IMP_NCOLS]; /* NULL: absent (SQL NULL) */
+    size_t len[IMP_NCOLS];
+    char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS[.ffffff] */
+    char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
+    char num[24];               /* JSONL: a numeric provider_key as text */
+    struct imp_buf errors;      /* "column\treason\n" entries */
+    struct imp_buf accounts;    /* account_ids as a PostgreSQL text[] literal */
+    struct imp_buf media;       /* media as compact JSON */
+    json_t *json;               /* JSONL: the object the values point into */
+};
+void imp_row_init(struct imp_row *row);
+void imp_row_finish(struct imp_row *row);
+
+/* Fills the row from a CSV record (not the header). */
+void imp_row_from_csv(struct imp_row *row, const struct imp_header *h,
+                      const struct imp_record *rec);
+
+/* Fills the row from a JSON Lines record. */
+void imp_row_from_jsonl(struct imp_row *row, const struct imp_record *rec);
+
+/* Adds an error for `column` (a column name, or "record"). */
+void imp_row_error(struct imp_row *row, const char *column, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends the row as one line of COPY text (the staging table's columns). */
+void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out);
+
+/*
+ * Parses an ISO 8601 time: YYYY-MM-DD[T ]HH:MM[:SS[.f{1,6}]] with an
+ * optional Z, ±HH:MM, ±HHMM or ±HH. On success fills local (40 bytes) and
+ * offset (8 bytes, "" when absent) and returns NULL; else returns the reason.
+ */
+const char *imp_time_parse(const char *s, size_t len, char *local, char *offset);
+
+#endif

@@ -1,0 +1,13 @@
+/*
+ * status: `postpace status` — the backlog per key (scheduled, due now, in
+ * flight, waiting for a webhook, settled), who leases each key, and how far
+ * each key is behind its schedule.
+ */
+#ifndef POSTPACE_STATUS_H
+#define POSTPACE_STATUS_H
+
+#include "config.h"
+
+int cmd_status(struct config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Import benchmark: a generated N-row CSV calendar (default 1,000,000 rows,
+# ~244 MB) imported by `postpace import` into a fresh database, side by side
+# with `psql \copy` of the same file into an unindexed text table (the floor).
+# Prints wall time and peak RSS of each. A measurement, not a pass/fail test.
+#
+#   tests/bench/bench_import.sh [BUILD_DIR] [ROWS]
+#
+# Uses a private cluster under BUILD_DIR/pgbench-import (started and stopped here).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build}
+rows=${2:-1000000}
+bin=$build/postpace
+work=$(mktemp -d /tmp/pp-bench-import.XXXXXX)
+pgdir=$build/pgbench-import
+trap '"$top/deploy/pg-private.sh" stop "$pgdir"; rm -rf "$work"' EXIT
+
+cluster=$("$top/deploy/pg-private.sh" start "$pgdir")
+db="${cluster/dbname=postgres/dbname=bench_import}"
+psql -qX "$cluster" -c "DROP DATABASE IF EXISTS bench_import" -c "CREATE DATABASE bench_import"
+DATABASE_URL=$db "$bin" migrate 2>/dev/null
+psql -qX "$db" -c "INSERT INTO provider_keys (provider, label, secret_ref) VALUES
+                   ('jestha', 'jes-main', 'env:JES'), ('feedhorizon', 'fh-main', 'env:FH')"
+
+# ~244 bytes a row: two accounts, a 150-character text, one media file on
+# every fourth row, local times in three zones (none in a DST gap or overlap).
+csv=$work/calendar.csv
+awk -v n="$rows" 'BEGIN {
+  print "external_id,provider_key,account_ids,content,media,scheduled_at,time_zone"
+  split("Europe/Paris America/New_York UTC", tz, " ")
+  text = "Launch week, day by day: what we shipped, what we learned, and what is next for the team and for you. Read the whole story on our blog today!"
+  for (i = 1; i <= n; i++) {
+    media = (i % 4 == 0) ? "\"[{\"\"url\"\":\"\"https://cdn.example/i/" i ".jpg\"\",\"\"mime_type\"\":\"\"image/jpeg\"\",\"\"size_bytes\"\":123456}]\"" : ""
+    printf "cal-%07d,%s,acct_%d;acct_%d,\"%s #%d\",%s,2027-%02d-%02dT%02d:%02d:00,%s\n", i, (i % 2 ? "jes-main" : "fh-main"), i % 50, i % 50 + 50, text, i, media, i % 12 + 1, i % 28 + 1, 9 + i % 8, i % 60, tz[i % 3 + 1]
+  }
+}' > "$csv"
+echo "file: $rows rows, $(( $(stat -c %s "$csv") / 1000000 )) MB"
+
+measure() { # label command...: wall seconds and peak RSS
+  local label=$1; shift
+  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > "$work/out" 2> "$work/err" || true
+  read -r wall rss < "$work/time"
+  printf '%-28s wall %7.2f s   peak RSS %6.1f MiB\n' "$label" "$wall" "$(echo "$rss / 1024" | bc -l)"
+}
+
+psql -qX "$db" -c "CREATE TABLE floor (external_id text, provider_key text, account_ids text,
+                   content text, media text, scheduled_at text, time_zone text)"
+measure "psql \\copy (floor)" psql -qX "$db" -c "\\copy floor FROM '$csv' WITH (FORMAT csv, HEADER true)"
+measure "postpace import" env DATABASE_URL="$db" "$bin" import "$csv"
+tail -n 1 "$work/out"
+grep -v '^import: ' "$work/err" | head -n 5 || true
+measure "postpace import (re-import)" env DATABASE_URL="$db" "$bin" import "$csv"
+tail -n 1 "$work/out"
+psql -qXAt "$db" -c "SELECT 'posts ' || count(*) FROM posts" -c "SELECT 'targets ' || count(*) FROM post_targets"

@@ -1,0 +1,414 @@
+/*
+ * `postpace import` end to end: the built binary against a fresh migrated
+ * database with two provider keys (jestha "jes-main", feedhorizon "fh-main").
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pgtest.h"
+#include "proc.h"
+
+#define HDR "external_id,provider_key,account_ids,content,media,scheduled_at,time_zone\n"
+
+struct fx {
+    char *ci;
+    PGconn *c;
+    char dir[64];
+    char env[1100];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    f->ci = pgt_create_migrated_db();
+    f->c = pgt_connect(f->ci);
+    pgt_exec(f->c, "INSERT INTO provider_keys (provider, label, secret_ref) VALUES "
+                   "('jestha', 'jes-main', 'env:JES'), ('feedhorizon', 'fh-main', 'env:FH')");
+    pgt_exec(f->c, "UPDATE providers SET max_content_len = 280 WHERE id = 'jestha'");
+    snprintf(f->dir, sizeof f->dir, "/tmp/pp-import-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->env, sizeof f->env, "DATABASE_URL=%s", f->ci);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    PQfinish(f->c);
+    pgt_drop_db(f->ci);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+/* Writes a file in the fixture's directory; returns its path (static buffer per call site). */
+static void write_file(struct fx *f, const char *name, const char *body, size_t len, char *path,
+                       size_t size)
+{
+    snprintf(path, size, "%s/%s", f->dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(body, 1, len, fp), len);
+    fclose(fp);
+}
+
+/* Runs `postpace import PATH [flags...]`; returns the exit status, output in p. */
+static int run_import(struct fx *f, struct proc *p, const char *path, const char *flag1,
+                      const char *flag2)
+{
+    char *argv[] = {(char *)pgt_postpace_bin(), "import", (char *)path, (char *)flag1,
+                    (char *)flag2, NULL};
+    char *envs[] = {f->env, NULL};
+    return proc_run(p, argv, envs);
+}
+
+static long count(struct fx *f, const char *sql)
+{
+    PGresult *r = PQexec(f->c, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long n = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return n;
+}
+
+/* The report lines expected, each "LINE: column: reason", prefixed with the path. */
+static void expect_report(const char *out, const char *path, const char *const *lines)
+{
+    char want[8192] = "";
+    size_t len = 0;
+    for (int i = 0; lines[i]; i++)
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s:%s\n", path, lines[i]);
+    if (strncmp(out, want, len) != 0)
+        fprintf(stderr, "got:\n%s\nwant:\n%s", out, want);
+    assert_int_equal(strncmp(out, want, len), 0);
+}
+
+static void expect_summary(const char *out, const char *path, const char *counts)
+{
+    char want[512];
+    snprintf(want, sizeof want, "import: %s: %s (", path, counts);
+    if (!strstr(out, want))
+        fprintf(stderr, "got:\n%s\nwant: %s\n", out, want);
+    assert_non_null(strstr(out, want));
+}
+
+static const char bad_file[] =
+    HDR
+    "ok-1,jes-main,acct_1;acct_2,Good one,,2026-12-01T09:00:00+01:00,\n"                 /* 2 */
+    "bad-date,jes-main,acct_1,Bad date,,2026-13-01 09:00,UTC\n"                          /* 3 */
+    "bad-zone,jes-main,acct_1,Bad zone,,2026-12-01 09:00,Europe/Atlantis\n"              /* 4 */
+    "empty,jes-main,acct_1,\"  \",,2026-12-01 09:00,UTC\n"                               /* 5 */
+    "big-media,jes-main,acct_1,Big media,\"[{\"\"url\"\":\"\"https://cdn.example/v.mp4\"\","
+    "\"\"mime_type\"\":\"\"video/mp4\"\",\"\"size_bytes\"\":9000000}]\",2026-12-01 09:00,UTC\n" /* 6 */
+    "no-key,nope,acct_1,Unknown key,,2026-12-01 09:00,UTC\n"                             /* 7 */
+    "ok-1,jes-main,acct_1,Duplicate id,,2026-12-01 09:00,UTC\n"                          /* 8 */
+    "quoted,jes-main,acct_1,\"A quoted\nnewline, fine\",,2026-12-01 09:00,UTC\n"         /* 9-10 */
+    "broken,jes-main,acct_1,bro\"ken,,2026-12-01 09:00,UTC\n"                            /* 11 */
+    "utf8,jes-main,acct_1,caf\xE9,,2026-12-01 09:00,UTC\n"                               /* 12 */
+    "gap,jes-main,acct_1,In the gap,,2026-03-29 02:30,Europe/Paris\n"                    /* 13 */
+    "\n"                                                                                 /* 14 */
+    "long,jes-main,acct_1,%s,,2026-12-01 09:00,UTC\n"                                    /* 15 */
+    "ok-2,fh-main,acct_9,Good two,,2026-12-01 09:00,America/New_York\n";                 /* 16 */
+
+static const char *const bad_report[] = {
+    "3: scheduled_at: \"2026-13-01 09:00\" is not a valid time: no such date",
+    "4: time_zone: unknown time zone \"Europe/Atlantis\" (want an IANA name such as Europe/Paris)",
+    "5: content: empty",
+    "6: media: file 1: 9000000 bytes, jestha allows 8000000",
+    "7: provider_key: unknown key \"nope\" (neither a key id nor a label in provider_keys)",
+    "8: external_id: \"ok-1\" is also on line 2",
+    "11: content: broken quoting: a quote inside an unquoted field",
+    "12: content: invalid UTF-8 at byte 4",
+    "13: scheduled_at: 2026-03-29 02:30:00 does not exist in Europe/Paris (a daylight-saving gap): "
+    "give an offset or another time",
+    "15: content: 300 characters, jestha allows 280",
+    NULL,
+};
+
+static void write_bad_file(struct fx *f, char *path, size_t size)
+{
+    char longtext[301], body[4096];
+    memset(longtext, 'x', 300);
+    longtext[300] = '\0';
+    int n = snprintf(body, sizeof body, bad_file, longtext);
+    write_file(f, "bad.csv", body, (size_t)n, path, size);
+}
+
+static void test_every_bad_row_is_reported_by_line_and_nothing_is_inserted(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    write_bad_file(f, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    expect_report(p.out, path, bad_report);
+    expect_summary(p.out, path, "13 rows read, 0 inserted, 0 already present, 10 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
+static void test_partial_inserts_the_good_rows_and_exits_1(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    write_bad_file(f, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, "--partial", NULL), 1);
+    expect_report(p.out, path, bad_report);
+    expect_summary(p.out, path, "13 rows read, 3 inserted, 0 already present, 10 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 3);
+    assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 4);
+    /* The offset wins; the multi-line content arrived whole. */
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'ok-1' AND "
+                              "scheduled_at = '2026-12-01 08:00Z' AND time_zone = 'UTC' AND "
+                              "content = 'Good one' AND account_ids = '{acct_1,acct_2}'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'quoted' AND "
+                              "content = E'A quoted\\nnewline, fine'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'ok-2' AND "
+                              "scheduled_at = '2026-12-01 14:00Z'"), 1);
+}
+
+static const char good_file[] =
+    "\xEF\xBB\xBF" "external_id,content,provider_key,account_ids,scheduled_at\r\n"
+    "g1,\"Hello, \"\"world\"\"\",jes-main,a1;a2,2026-12-01 09:00\r\n"
+    "g2,Second,1,a1,2026-12-02T10:00:00Z\r\n"
+    "g3,Third,fh-main,b1,2026-12-03 10:00:00.5-05:00\r\n";
+
+static void test_dry_run_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    write_file(f, "good.csv", good_file, sizeof good_file - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, "--dry-run", NULL), 0);
+    expect_summary(p.out, path, "3 rows read, 3 would be inserted, 0 already present, 0 refused");
+    assert_non_null(strstr(p.out, "[dry run: nothing written]"));
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
+static void test_reimport_is_a_noop_and_a_changed_row_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    write_file(f, "good.csv", good_file, sizeof good_file - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 0);
+    expect_summary(p.out, path, "3 rows read, 3 inserted, 0 already present, 0 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 4);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 0);
+    expect_summary(p.out, path, "3 rows read, 0 inserted, 3 already present, 0 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 3);
+
+    static const char changed[] = "external_id,content,provider_key,account_ids,scheduled_at\n"
+                                  "g1,Hello again,jes-main,a1;a2,2026-12-01 09:30\n"
+                                  "g2,Second,1,a1,2026-12-02T10:00:00Z\n";
+    write_file(f, "changed.csv", changed, sizeof changed - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    long id = count(f, "SELECT id FROM posts WHERE external_id = 'g1'");
+    char line[256];
+    snprintf(line, sizeof line, "2: external_id: \"g1\" is already in the calendar (post %ld) "
+             "with a different content, scheduled_at", id);
+    const char *const want[] = {line, NULL};
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "2 rows read, 0 inserted, 1 already present, 1 refused");
+}
+
+static void test_a_broken_last_record_leaves_nothing_imported(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char body[] = HDR "a,jes-main,x,fine,,2026-12-01 09:00,UTC\n"
+                                   "b,jes-main,x,also fine,,2026-12-01 09:00,UTC\n"
+                                   "c,jes-main,x,\"never closed,,2026-12-01 09:00,UTC\n";
+    write_file(f, "tail.csv", body, sizeof body - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "4: content: broken quoting: the quote opened on line 4 is never closed", NULL};
+    expect_report(p.out, path, want);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
+static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char body[] =
+        "{\"external_id\":\"j1\",\"provider_key\":1,\"account_ids\":[\"a\",\"b\"],\"content\":\"One\","
+        "\"media\":[{\"url\":\"https://cdn.example/1.png\",\"mime_type\":\"image/png\",\"size_bytes\":1000}],"
+        "\"scheduled_at\":\"2026-11-01 01:30\",\"time_zone\":\"America/New_York\"}\n"
+        "\n"
+        "{\"external_id\":\"j2\",\"provider_key\":\"jes-main\",\"account_ids\":\"a\",\"content\":\"Two\","
+        "\"scheduled_at\":\"2026-12-01T09:00:00Z\"}\n"
+        "{\"external_id\":\"j3\", oops}\n"
+        "{\"external_id\":\"j4\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"],\"content\":\"Four\","
+        "\"scheduled_at\":\"2026-12-01T09:00:00Z\",\"colour\":\"red\"}\n"
+        "{\"external_id\":\"j5\",\"provider_key\":\"jes-main\",\"account_ids\":[],\"content\":\"Five\","
+        "\"media\":[{\"url\":\"u\",\"mime_type\":\"image/bmp\",\"size_bytes\":5}],"
+        "\"scheduled_at\":\"2026-12-01T09:00:00Z\"}\n"
+        "{\"external_id\":\"j6\",\"provider_key\":\"fh-main\",\"account_ids\":[\"z\"],\"content\":\"Six\","
+        "\"scheduled_at\":\"2026-12-01T09:00:00+01:00\",\"time_zone\":\"Europe/Paris\"}\n";
+    write_file(f, "cal.jsonl", body, sizeof body - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "1: scheduled_at: 2026-11-01 01:30:00 happens twice in America/New_York (a daylight-saving "
+        "overlap): add its offset, -04:00 or -05:00",
+        "3: account_ids: must be an array of strings",
+        "4: record: not valid JSON: string or '}' expected near 'oops' (at character 25)",
+        "5: colour: unknown field",
+        "6: account_ids: empty: give at least one account id",
+        "6: media: file 1: type image/bmp is not allowed by jestha (allowed: image/jpeg, image/png, "
+        "image/gif, image/webp, video/mp4, video/mpeg, video/quicktime, video/webm)",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "6 rows read, 0 inserted, 0 already present, 5 refused");
+    assert_int_equal(run_import(f, &p, path, "--partial", NULL), 1);
+    expect_summary(p.out, path, "6 rows read, 1 inserted, 0 already present, 5 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'j6'"), 1);
+}
+
+static void test_stdin_and_format_flag(void **state)
+{
+    struct fx *f = *state;
+    char path[128], cmd[512];
+    struct proc p;
+    static const char body[] = "{\"external_id\":\"s1\",\"provider_key\":\"jes-main\","
+                               "\"account_ids\":[\"a\"],\"content\":\"From stdin\","
+                               "\"scheduled_at\":\"2026-12-01T09:00:00Z\"}\n";
+    write_file(f, "cal.txt", body, sizeof body - 1, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "exec %s import - --format jsonl < %s", pgt_postpace_bin(), path);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *envs[] = {f->env, NULL};
+    assert_int_equal(proc_run(&p, argv, envs), 0);
+    expect_summary(p.out, "stdin", "1 rows read, 1 inserted, 0 already present, 0 refused");
+    /* Without --format a .txt file is read as CSV, and its first line is no header. */
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    assert_non_null(strstr(p.out, ":1: header: "));
+}
+
+static void test_usage_errors_exit_2_with_one_line(void **state)
+{
+    struct fx *f = *state;
+    struct proc p;
+    assert_int_equal(run_import(f, &p, "x.csv", "--bogus=1", NULL), 2);
+    assert_string_equal(p.out, "postpace: --bogus: unknown flag (see `postpace help`)\n");
+    assert_int_equal(run_import(f, &p, "x.csv", "--format", "xml"), 2);
+    assert_string_equal(p.out, "postpace: --format: \"xml\" is not csv or jsonl (see `postpace help`)\n");
+    assert_int_equal(run_import(f, &p, "x.csv", "y.csv", NULL), 2);
+    assert_string_equal(p.out, "postpace: import: unexpected argument \"y.csv\" (see `postpace help`)\n");
+}
+
+/* ---- dying midway ---- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls `sql` (a count) until it is non-zero; bounded at 30 s. */
+static int await_count(struct fx *f, const char *sql)
+{
+    for (int i = 0; i < 1500; i++) {
+        if (count(f, sql) > 0)
+            return 1;
+        sleep_ms(20);
+    }
+    return 0;
+}
+
+static void generate(FILE *fp, long from, long to)
+{
+    for (long i = from; i < to; i++)
+        fprintf(fp, "k-%ld,jes-main,acct_%ld,Post number %ld,,2026-12-01 09:00,UTC\n", i, i % 7, i);
+}
+
+static void test_killed_while_streaming_leaves_nothing(void **state)
+{
+    struct fx *f = *state;
+    char fifo[128], cmd[512];
+    snprintf(fifo, sizeof fifo, "%s/feed.csv", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd, "exec %s import - < %s", pgt_postpace_bin(), fifo);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *envs[] = {f->env, NULL};
+    struct proc p;
+    proc_start(&p, argv, envs);
+    FILE *fp = fopen(fifo, "w");
+    assert_non_null(fp);
+    fputs(HDR, fp);
+    generate(fp, 0, 20000);
+    fflush(fp);
+    assert_true(await_count(f, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE query LIKE '%COPY import_stage%' AND pid <> pg_backend_pid()"));
+    kill(p.pid, SIGKILL);
+    assert_int_equal(proc_wait(&p), 128 + SIGKILL);
+    fclose(fp);
+    assert_true(await_count(f, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
+                               "WHERE query LIKE '%COPY import_stage%' AND pid <> pg_backend_pid()"));
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
+static void test_killed_while_inserting_leaves_nothing(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/big.csv", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(HDR, fp);
+    generate(fp, 0, 5000);
+    fclose(fp);
+    /* Hold the import at its INSERT (it needs ROW EXCLUSIVE on posts; reads still pass). */
+    PGconn *blocker = pgt_connect(f->ci);
+    pgt_exec(blocker, "BEGIN");
+    pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
+    char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
+    char *envs[] = {f->env, NULL};
+    struct proc p;
+    proc_start(&p, argv, envs);
+    assert_true(await_count(f, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
+    kill(p.pid, SIGKILL);
+    assert_int_equal(proc_wait(&p), 128 + SIGKILL);
+    pgt_exec(blocker, "COMMIT"); /* the insert runs now, then finds its client gone */
+    PQfinish(blocker);
+    assert_true(await_count(f, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
+                               "WHERE query LIKE '%INSERT INTO posts%' AND pid <> pg_backend_pid()"));
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_every_bad_row_is_reported_by_line_and_nothing_is_inserted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jsonl_rows_are_checked_like_csv_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stdin_and_format_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_errors_exit_2_with_one_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_streaming_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_inserting_leaves_nothing, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

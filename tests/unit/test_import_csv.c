@@ -1,0 +1,289 @@
+/* The import readers (CSV, JSON Lines) and the row conversion: pure, no I/O. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "import/reader.h"
+#include "import/row.h"
+
+/* Records rendered as text: "L<line>[f1][f2]" plus " !<field>:<error>", one per line. */
+struct sink {
+    char out[8192];
+    size_t len;
+};
+
+static int collect(void *arg, const struct imp_record *rec)
+{
+    struct sink *s = arg;
+    s->len += (size_t)snprintf(s->out + s->len, sizeof s->out - s->len, "L%ld", rec->line);
+    for (size_t i = 0; i < rec->nfields; i++)
+        s->len += (size_t)snprintf(s->out + s->len, sizeof s->out - s->len, "[%.*s]",
+                                   (int)rec->fields[i].len, rec->fields[i].ptr);
+    if (rec->error)
+        s->len += (size_t)snprintf(s->out + s->len, sizeof s->out - s->len, " !%zu:%s",
+                                   rec->error_field, rec->error);
+    s->len += (size_t)snprintf(s->out + s->len, sizeof s->out - s->len, "\n");
+    return 0;
+}
+
+/* Parses `in` fed `chunk` bytes at a time. */
+static void parse(enum imp_format fmt, const char *in, size_t n, size_t chunk, size_t max,
+                  struct sink *s)
+{
+    memset(s, 0, sizeof *s);
+    struct imp_reader *r = imp_reader_create(fmt, max, collect, s);
+    for (size_t at = 0; at < n; at += chunk)
+        assert_int_equal(imp_reader_feed(r, in + at, n - at < chunk ? n - at : chunk), 0);
+    assert_int_equal(imp_reader_finish(r), 0);
+    imp_reader_destroy(r);
+}
+
+/* The same result whatever the chunk size (1 byte splits every CRLF, quote and BOM). */
+static void expect_fmt(enum imp_format fmt, const char *in, size_t n, const char *want)
+{
+    static const size_t chunks[] = {1, 2, 3, 5, 7, 64, 1 << 20};
+    struct sink s;
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        parse(fmt, in, n, chunks[i], 0, &s);
+        if (strcmp(s.out, want) != 0)
+            fprintf(stderr, "chunk %zu:\n%s---want:\n%s", chunks[i], s.out, want);
+        assert_string_equal(s.out, want);
+    }
+}
+
+static void expect_csv(const char *in, const char *want)
+{
+    expect_fmt(IMP_CSV, in, strlen(in), want);
+}
+
+static void test_plain_records_with_line_numbers(void **state)
+{
+    expect_csv("a,b,c\n1,2,3\n", "L1[a][b][c]\nL2[1][2][3]\n");
+    expect_csv("a,b\n1,2", "L1[a][b]\nL2[1][2]\n"); /* no final newline */
+    expect_csv("a,,\n", "L1[a][][]\n");
+}
+
+static void test_quoted_newlines_keep_the_record_and_count_lines(void **state)
+{
+    expect_csv("h\n\"one\ntwo\nthree\",x\nnext,y\n", "L1[h]\nL2[one\ntwo\nthree][x]\nL5[next][y]\n");
+}
+
+static void test_escaped_quotes_and_commas(void **state)
+{
+    expect_csv("\"say \"\"hi\"\", ok\",\"\"\n", "L1[say \"hi\", ok][]\n");
+    expect_csv("\"\"\"\"\n", "L1[\"]\n");
+}
+
+static void test_bom_is_skipped_even_split_across_chunks(void **state)
+{
+    expect_csv("\xEF\xBB\xBF" "a,b\n", "L1[a][b]\n");
+    /* Not a BOM after all: the bytes are data. */
+    expect_csv("\xEF\xBB" "x\n", "L1[\xEF\xBBx]\n");
+    expect_csv("\xEF", "L1[\xEF]\n");
+}
+
+static void test_crlf_line_ends(void **state)
+{
+    expect_csv("a,b\r\n1,\"x\r\ny\"\r\n2,3\r\n", "L1[a][b]\nL2[1][x\r\ny]\nL4[2][3]\n");
+    expect_csv("a\rb,c\r\n", "L1[a\rb][c]\n"); /* a bare CR is data */
+    expect_csv("a,b\r", "L1[a][b]\n");
+}
+
+static void test_empty_lines_are_skipped(void **state)
+{
+    expect_csv("a\n\n\r\nb\n\n", "L1[a]\nL4[b]\n");
+    expect_csv("\"\"\n", "L1[]\n"); /* a quoted empty field is a record */
+}
+
+static void test_broken_quoting_names_the_line_and_recovers(void **state)
+{
+    expect_csv("h\nab\"c,d\nok,1\n", "L1[h]\nL2[ab\"c][d] !0:broken quoting: a quote inside an unquoted field\nL3[ok][1]\n");
+    expect_csv("x,\"a\"b,c\nok\n",
+               "L1[x][ab][c] !1:broken quoting: text after the closing quote\nL2[ok]\n");
+}
+
+static void test_unterminated_quote_reports_where_it_opened(void **state)
+{
+    expect_csv("h\nok\nx,\"never\nclosed\n",
+               "L1[h]\nL2[ok]\nL3[x][never\nclosed\n] !1:broken quoting: the quote opened on line 3 is never closed\n");
+}
+
+static void test_a_record_split_across_tiny_chunks(void **state)
+{
+    const char *in = "id,text\r\n7,\"a \"\"long\"\"\r\nquoted, split\"\r\n8,end";
+    expect_csv(in, "L1[id][text]\nL2[7][a \"long\"\r\nquoted, split]\nL4[8][end]\n");
+}
+
+static void test_overlong_record_is_reported_and_the_next_read(void **state)
+{
+    struct sink s;
+    const char *in = "short\n\"0123456789012345678901234567890123456789\n,more\"\nnext\n";
+    for (size_t chunk = 1; chunk < 9; chunk++) {
+        parse(IMP_CSV, in, strlen(in), chunk, 100, &s);
+        assert_string_equal(s.out, "L1[short]\nL2 !0:record longer than 100 bytes\nL4[next]\n");
+    }
+}
+
+static void test_too_many_fields(void **state)
+{
+    char in[300] = "";
+    for (int i = 0; i < IMP_MAX_FIELDS + 1; i++)
+        strcat(in, i ? ",x" : "x");
+    strcat(in, "\nok\n");
+    struct sink s;
+    parse(IMP_CSV, in, strlen(in), 4096, 0, &s);
+    assert_non_null(strstr(s.out, "more than 64 fields"));
+    assert_non_null(strstr(s.out, "L2[ok]"));
+}
+
+static void test_jsonl_lines(void **state)
+{
+    const char *in = "\xEF\xBB\xBF{\"a\":1}\r\n\n  \n{\"b\":\"x,\\\"y\"}\n{\"c\":2}";
+    expect_fmt(IMP_JSONL, in, strlen(in), "L1[{\"a\":1}]\nL4[{\"b\":\"x,\\\"y\"}]\nL5[{\"c\":2}]\n");
+}
+
+static void test_invalid_utf8_and_nul_are_found(void **state)
+{
+    assert_int_equal(imp_utf8_check("h\xC3\xA9llo \xF0\x9F\x98\x80", 11), 11);
+    assert_int_equal(imp_utf8_check("ab\xFF", 3), 2);
+    assert_int_equal(imp_utf8_check("ab\xC3", 3), 2);           /* truncated */
+    assert_int_equal(imp_utf8_check("\xC0\xAF", 2), 0);         /* overlong */
+    assert_int_equal(imp_utf8_check("x\xED\xA0\x80", 4), 1);    /* surrogate */
+    assert_int_equal(imp_utf8_check("x\xF4\x90\x80\x80", 5), 1); /* above U+10FFFF */
+    assert_int_equal(imp_utf8_check("a\0b", 3), 1);
+    /* The reader keeps the bytes; the row refuses the column, naming the byte. */
+    static const char in[] = "external_id,provider_key,account_ids,content,scheduled_at\n"
+                             "e1,k,a,caf\xE9,2026-01-01 10:00\n";
+    struct sink s;
+    parse(IMP_CSV, in, sizeof in - 1, 3, 0, &s);
+    assert_non_null(strstr(s.out, "L2[e1][k][a][caf\xE9]"));
+}
+
+/* ---- rows ---- */
+
+struct rows {
+    struct imp_header h;
+    int have;
+    struct imp_row row;
+    char copy[4096];
+    char errors[1024];
+};
+
+static int to_row(void *arg, const struct imp_record *rec)
+{
+    struct rows *r = arg;
+    char err[256];
+    if (!r->have) {
+        r->have = 1;
+        assert_int_equal(imp_header_parse(&r->h, rec, err, sizeof err), 0);
+        return 0;
+    }
+    imp_row_from_csv(&r->row, &r->h, rec);
+    struct imp_buf b = {0};
+    imp_row_copy_line(&r->row, &b);
+    snprintf(r->copy, sizeof r->copy, "%s", b.p);
+    snprintf(r->errors, sizeof r->errors, "%.*s", (int)r->row.errors.len,
+             r->row.errors.p ? r->row.errors.p : "");
+    imp_buf_free(&b);
+    return 0;
+}
+
+static void one_row(const char *csv, struct rows *r)
+{
+    memset(r, 0, sizeof *r);
+    imp_row_init(&r->row);
+    struct imp_reader *rd = imp_reader_create(IMP_CSV, 0, to_row, r);
+    assert_int_equal(imp_reader_feed(rd, csv, strlen(csv)), 0);
+    assert_int_equal(imp_reader_finish(rd), 0);
+    imp_reader_destroy(rd);
+    imp_row_finish(&r->row);
+}
+
+#define HDR "external_id,provider_key,account_ids,content,media,scheduled_at,time_zone\n"
+
+static void test_row_becomes_one_escaped_copy_line(void **state)
+{
+    struct rows r;
+    one_row(HDR "e\\1,k1,\" a ;b\"\"c ;x\\y\",\"tab\there\nnl\",,2026-03-29T02:30,Europe/Paris\n", &r);
+    assert_string_equal(r.errors, "");
+    assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
+                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00\t\\N"
+                                "\tEurope/Paris\n");
+}
+
+static void test_row_refuses_bad_columns_in_c(void **state)
+{
+    struct rows r;
+    one_row(HDR "e1,k,a,\"caf\xE9\",\"[{\"\"url\"\":}]\",2026-02-29 10:00,\n", &r);
+    assert_string_equal(r.errors,
+                        "content\tinvalid UTF-8 at byte 4\n"
+                        "scheduled_at\t\"2026-02-29 10:00\" is not a valid time: no such date\n"
+                        "media\tnot valid JSON: unexpected token near '}' (at character 9)\n");
+    /* Refused columns are staged as NULL with their bits set (content 8, media 16, scheduled_at 32). */
+    assert_int_equal(strncmp(r.copy, "2\tf\t56\t", 7), 0);
+    one_row(HDR "e1,k,a,x\n", &r);
+    assert_string_equal(r.errors, "record\t4 fields, the header has 7\n");
+}
+
+static void test_header_must_name_known_columns(void **state)
+{
+    struct imp_header h;
+    char err[256];
+    struct imp_field f[3] = {{"external_id", 11}, {" content ", 9}, {"colour", 6}};
+    struct imp_record rec = {1, 3, f, NULL, 0};
+    assert_int_equal(imp_header_parse(&h, &rec, err, sizeof err), -1);
+    assert_string_equal(err, "header: unknown column \"colour\"");
+    rec.nfields = 2;
+    assert_int_equal(imp_header_parse(&h, &rec, err, sizeof err), -1);
+    assert_string_equal(err, "header: column \"provider_key\" is missing");
+}
+
+static void test_time_parse(void **state)
+{
+    char local[40], off[8];
+    assert_null(imp_time_parse("2026-12-01T09:00", 16, local, off));
+    assert_string_equal(local, "2026-12-01 09:00:00");
+    assert_string_equal(off, "");
+    assert_null(imp_time_parse("2024-02-29 23:59:59.25Z", 23, local, off));
+    assert_string_equal(local, "2024-02-29 23:59:59.25");
+    assert_string_equal(off, "+00:00");
+    assert_null(imp_time_parse("2026-12-01T09:00:00-0530", 24, local, off));
+    assert_string_equal(off, "-05:30");
+    assert_null(imp_time_parse("2026-12-01T09:00+02", 19, local, off));
+    assert_string_equal(off, "+02:00");
+    assert_string_equal(imp_time_parse("2026-02-29 10:00", 16, local, off), "no such date");
+    assert_string_equal(imp_time_parse("2026-12-01 24:00", 16, local, off), "no such time of day");
+    assert_non_null(imp_time_parse("2026-12-01", 10, local, off));
+    assert_non_null(imp_time_parse("01/12/2026 10:00", 16, local, off));
+    assert_non_null(imp_time_parse("2026-12-01 10:00 UTC", 20, local, off));
+    assert_non_null(imp_time_parse("2026-12-01 10:00:00.1234567", 27, local, off));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_records_with_line_numbers),
+        cmocka_unit_test(test_quoted_newlines_keep_the_record_and_count_lines),
+        cmocka_unit_test(test_escaped_quotes_and_commas),
+        cmocka_unit_test(test_bom_is_skipped_even_split_across_chunks),
+        cmocka_unit_test(test_crlf_line_ends),
+        cmocka_unit_test(test_empty_lines_are_skipped),
+        cmocka_unit_test(test_broken_quoting_names_the_line_and_recovers),
+        cmocka_unit_test(test_unterminated_quote_reports_where_it_opened),
+        cmocka_unit_test(test_a_record_split_across_tiny_chunks),
+        cmocka_unit_test(test_overlong_record_is_reported_and_the_next_read),
+        cmocka_unit_test(test_too_many_fields),
+        cmocka_unit_test(test_jsonl_lines),
+        cmocka_unit_test(test_invalid_utf8_and_nul_are_found),
+        cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
+        cmocka_unit_test(test_row_refuses_bad_columns_in_c),
+        cmocka_unit_test(test_header_must_name_known_columns),
+        cmocka_unit_test(test_time_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
