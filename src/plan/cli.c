@@ -109,9 +109,14 @@ static void label_keys(struct pcli_db *db)
     }
 }
 
-static int load(struct pcli_db *db, char *err, size_t errlen)
+/* The limiter is configured as the scheduler configures it (skew_ms), so
+ * plan and limits predict what serve will do. */
+static int load(struct pcli_db *db, const struct config *cfg, char *err, size_t errlen)
 {
-    if (reg_load(&db->reg, db->conn, NULL, err, errlen) != 0)
+    struct lim_config lc;
+    lim_config_init(&lc);
+    lc.skew_ms = (uint64_t)cfg->skew_ms;
+    if (reg_load(&db->reg, db->conn, &lc, err, errlen) != 0)
         return -1;
     PGresult *res = db_exec(db->conn, "registry_limits", 0, NULL, err, errlen);
     if (!res)
@@ -134,7 +139,7 @@ int pcli_open(struct pcli_db *db, const struct config *cfg)
         fail("cannot connect to the database", err);
         return -1;
     }
-    if (load(db, err, sizeof err) != 0) {
+    if (load(db, cfg, err, sizeof err) != 0) {
         fail("cannot load the limits", err);
         pcli_close(db);
         return -1;

@@ -33,6 +33,7 @@ static int run_out(const char *ci, char **out, const char *a1, const char *a2, c
         if (!freopen("/dev/null", "w", stderr))
             _exit(127);
         setenv("DATABASE_URL", ci, 1);
+        setenv("POSTPACE_SKEW_MS", "0", 1); /* exact window edges in these expectations */
         execl(pgt_postpace_bin(), "postpace", a1, a2, a3, a4, (char *)NULL);
         _exit(127);
     }
@@ -311,7 +312,7 @@ static void test_bad_flags_exit_2_with_one_line_naming_the_flag(void **state)
     char *ci = make_db();
     char env[1024];
     snprintf(env, sizeof env, "DATABASE_URL=%s", ci);
-    char *envs[] = {env, NULL};
+    char *envs[] = {env, "POSTPACE_SKEW_MS=0", NULL};
     struct proc p;
     char *bogus[] = {(char *)pgt_postpace_bin(), "plan", "--bogus", NULL};
     assert_int_equal(proc_run(&p, bogus, envs), 2);
