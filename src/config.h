@@ -29,6 +29,8 @@ struct config {
     int unconfirmed_retry_ms; /* wait for a webhook before re-sending an unconfirmed target */
     int lease_ttl_ms;        /* key-group lease length */
     int skew_ms;             /* clock-skew margin at window edges */
+    char *api_tokens;        /* space-separated bearer tokens of /v1; empty: API disabled */
+    int api_workers;         /* API worker threads, each with its own connection */
 };
 
 /* One key of the table; exposed so `help` and the README can list them. */

@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "http/api.h"
 #include "http/intake.h"
 #include "http/server.h"
 #include "metrics.h"
@@ -21,6 +22,7 @@
 
 struct app {
     struct intake *intake;
+    struct api *api;
 };
 
 static int on_healthz(void *arg, h2o_req_t *req)
@@ -64,12 +66,39 @@ static int on_webhook(void *arg, h2o_req_t *req)
     return intake_webhook(app->intake, req);
 }
 
+/* The calendar API (/v1): each route hands its request to the API module. */
+#define API_ROUTE(name, fn)                                                                        \
+    static int name(void *arg, h2o_req_t *req)                                                     \
+    {                                                                                              \
+        return fn(((struct app *)arg)->api, req);                                                  \
+    }
+API_ROUTE(on_api_posts_create, api_posts_create)
+API_ROUTE(on_api_posts_list, api_posts_list)
+API_ROUTE(on_api_post_get, api_post_get)
+API_ROUTE(on_api_post_patch, api_post_patch)
+API_ROUTE(on_api_post_delete, api_post_delete)
+API_ROUTE(on_api_limits, api_limits)
+API_ROUTE(on_api_plan, api_plan)
+
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
     {"GET", "/readyz", on_readyz},
     {"GET", "/metrics", on_metrics},
     {"POST", "/webhooks/", on_webhook},
+    {"POST", "/v1/posts", on_api_posts_create},
+    {"GET", "/v1/posts", on_api_posts_list},
+    {"GET", "/v1/posts/", on_api_post_get},
+    {"PATCH", "/v1/posts/", on_api_post_patch},
+    {"DELETE", "/v1/posts/", on_api_post_delete},
+    {"GET", "/v1/limits", on_api_limits},
+    {"GET", "/v1/plan", on_api_plan},
 };
+
+const struct http_route *daemon_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
 
 static int check_schema(const struct config *cfg)
 {
@@ -134,7 +163,8 @@ int daemon_serve(const struct config *cfg)
 
     struct intake_options io = {cfg->database_url, cfg->webhook_tolerance_s,
                                 cfg->webhook_batch_max, 30000, clk_real};
-    struct app app = {intake_start(&io)};
+    struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers};
+    struct app app = {intake_start(&io), api_start(&ao)};
 
     char err[256], q[300];
     struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit,
@@ -144,6 +174,7 @@ int daemon_serve(const struct config *cfg)
     if (!http) {
         log_error("cannot start the HTTP server", "reason=%s", log_quote(err, q, sizeof q));
         intake_stop(app.intake);
+        api_stop(app.api);
         return 1;
     }
     log_info("serving", "listen=%s port=%d threads=%d", cfg->listen, http_server_port(http),
@@ -153,10 +184,12 @@ int daemon_serve(const struct config *cfg)
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
-    /* The scheduler first (it finishes its requests), then the intake (it
-     * answers what is queued while the loops still run), then the loops. */
+    /* The scheduler first (it finishes its requests), then the intake and
+     * the API workers (they answer what is queued while the loops still
+     * run), then the loops. */
     sched_stop(sched);
     intake_stop(app.intake);
+    api_stop(app.api);
     http_server_stop(http);
     log_info("stopped", NULL);
     return 0;

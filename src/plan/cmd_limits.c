@@ -195,28 +195,42 @@ static size_t count_selected(const struct pcli_db *db, const struct limits_args 
     return n;
 }
 
+json_t *cmd_limits_json(const struct pcli_db *db, const char *provider, const char *key,
+                        uint64_t now)
+{
+    struct limits_args a = {.provider = provider, .key = key, .json = 1};
+    if (provider && prov_parse(provider, strlen(provider), &a.prov) != 0)
+        return NULL;
+    char when[40];
+    plan_format_time(now, when, sizeof when);
+    json_t *root = json_pack("{s:s, s:[]}", "now", when, "keys");
+    json_t *keys = json_object_get(root, "keys");
+    for (size_t i = 0; i < db->reg.nkeys; i++)
+        if (key_selected(&db->reg.keys[i], &a))
+            show_key(db, &db->reg.keys[i], now, keys);
+    return root;
+}
+
 static int show(const struct pcli_db *db, const struct limits_args *a, uint64_t now)
 {
     if (a->key && count_selected(db, a) == 0)
         return pcli_usage_error("--key: no enabled key \"%s\"%s%s", a->key,
                                 a->provider ? " of provider " : "", a->provider ? a->provider : "");
-    char when[40];
-    plan_format_time(now, when, sizeof when);
-    json_t *root = a->json ? json_pack("{s:s, s:[]}", "now", when, "keys") : NULL;
-    json_t *keys = root ? json_object_get(root, "keys") : NULL;
-    if (!root)
-        printf("limits at %s\n", when);
-    for (size_t i = 0; i < db->reg.nkeys; i++) {
-        if (!key_selected(&db->reg.keys[i], a))
-            continue;
-        if (!root)
-            printf("\n");
-        show_key(db, &db->reg.keys[i], now, keys);
-    }
-    if (root) {
+    if (a->json) {
+        json_t *root = cmd_limits_json(db, a->provider, a->key, now);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("\n");
         json_decref(root);
+        return 0;
+    }
+    char when[40];
+    plan_format_time(now, when, sizeof when);
+    printf("limits at %s\n", when);
+    for (size_t i = 0; i < db->reg.nkeys; i++) {
+        if (!key_selected(&db->reg.keys[i], a))
+            continue;
+        printf("\n");
+        show_key(db, &db->reg.keys[i], now, NULL);
     }
     return 0;
 }

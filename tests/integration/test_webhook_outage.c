@@ -75,7 +75,7 @@ static void test_database_outage_gets_503_then_everything_once(void **state)
 
     char env_db[700];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", ci);
-    char *envs[] = {env_db, "PP_OUTAGE_WHSEC=" SECRET, NULL};
+    char *envs[] = {env_db, "PP_OUTAGE_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0", NULL};
     struct proc p;
     char *mig[] = {(char *)pgt_postpace_bin(), "migrate", NULL};
     assert_int_equal(proc_run(&p, mig, envs), 0);

@@ -36,7 +36,7 @@ static int group_setup(void **state)
     static char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
     char *envs[] = {env_db, "PP_TEST_WHSEC=" SECRET_OLD " " SECRET_NEW,
-                    "POSTPACE_BODY_LIMIT=4096", NULL};
+                    "POSTPACE_BODY_LIMIT=4096", "POSTPACE_SCHEDULER=0", NULL};
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     proc_start(&server, argv, envs);
     const char *at = proc_await(&server, " port=");
@@ -46,13 +46,17 @@ static int group_setup(void **state)
     return 0;
 }
 
+static int daemon_exit_status;
+
 static int group_teardown(void **state)
 {
     kill(server.pid, SIGTERM);
-    int rc = proc_wait(&server);
+    daemon_exit_status = proc_wait(&server);
+    if (daemon_exit_status != 0)
+        fprintf(stderr, "daemon exited %d:\n%s\n", daemon_exit_status, server.out);
     PQfinish(conn);
     pgt_drop_db(db);
-    return rc == 0 ? 0 : -1;
+    return daemon_exit_status == 0 ? 0 : -1;
 }
 
 static char *url(const char *path)
@@ -320,5 +324,7 @@ int main(void)
         cmocka_unit_test(test_metrics_count_what_happened),
         cmocka_unit_test(test_readyz_reports_database),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+    /* cmocka does not count a failed group teardown: the daemon must exit 0 (no leak, no crash). */
+    return failed || daemon_exit_status != 0;
 }

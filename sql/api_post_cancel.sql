@@ -1,0 +1,12 @@
+-- api: DELETE: cancels the targets of post $1 still waiting to be sent
+-- (scheduled; one the scheduler has claimed meanwhile is no longer
+-- scheduled and stays as it is). One row: whether the post exists, how many
+-- targets this cancelled, and how many were not cancelled before.
+WITH cancelled AS (
+    UPDATE post_targets t SET status = 'cancelled', updated_at = now()
+     WHERE t.post_id = $1 AND t.status = 'scheduled'
+    RETURNING t.id
+)
+SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1),
+       (SELECT count(*) FROM cancelled),
+       (SELECT count(*) FROM post_targets WHERE post_id = $1 AND status <> 'cancelled')

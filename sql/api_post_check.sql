@@ -1,0 +1,112 @@
+-- api: checks one post by its provider's rules and against the calendar,
+-- with the rules and words of the importer (sql/import_check.sql, which
+-- works on a whole staging table): content length; media count, size and
+-- type; the zone; daylight saving (a local time in a gap or an overlap is
+-- refused, never shifted); the key. The parameters arrive well-formed
+-- (src/http/api_input.c); NULL means not given or already refused there.
+-- $1 external_id, $2 provider_key (a key id or label), $3 account_ids text[],
+-- $4 content, $5 media jsonb, $6 local time (timestamp), $7 its offset
+-- (+HH:MM), NULL for a local time in the zone, $8 time_zone (NULL: UTC).
+-- One row: details ({field: reason}, NULL when the post is good), the key
+-- id, the instant, the zone, and a post already holding that external_id:
+-- its id, whether it is this very post, and which fields differ.
+WITH input AS MATERIALIZED (
+    -- Materialized, so the checks below read columns, not constants: the
+    -- planner cannot fold AT TIME ZONE with a bad zone ahead of its CASE guard.
+    SELECT $1::text AS external_id, $2::text AS provider_key, $3::text[] AS accounts,
+           $4::text AS content, $5::jsonb AS media, $6::timestamp AS local, $7::text AS off,
+           coalesce($8::text, 'UTC') AS tz
+), key AS (
+    -- A key id, else a label naming exactly one key.
+    SELECT m.key_id, m.matches, p.id AS provider, p.max_content_len, p.max_media,
+           p.max_media_bytes, p.media_types
+      FROM input i
+     CROSS JOIN LATERAL (
+           SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = i.provider_key),
+                           CASE WHEN count(*) = 1 THEN min(k.id) END) AS key_id,
+                  count(*) AS matches
+             FROM provider_keys k
+            WHERE k.id::text = i.provider_key OR k.label = i.provider_key) m
+      LEFT JOIN provider_keys pk ON pk.id = m.key_id
+      LEFT JOIN providers p ON p.id = pk.provider
+), timed AS (
+    SELECT i.*, k.*, z.tz_ok,
+           CASE WHEN i.off IS NOT NULL THEN (i.local::text || i.off)::timestamptz
+                WHEN z.tz_ok THEN i.local AT TIME ZONE i.tz END AS at
+      FROM input i
+     CROSS JOIN key k
+     CROSS JOIN LATERAL (SELECT postpace_is_time_zone(i.tz) AS tz_ok) z
+), dst AS (
+    -- A local time: the zone's offsets 3 hours before and after it. When they
+    -- differ a transition is near: the time may not exist (gap) or exist twice
+    -- (overlap). Both are refused, never shifted.
+    SELECT t.*,
+           CASE WHEN t.off IS NULL AND t.tz_ok THEN
+               ((t.at - interval '3 hours') AT TIME ZONE t.tz) - ((t.at - interval '3 hours') AT TIME ZONE 'UTC')
+           END AS off_before,
+           CASE WHEN t.off IS NULL AND t.tz_ok THEN
+               ((t.at + interval '3 hours') AT TIME ZONE t.tz) - ((t.at + interval '3 hours') AT TIME ZONE 'UTC')
+           END AS off_after
+      FROM timed t
+), verdict AS (
+    SELECT d.*, p.id AS existing_id,
+           p.id IS NOT NULL AND p.provider_key_id = d.key_id AND p.account_ids = d.accounts
+               AND p.content = d.content AND p.media = d.media AND p.scheduled_at = d.at
+               AND p.time_zone = d.tz AS same,
+           CASE WHEN p.id IS NOT NULL THEN concat_ws(',',
+               CASE WHEN p.provider_key_id IS DISTINCT FROM d.key_id THEN 'provider_key' END,
+               CASE WHEN p.account_ids IS DISTINCT FROM d.accounts THEN 'account_ids' END,
+               CASE WHEN p.content IS DISTINCT FROM d.content THEN 'content' END,
+               CASE WHEN p.media IS DISTINCT FROM d.media THEN 'media' END,
+               CASE WHEN p.scheduled_at IS DISTINCT FROM d.at THEN 'scheduled_at' END,
+               CASE WHEN p.time_zone IS DISTINCT FROM d.tz THEN 'time_zone' END) END AS differs,
+           d.off_before IS DISTINCT FROM d.off_after
+               AND (((d.local - d.off_before) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local
+               AND (((d.local - d.off_after) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local AS twice
+      FROM dst d
+      LEFT JOIN posts p ON p.external_id = d.external_id
+), checked AS (
+    SELECT v.*, array_remove(ARRAY[
+           -- provider_key
+           CASE WHEN v.provider_key IS NOT NULL AND v.matches = 0 THEN
+               format(E'provider_key\tunknown key "%s" (neither a key id nor a label in provider_keys)', v.provider_key) END,
+           CASE WHEN v.key_id IS NULL AND v.matches > 1 THEN
+               format(E'provider_key\tthe label "%s" names %s keys: give the key id', v.provider_key, v.matches) END,
+           -- content
+           CASE WHEN length(v.content) > v.max_content_len THEN
+               format(E'content\t%s characters, %s allows %s', length(v.content), v.provider, v.max_content_len) END,
+           -- media
+           CASE WHEN jsonb_array_length(v.media) > v.max_media THEN
+               format(E'media\t%s files, %s allows %s', jsonb_array_length(v.media), v.provider, v.max_media) END,
+           CASE WHEN jsonb_array_length(v.media) > 0 THEN
+               (SELECT E'media\t' || string_agg(format('file %s: %s', m.n, m.why), '; ' ORDER BY m.n)
+                  FROM (SELECT i.n, CASE
+                          WHEN (i.item ->> 'size_bytes')::numeric > v.max_media_bytes THEN
+                              format('%s bytes, %s allows %s', i.item ->> 'size_bytes', v.provider, v.max_media_bytes)
+                          WHEN NOT (i.item ->> 'mime_type' = ANY (v.media_types)) THEN
+                              format('type %s is not allowed by %s (allowed: %s)', i.item ->> 'mime_type', v.provider,
+                                     array_to_string(v.media_types, ', '))
+                          END AS why
+                          FROM jsonb_array_elements(v.media) WITH ORDINALITY AS i(item, n)) m
+                 WHERE m.why IS NOT NULL) END,
+           -- scheduled_at
+           CASE WHEN v.off IS NULL AND v.tz_ok AND (v.at AT TIME ZONE v.tz) <> v.local THEN
+               format(E'scheduled_at\t%s does not exist in %s (a daylight-saving gap): give an offset or another time',
+                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz) END,
+           CASE WHEN v.off IS NULL AND v.tz_ok AND v.twice THEN
+               format(E'scheduled_at\t%s happens twice in %s (a daylight-saving overlap): add its offset, %s or %s',
+                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz,
+                      CASE WHEN v.off_before >= interval '0' THEN '+' ELSE '' END || to_char(v.off_before, 'HH24:MI'),
+                      CASE WHEN v.off_after >= interval '0' THEN '+' ELSE '' END || to_char(v.off_after, 'HH24:MI')) END,
+           -- time_zone
+           CASE WHEN NOT v.tz_ok THEN
+               format(E'time_zone\tunknown time zone "%s" (want an IANA name such as Europe/Paris)', v.tz) END
+       ], NULL) AS errs
+      FROM verdict v
+)
+SELECT (SELECT json_object_agg(g.field, g.reason)
+          FROM (SELECT split_part(e, E'\t', 1) AS field,
+                       string_agg(substr(e, strpos(e, E'\t') + 1), '; ') AS reason
+                  FROM unnest(c.errs) AS e GROUP BY 1) g) AS details,
+       c.key_id, c.at, c.tz, c.existing_id, coalesce(c.same, false) AS same, c.differs
+  FROM checked c

@@ -1,0 +1,52 @@
+-- api: posts as the API shows them, in the order of $1 (bigint[] of post
+-- ids), each with its targets; $2 true: with each target's attempts
+-- (attempt_log; NULL otherwise). Times are UTC, RFC 3339, microseconds
+-- shown only when not zero. One row per post found, its JSON as text.
+SELECT json_build_object(
+           'id', p.id,
+           'external_id', p.external_id,
+           'provider', k.provider,
+           'provider_key_id', k.id,
+           'provider_key', k.label,
+           'account_ids', p.account_ids,
+           'content', p.content,
+           'media', p.media,
+           'scheduled_at', regexp_replace(to_char(p.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'time_zone', p.time_zone,
+           'scheduled_local', to_char(p.scheduled_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
+           'created_at', regexp_replace(to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'updated_at', regexp_replace(to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'targets', coalesce(tg.list, '[]'::json))::text
+  FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n)
+  JOIN posts p ON p.id = u.id
+  JOIN provider_keys k ON k.id = p.provider_key_id
+  LEFT JOIN LATERAL (
+      SELECT json_agg(json_build_object(
+                 'id', t.id,
+                 'account_id', t.account_id,
+                 'status', t.status,
+                 'attempts', t.attempts,
+                 'next_attempt_at', regexp_replace(to_char(t.next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                 'provider_post_id', t.provider_post_id,
+                 'last_error', t.last_error,
+                 'updated_at', regexp_replace(to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                 'attempt_log', CASE WHEN $2::boolean THEN coalesce((
+                     -- A target's requests were sent after its post was created: the
+                     -- bound (a day of margin for clock skew between instances) lets
+                     -- attempts_key_sent skip the key's older history.
+                     SELECT json_agg(json_build_object(
+                                'id', a.id,
+                                'route', a.route,
+                                'sent_at', regexp_replace(to_char(a.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                                'finished_at', regexp_replace(to_char(a.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                                'http_status', a.http_status,
+                                'outcome', a.outcome,
+                                'retry_after_ms', a.retry_after_ms) ORDER BY a.sent_at, a.id)
+                       FROM attempts a
+                      WHERE a.provider_key_id = t.provider_key_id
+                        AND a.sent_at >= p.created_at - interval '1 day'
+                        AND t.id = ANY (a.target_ids)), '[]'::json) END)
+             ORDER BY t.id) AS list
+        FROM post_targets t
+       WHERE t.post_id = p.id) tg ON true
+ ORDER BY u.n

@@ -1,0 +1,318 @@
+/*
+ * DESIGN: the loop side of the calendar API. Runs on HTTP loop threads and
+ * never blocks: each handler checks the bearer token, reads the path, the
+ * query string or the body into a job input (api_input.c), and hands it to
+ * the worker pool, which answers through the request's loop. Tokens are
+ * kept as SHA-256 digests and every configured one is compared, in
+ * constant time (CRYPTO_memcmp), with the digest of the presented one, so
+ * neither a token's bytes nor its length show in the timing.
+ */
+#include "http/api.h"
+
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/api_int.h"
+#include "plan/plan.h"
+#include "provider/provider_id.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define MAX_TOKENS 64
+#define LIST_DEFAULT 50
+#define LIST_MAX 500
+#define PLAN_DEFAULT_MS (7ULL * 24 * 3600 * 1000)
+
+struct api {
+    unsigned char tokens[MAX_TOKENS][SHA256_DIGEST_LENGTH];
+    size_t ntokens;
+    char *conninfo;
+    struct api_pool *pool;
+};
+
+static void add_tokens(struct api *a, const char *list)
+{
+    char *copy = xstrdup(list ? list : ""), *save = NULL;
+    for (char *t = strtok_r(copy, " \t", &save); t && a->ntokens < MAX_TOKENS;
+         t = strtok_r(NULL, " \t", &save))
+        SHA256((const unsigned char *)t, strlen(t), a->tokens[a->ntokens++]);
+    free(copy);
+}
+
+struct api *api_start(const struct api_options *opt)
+{
+    struct api *a = xcalloc(1, sizeof *a);
+    add_tokens(a, opt->tokens);
+    if (a->ntokens == 0)
+        log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)",
+                 NULL);
+    a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
+    static const char *const prepared[] = {"api_post_check",  "api_post_insert", "api_posts_json",
+                                           "api_posts_list",  "api_post_lock",   "api_post_update",
+                                           "api_post_retarget", "api_post_cancel", NULL};
+    struct api_pool_options po = {a->conninfo, opt->workers, prepared};
+    a->pool = api_pool_start(&po);
+    return a;
+}
+
+void api_stop(struct api *a)
+{
+    if (!a)
+        return;
+    api_pool_stop(a->pool);
+    OPENSSL_cleanse(a->tokens, sizeof a->tokens);
+    free(a->conninfo);
+    free(a);
+}
+
+int api_ready(const struct api *a)
+{
+    return api_pool_ready(a->pool);
+}
+
+/* ---- authentication ---- */
+
+static int token_ok(const struct api *a, h2o_req_t *req)
+{
+    static const char prefix[] = "bearer "; /* h2o_lcstris: the scheme is case-insensitive */
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+    if (i < 0 || a->ntokens == 0)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    size_t n = sizeof prefix - 1;
+    if (v.len <= n || !h2o_lcstris(v.base, n, prefix, n))
+        return 0;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)v.base + n, v.len - n, digest);
+    int ok = 0;
+    for (size_t k = 0; k < a->ntokens; k++)
+        ok |= CRYPTO_memcmp(digest, a->tokens[k], sizeof digest) == 0;
+    return ok;
+}
+
+/* Answers 401 and returns 0 when the request carries no valid token. */
+static int authorized(const struct api *a, h2o_req_t *req)
+{
+    if (token_ok(a, req))
+        return 1;
+    api_send_error(req, 401, "unauthorized",
+                   a->ntokens ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
+                              : "the API is disabled: no tokens are configured",
+                   NULL);
+    return 0;
+}
+
+/* ---- request parts ---- */
+
+static char *query(h2o_req_t *req, const char *name)
+{
+    return api_query_get(req->path.base, req->path.len, req->query_at, name);
+}
+
+/* The {id} of /v1/posts/{id}; 0 and a 404 when it is not a post id. */
+static int64_t post_id(h2o_req_t *req)
+{
+    static const char prefix[] = "/v1/posts/";
+    h2o_iovec_t p = req->path_normalized;
+    size_t n = sizeof prefix - 1, len = p.len - n;
+    int64_t id = 0;
+    for (size_t i = 0; i < len && len <= 18; i++) {
+        if (p.base[n + i] < '0' || p.base[n + i] > '9') {
+            id = 0;
+            break;
+        }
+        id = id * 10 + (p.base[n + i] - '0');
+    }
+    if (len > 18 || id <= 0)
+        api_send_error(req, 404, "not_found", "no such post", NULL);
+    return len > 18 ? 0 : id;
+}
+
+static void bad_json(h2o_req_t *req)
+{
+    api_send_error(req, 400, "malformed_json", "the body must be a JSON object", NULL);
+}
+
+/* ---- posts ---- */
+
+int api_posts_create(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_post_in *in = xcalloc(1, sizeof *in);
+    if (api_post_parse(req->entity.base, req->entity.len, 0, in) != 0) {
+        api_post_in_free(in);
+        bad_json(req);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_create, in, api_post_in_free);
+    return 0;
+}
+
+int api_post_get(struct api *a, h2o_req_t *req)
+{
+    int64_t id;
+    if (!authorized(a, req) || !(id = post_id(req)))
+        return 0;
+    struct api_id_in *in = xcalloc(1, sizeof *in);
+    in->id = id;
+    api_pool_submit(a->pool, req, api_work_get, in, free);
+    return 0;
+}
+
+int api_post_delete(struct api *a, h2o_req_t *req)
+{
+    int64_t id;
+    if (!authorized(a, req) || !(id = post_id(req)))
+        return 0;
+    struct api_id_in *in = xcalloc(1, sizeof *in);
+    in->id = id;
+    api_pool_submit(a->pool, req, api_work_delete, in, free);
+    return 0;
+}
+
+int api_post_patch(struct api *a, h2o_req_t *req)
+{
+    int64_t id;
+    if (!authorized(a, req) || !(id = post_id(req)))
+        return 0;
+    struct api_post_in *in = xcalloc(1, sizeof *in);
+    in->id = id;
+    if (api_post_parse(req->entity.base, req->entity.len, 1, in) != 0) {
+        api_post_in_free(in);
+        bad_json(req);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_patch, in, api_post_in_free);
+    return 0;
+}
+
+/* ---- query parameters ---- */
+
+static const char *const statuses[] = {"scheduled", "publishing", "submitted", "unconfirmed",
+                                       "published", "failed", "cancelled", "expired"};
+
+static int known_status(const char *s)
+{
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+        if (strcmp(s, statuses[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads an ISO 8601 time with an offset into epoch ms text; NULL when absent or bad. */
+static char *time_param(h2o_req_t *req, const char *name, json_t **details, uint64_t *ms)
+{
+    char *v = query(req, name), buf[32];
+    uint64_t t;
+    if (!v)
+        return NULL;
+    if (plan_parse_time(v, &t) != 0) {
+        api_detail(details, name, "not an ISO 8601 time with an offset (2026-12-01T09:00:00+01:00)");
+        free(v);
+        return NULL;
+    }
+    free(v);
+    if (ms)
+        *ms = t;
+    snprintf(buf, sizeof buf, "%" PRIu64, t);
+    return xstrdup(buf);
+}
+
+static int limit_param(h2o_req_t *req, json_t **details)
+{
+    char *v = query(req, "limit"), *end;
+    if (!v)
+        return LIST_DEFAULT;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end || n < 1 || n > LIST_MAX)
+        api_detail(details, "limit", "must be a whole number from 1 to 500");
+    free(v);
+    return (int)n;
+}
+
+static void read_list_filters(h2o_req_t *req, struct api_list_in *in, json_t **details)
+{
+    enum prov_id p;
+    in->status = query(req, "status");
+    if (in->status && !known_status(in->status))
+        api_detail(details, "status", "unknown target status (scheduled, publishing, submitted, "
+                                      "unconfirmed, published, failed, cancelled, expired)");
+    in->provider = query(req, "provider");
+    if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
+        api_detail(details, "provider", "unknown provider");
+    in->key = query(req, "key");
+    in->from_ms = time_param(req, "from", details, NULL);
+    in->to_ms = time_param(req, "to", details, NULL);
+    in->limit = limit_param(req, details);
+    char *cursor = query(req, "cursor");
+    if (cursor && api_cursor_decode(cursor, &in->after_us, &in->after_id) != 0)
+        api_detail(details, "cursor", "not a cursor this API returned (next_cursor)");
+    free(cursor);
+}
+
+static void invalid_query(h2o_req_t *req, json_t *details)
+{
+    api_send_error(req, 422, "invalid_query", "bad query parameters; details names each",
+                   details);
+}
+
+int api_posts_list(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_list_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    read_list_filters(req, in, &details);
+    if (details) {
+        api_list_in_free(in);
+        invalid_query(req, details);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_list, in, api_list_in_free);
+    return 0;
+}
+
+int api_limits(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_read_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    enum prov_id p;
+    in->conninfo = xstrdup(a->conninfo);
+    in->provider = query(req, "provider");
+    if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
+        api_detail(&details, "provider", "unknown provider");
+    in->key = query(req, "key");
+    if (details) {
+        api_read_in_free(in);
+        invalid_query(req, details);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_limits, in, api_read_in_free);
+    return 0;
+}
+
+int api_plan(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_read_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    in->conninfo = xstrdup(a->conninfo);
+    free(time_param(req, "from", &details, &in->from_ms));
+    free(time_param(req, "to", &details, &in->to_ms));
+    if (!details && in->to_ms && in->from_ms && in->to_ms <= in->from_ms)
+        api_detail(&details, "to", "must be later than from");
+    if (details) {
+        api_read_in_free(in);
+        invalid_query(req, details);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_plan, in, api_read_in_free);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * api: the calendar API under /v1 (JSON, bearer tokens). Handlers run on
+ * HTTP loop threads and never block: they check the token, read the request
+ * and hand the database work to the API worker pool (api_pool.h), which
+ * answers later through the request's loop.
+ */
+#ifndef POSTPACE_HTTP_API_H
+#define POSTPACE_HTTP_API_H
+
+#include <h2o.h>
+
+struct api;
+
+struct api_options {
+    const char *conninfo; /* the workers' database */
+    const char *tokens;   /* space-separated bearer tokens; empty: every request gets 401 */
+    int workers;          /* worker threads (each with its own connection) */
+};
+
+/* Starts the worker pool. Logs once when no token is configured (the API is then disabled). */
+struct api *api_start(const struct api_options *opt);
+
+/* Answers what is queued and stops the workers; call while the loops still run. NULL: no-op. */
+void api_stop(struct api *a);
+
+/* True while a worker holds a working connection. */
+int api_ready(const struct api *a);
+
+/* The route handlers (loop thread). Each returns 0. */
+int api_posts_create(struct api *a, h2o_req_t *req); /* POST /v1/posts */
+int api_posts_list(struct api *a, h2o_req_t *req);   /* GET /v1/posts */
+int api_post_get(struct api *a, h2o_req_t *req);     /* GET /v1/posts/{id} */
+int api_post_patch(struct api *a, h2o_req_t *req);   /* PATCH /v1/posts/{id} */
+int api_post_delete(struct api *a, h2o_req_t *req);  /* DELETE /v1/posts/{id} */
+int api_limits(struct api *a, h2o_req_t *req);       /* GET /v1/limits */
+int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
+
+#endif

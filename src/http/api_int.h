@@ -1,0 +1,97 @@
+/*
+ * api_int: what the files of the api module share (private; api.h is the
+ * module's face). api_input.c reads request bodies and query strings on the
+ * loop thread; api_posts.c and api_reads.c run on API workers.
+ */
+#ifndef POSTPACE_HTTP_API_INT_H
+#define POSTPACE_HTTP_API_INT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/api_pool.h"
+
+/* Which fields a body gave (PATCH changes only these). */
+enum {
+    API_F_ACCOUNTS = 1 << 0,
+    API_F_CONTENT = 1 << 1,
+    API_F_MEDIA = 1 << 2,
+    API_F_SCHEDULED = 1 << 3,
+    API_F_ZONE = 1 << 4,
+};
+
+/* One post as a request gave it, as SQL parameters (NULL: not given or unreadable). */
+struct api_post_in {
+    int64_t id;           /* the post of PATCH */
+    char *external_id;
+    char *provider_key;   /* a key id or label */
+    char *accounts;       /* text[] literal */
+    char *content;
+    char *media;          /* compact JSON array */
+    char *local;          /* scheduled_at without its offset: YYYY-MM-DD HH:MM:SS.ffffff */
+    char *offset;         /* +HH:MM, or NULL for a local time in time_zone */
+    char *time_zone;
+    unsigned given;       /* API_F_* */
+    json_t *details;      /* field -> reason: what the body itself got wrong */
+};
+
+/*
+ * Reads a POST (patch 0) or PATCH (patch 1) body into `in`. Returns -1 when
+ * the body is not a JSON object (400); else 0, with every field it could
+ * not accept named in in->details (checked against the provider later).
+ */
+int api_post_parse(const char *body, size_t len, int patch, struct api_post_in *in);
+void api_post_in_free(void *in);
+
+/*
+ * Parses an ISO 8601 time YYYY-MM-DD[T ]HH:MM[:SS[.f{1,6}]] with an
+ * optional Z or ±HH[:MM]. local gets "YYYY-MM-DD HH:MM:SS.ffffff" (a buffer of
+ * 96 bytes), offset "+HH:MM" or "" (32 bytes). Returns 0 or -1.
+ */
+int api_time_parse(const char *s, char *local, char *offset);
+
+/* The value of query parameter `name`, percent-decoded (heap), or NULL. */
+char *api_query_get(const char *path, size_t len, size_t query_at, const char *name);
+
+/* Adds "field: reason" to *details (created on first use). */
+void api_detail(json_t **details, const char *field, const char *reason);
+
+/* ---- worker side (api_posts.c, api_reads.c) ---- */
+
+/* GET /v1/posts filters, checked on the loop. */
+struct api_list_in {
+    char *status, *provider, *key; /* NULL: any */
+    char *from_ms, *to_ms;         /* epoch ms, or NULL */
+    char *after_us, *after_id;     /* the cursor, or NULL */
+    int limit;
+};
+void api_list_in_free(void *in);
+
+/* GET /v1/limits and /v1/plan. */
+struct api_read_in {
+    char *conninfo;         /* limits and plan open their own read session */
+    char *provider, *key;   /* limits filters, NULL: all */
+    uint64_t from_ms, to_ms; /* plan range */
+};
+void api_read_in_free(void *in);
+
+/* A post id as a job input. */
+struct api_id_in {
+    int64_t id;
+};
+
+void api_work_create(PGconn *c, struct api_job *j);
+void api_work_list(PGconn *c, struct api_job *j);
+void api_work_get(PGconn *c, struct api_job *j);
+void api_work_patch(PGconn *c, struct api_job *j);
+void api_work_delete(PGconn *c, struct api_job *j);
+void api_work_limits(PGconn *c, struct api_job *j);
+void api_work_plan(PGconn *c, struct api_job *j);
+
+/* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0 or -1. */
+char *api_cursor_encode(const char *us, const char *id);
+int api_cursor_decode(const char *cursor, char **us, char **id);
+
+#endif

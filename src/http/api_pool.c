@@ -1,0 +1,375 @@
+/*
+ * DESIGN: a fixed set of worker threads sharing one job queue (redis
+ * bio.c). Each worker owns its PGconn; no loop thread ever touches one.
+ * The loop side copies what the job needs out of the request before it
+ * queues it, and holds the request only through a guard allocated with
+ * h2o_mem_alloc_shared in the request's pool: if the client goes away
+ * first, the guard's dispose callback detaches the job, and the answer is
+ * dropped instead of being sent to freed memory (as intake.c does).
+ */
+#include "http/api_pool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "db/db.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+struct api_job {
+    struct http_deferred d; /* posted back to the request's loop */
+    h2o_multithread_receiver_t *receiver;
+    struct api_guard *guard;
+    h2o_req_t *req; /* NULL once the request is gone (loop thread only) */
+    api_work_fn work;
+    void *input;
+    void (*free_input)(void *);
+    int status;
+    char *body;
+    size_t len;
+    struct api_job *next;
+};
+
+/* Lives in the request's pool; its dispose callback detaches the job. */
+struct api_guard {
+    struct api_job *job;
+};
+
+struct worker {
+    struct api_pool *pool;
+    pthread_t tid;
+    PGconn *conn;
+    uint64_t next_connect_ms, backoff_ms;
+};
+
+struct api_pool {
+    struct api_pool_options opt;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct api_job *head, **tail; /* under lock */
+    int stopping;                 /* under lock */
+    atomic_int connected;         /* workers holding a working connection */
+    int nworkers;
+    struct worker *workers;
+};
+
+/* ---- replies ---- */
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+static json_t *envelope(const char *code, const char *message, json_t *details)
+{
+    json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+    json_object_set_new(err, "details", details ? details : json_object());
+    return json_pack("{s:o}", "error", err);
+}
+
+void *api_job_input(struct api_job *j)
+{
+    return j->input;
+}
+
+void api_job_reply(struct api_job *j, int status, const char *body, size_t len)
+{
+    free(j->body);
+    j->status = status;
+    j->body = xmalloc(len ? len : 1);
+    memcpy(j->body, body, len);
+    j->len = len;
+}
+
+void api_job_reply_json(struct api_job *j, int status, json_t *root)
+{
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    free(j->body);
+    j->status = status;
+    j->body = text;
+    j->len = strlen(text);
+}
+
+void api_job_error(struct api_job *j, int status, const char *code, const char *message,
+                   json_t *details)
+{
+    api_job_reply_json(j, status, envelope(code, message, details));
+}
+
+static void send_body(h2o_req_t *req, int status, const char *text, size_t len)
+{
+    char *body = h2o_mem_alloc_pool(&req->pool, len ? len : 1);
+    memcpy(body, text, len);
+    if (status == 401)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
+                       H2O_STRLIT("Bearer realm=\"postpace\""));
+    if (status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
+                       H2O_STRLIT("5"));
+    http_send_json(req, status, reason_of(status), body, len);
+}
+
+void api_send_error(h2o_req_t *req, int status, const char *code, const char *message,
+                    json_t *details)
+{
+    json_t *root = envelope(code, message, details);
+    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    send_body(req, status, text, strlen(text));
+    free(text);
+}
+
+static void unavailable(h2o_req_t *req)
+{
+    api_send_error(req, 503, "unavailable", "the database is unavailable; retry later", NULL);
+}
+
+/* ---- loop side ---- */
+
+static void guard_dispose(void *p)
+{
+    struct api_guard *g = p;
+    if (g->job)
+        g->job->req = NULL;
+}
+
+static void job_free(struct api_job *j)
+{
+    if (j->free_input)
+        j->free_input(j->input);
+    free(j->body);
+    free(j);
+}
+
+/* Runs on the loop thread that received the request. */
+static void job_answer(struct http_deferred *d)
+{
+    struct api_job *j = H2O_STRUCT_FROM_MEMBER(struct api_job, d, d);
+    if (j->req) {
+        j->guard->job = NULL;
+        send_body(j->req, j->status, j->body, j->len);
+    }
+    job_free(j);
+}
+
+static int enqueue(struct api_pool *p, struct api_job *j)
+{
+    pthread_mutex_lock(&p->lock);
+    int stopping = p->stopping;
+    if (!stopping) {
+        *p->tail = j;
+        p->tail = &j->next;
+        pthread_cond_signal(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return stopping ? -1 : 0;
+}
+
+void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void *input,
+                     void (*free_input)(void *))
+{
+    struct api_job *j = xcalloc(1, sizeof *j);
+    j->work = work;
+    j->input = input;
+    j->free_input = free_input;
+    if (!atomic_load(&p->connected)) {
+        job_free(j);
+        unavailable(req);
+        return;
+    }
+    j->req = req;
+    j->receiver = http_receiver_of(req);
+    j->d.run = job_answer;
+    j->guard = h2o_mem_alloc_shared(&req->pool, sizeof *j->guard, guard_dispose);
+    j->guard->job = j;
+    if (enqueue(p, j) != 0) {
+        j->guard->job = NULL;
+        job_free(j);
+        unavailable(req);
+    }
+}
+
+/* ---- worker side ---- */
+
+static void connection_lost(struct worker *w, const char *why)
+{
+    char q[600];
+    log_warn("API worker lost the database; answering 503 until it is back", "reason=%s",
+             log_quote(why, q, sizeof q));
+    atomic_fetch_sub(&w->pool->connected, 1);
+    PQfinish(w->conn);
+    w->conn = NULL;
+}
+
+PGresult *api_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                   size_t errlen)
+{
+    PGresult *r = PQexecPrepared(c, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    db_error(c, r, err, errlen);
+    PQclear(r);
+    return NULL;
+}
+
+/* Prepares the pool's statements on a new connection; 0 or -1 with err. */
+static int prepare_all(struct api_pool *p, PGconn *c, char *err, size_t errlen)
+{
+    for (const char *const *name = p->opt.prepared; name && *name; name++) {
+        PGresult *r = PQprepare(c, *name, db_sql(*name), 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            db_error(c, r, err, errlen);
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* Connects when due, with exponential backoff from 100 ms to 5 s. */
+static void maintain_connection(struct worker *w)
+{
+    if (w->conn && PQstatus(w->conn) != CONNECTION_OK)
+        connection_lost(w, "connection closed");
+    uint64_t now = clk_mono_ms(clk_real);
+    if (w->conn || now < w->next_connect_ms)
+        return;
+    char err[512];
+    w->conn = db_connect(w->pool->opt.conninfo, err, sizeof err);
+    if (w->conn && prepare_all(w->pool, w->conn, err, sizeof err) != 0) {
+        char q[600];
+        log_error("API worker cannot prepare its statements", "reason=%s",
+                  log_quote(err, q, sizeof q));
+        PQfinish(w->conn);
+        w->conn = NULL;
+    }
+    if (!w->conn) {
+        w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > 5000 ? 5000 : w->backoff_ms * 2) : 100;
+        w->next_connect_ms = now + w->backoff_ms;
+        return;
+    }
+    w->backoff_ms = 0;
+    atomic_fetch_add(&w->pool->connected, 1);
+}
+
+static void run_job(struct worker *w, struct api_job *j)
+{
+    if (!w->conn) {
+        api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
+    } else {
+        j->work(w->conn, j);
+        if (PQstatus(w->conn) != CONNECTION_OK) {
+            connection_lost(w, "connection closed during a request");
+            api_job_error(j, 503, "unavailable", "the database is unavailable; retry later",
+                          NULL);
+        } else if (!j->body) {
+            api_job_error(j, 500, "internal", "the request could not be completed", NULL);
+        }
+    }
+    http_post_deferred(j->receiver, &j->d);
+}
+
+/* Takes one job, waiting at most wait_ms; *stop when stopping and drained. */
+static struct api_job *take(struct api_pool *p, uint64_t wait_ms, int *stop)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->head && !p->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(wait_ms / 1000);
+        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L)
+            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+    }
+    struct api_job *j = p->head;
+    if (j) {
+        p->head = j->next;
+        if (!p->head)
+            p->tail = &p->head;
+        j->next = NULL;
+    }
+    *stop = p->stopping && !j;
+    pthread_mutex_unlock(&p->lock);
+    return j;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        maintain_connection(w);
+        int stop;
+        struct api_job *j = take(w->pool, w->conn ? 1000 : 100, &stop);
+        if (stop)
+            break;
+        if (j)
+            run_job(w, j);
+        else if (w->conn)
+            PQconsumeInput(w->conn); /* notices a server that went away while idle */
+    }
+    if (w->conn)
+        atomic_fetch_sub(&w->pool->connected, 1);
+    PQfinish(w->conn);
+    w->conn = NULL;
+    return NULL;
+}
+
+struct api_pool *api_pool_start(const struct api_pool_options *opt)
+{
+    struct api_pool *p = xcalloc(1, sizeof *p);
+    p->opt = *opt;
+    p->nworkers = opt->workers > 0 ? opt->workers : 1;
+    p->tail = &p->head;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->workers = xcalloc((size_t)p->nworkers, sizeof *p->workers);
+    for (int i = 0; i < p->nworkers; i++) {
+        struct worker *w = &p->workers[i];
+        w->pool = p;
+        /* Connect up front so the API starts ready when the database is. */
+        maintain_connection(w);
+        pthread_create(&w->tid, NULL, worker_main, w);
+    }
+    return p;
+}
+
+void api_pool_stop(struct api_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->nworkers; i++)
+        pthread_join(p->workers[i].tid, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    free(p->workers);
+    free(p);
+}
+
+int api_pool_ready(const struct api_pool *p)
+{
+    return p && atomic_load(&p->connected) > 0;
+}

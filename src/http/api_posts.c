@@ -1,0 +1,336 @@
+/*
+ * DESIGN: the post routes' database side; runs on an API worker with that
+ * worker's connection (api_pool.c). Every rule a post must meet is checked
+ * by one statement (sql/api_post_check.sql) together with what the body
+ * reader found, so a refusal names every bad field at once; a write is one
+ * statement or one transaction, so nothing is ever half-written. The JSON
+ * of a post is built by sql/api_posts_json.sql, one shape for every route.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "http/api_int.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+/* Columns of api_post_check. */
+enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS };
+
+static void internal(struct api_job *j, const char *what, const char *err)
+{
+    char q[600];
+    log_error(what, "reason=%s", log_quote(err, q, sizeof q));
+    api_job_error(j, 500, "internal", "the request could not be completed", NULL);
+}
+
+/* The posts' JSON texts for ids[0..n) in order, as a JSON array (or NULL on error). */
+static json_t *posts_json(PGconn *c, const char *const *ids, size_t n, int attempts, char *err,
+                          size_t errlen)
+{
+    char *arr = db_text_array(ids, n);
+    const char *params[] = {arr, attempts ? "true" : "false"};
+    PGresult *r = api_exec(c, "api_posts_json", 2, params, err, errlen);
+    free(arr);
+    if (!r)
+        return NULL;
+    json_t *out = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(out, json_loads(PQgetvalue(r, i, 0), 0, NULL));
+    PQclear(r);
+    return out;
+}
+
+/* Answers `status` with post `id`, or 404 when it is gone. */
+static void reply_post(PGconn *c, struct api_job *j, int status, const char *id, int attempts,
+                       json_int_t cancelled)
+{
+    char err[512];
+    json_t *posts = posts_json(c, &id, 1, attempts, err, sizeof err);
+    if (!posts) {
+        internal(j, "cannot read a post", err);
+        return;
+    }
+    json_t *post = json_incref(json_array_get(posts, 0));
+    json_decref(posts);
+    if (!post) {
+        api_job_error(j, 404, "not_found", "no such post", NULL);
+        return;
+    }
+    if (cancelled >= 0)
+        json_object_set_new(post, "cancelled_targets", json_integer(cancelled));
+    api_job_reply_json(j, status, post);
+}
+
+/* Adds api_post_check's details to the body reader's; returns the merged object or NULL. */
+static json_t *merge_details(json_t *from_body, PGresult *check)
+{
+    json_t *all = from_body ? json_deep_copy(from_body) : NULL;
+    if (PQgetisnull(check, 0, CK_DETAILS))
+        return all;
+    json_t *sql = json_loads(PQgetvalue(check, 0, CK_DETAILS), 0, NULL);
+    const char *field;
+    json_t *reason;
+    json_object_foreach(sql, field, reason)
+        api_detail(&all, field, json_string_value(reason));
+    json_decref(sql);
+    return all;
+}
+
+static PGresult *check_post(PGconn *c, const struct api_post_in *in, char *err, size_t errlen)
+{
+    const char *params[] = {in->external_id, in->provider_key, in->accounts, in->content,
+                            in->media, in->local, in->offset, in->time_zone};
+    return api_exec(c, "api_post_check", 8, params, err, errlen);
+}
+
+static void refuse(struct api_job *j, json_t *details)
+{
+    api_job_error(j, 422, "invalid_post", "the post was refused; details names every bad field",
+                  details);
+}
+
+/* 409 for an external_id already used by a different post. */
+static void conflict(struct api_job *j, PGresult *check)
+{
+    json_t *details = json_object();
+    char why[200], *fields = xstrdup(PQgetvalue(check, 0, CK_DIFFERS)), *save = NULL;
+    snprintf(why, sizeof why, "differs from post %s, which has this external_id",
+             PQgetvalue(check, 0, CK_EXISTING));
+    for (char *f = strtok_r(fields, ",", &save); f; f = strtok_r(NULL, ",", &save))
+        json_object_set_new(details, f, json_string(why));
+    free(fields);
+    api_job_error(j, 409, "external_id_conflict",
+                  "a different post already has this external_id", details);
+}
+
+/* 0: inserted (id in out); 1: a concurrent create took the external_id; -1: error. */
+static int insert_post(PGconn *c, const struct api_post_in *in, PGresult *check, char *out,
+                       size_t outlen, char *err, size_t errlen)
+{
+    const char *params[] = {in->external_id, PQgetvalue(check, 0, CK_KEY), in->accounts,
+                            in->content, in->media, PQgetvalue(check, 0, CK_AT),
+                            PQgetvalue(check, 0, CK_TZ)};
+    PGresult *r = api_exec(c, "api_post_insert", 7, params, err, errlen);
+    if (!r)
+        return -1;
+    int rc = PQntuples(r) ? 0 : 1;
+    if (rc == 0)
+        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+void api_work_create(PGconn *c, struct api_job *j)
+{
+    struct api_post_in *in = api_job_input(j);
+    char err[512], id[32];
+    /* A second round only when a concurrent create took the external_id in between. */
+    for (int round = 0; round < 2; round++) {
+        PGresult *check = check_post(c, in, err, sizeof err);
+        if (!check) {
+            internal(j, "cannot check a post", err);
+            return;
+        }
+        json_t *details = merge_details(in->details, check);
+        if (details) {
+            PQclear(check);
+            refuse(j, details);
+            return;
+        }
+        if (!PQgetisnull(check, 0, CK_EXISTING)) {
+            if (strcmp(PQgetvalue(check, 0, CK_SAME), "t") == 0)
+                reply_post(c, j, 200, PQgetvalue(check, 0, CK_EXISTING), 0, -1);
+            else
+                conflict(j, check);
+            PQclear(check);
+            return;
+        }
+        int rc = insert_post(c, in, check, id, sizeof id, err, sizeof err);
+        PQclear(check);
+        if (rc < 0) {
+            internal(j, "cannot insert a post", err);
+            return;
+        }
+        if (rc == 0) {
+            reply_post(c, j, 201, id, 0, -1);
+            return;
+        }
+    }
+    api_job_error(j, 409, "external_id_conflict", "the external_id is being created concurrently",
+                  NULL);
+}
+
+void api_work_get(PGconn *c, struct api_job *j)
+{
+    const struct api_id_in *in = api_job_input(j);
+    char id[32];
+    snprintf(id, sizeof id, "%" PRId64, in->id);
+    reply_post(c, j, 200, id, 1, -1);
+}
+
+void api_work_delete(PGconn *c, struct api_job *j)
+{
+    const struct api_id_in *in = api_job_input(j);
+    char id[32], err[512];
+    snprintf(id, sizeof id, "%" PRId64, in->id);
+    const char *params[] = {id};
+    PGresult *r = api_exec(c, "api_post_cancel", 1, params, err, sizeof err);
+    if (!r) {
+        internal(j, "cannot cancel a post", err);
+        return;
+    }
+    int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    long cancelled = atol(PQgetvalue(r, 0, 1)), live = atol(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    if (!exists)
+        api_job_error(j, 404, "not_found", "no such post", NULL);
+    else if (cancelled == 0 && live > 0)
+        api_job_error(j, 409, "already_sent",
+                      "nothing to cancel: every target was already sent or settled", NULL);
+    else
+        reply_post(c, j, 200, id, 0, cancelled);
+}
+
+/* ---- PATCH ---- */
+
+/* Columns of api_post_lock. */
+enum { LK_KEY, LK_ACCOUNTS, LK_CONTENT, LK_MEDIA, LK_UTC, LK_TZ, LK_TOUCHED };
+
+/* Fills what the body left out from the stored post; the time stays the same instant. */
+static void merge_stored(struct api_post_in *in, PGresult *lk)
+{
+    in->provider_key = xstrdup(PQgetvalue(lk, 0, LK_KEY));
+    if (!(in->given & API_F_ACCOUNTS) && !in->accounts)
+        in->accounts = xstrdup(PQgetvalue(lk, 0, LK_ACCOUNTS));
+    if (!(in->given & API_F_CONTENT) && !in->content)
+        in->content = xstrdup(PQgetvalue(lk, 0, LK_CONTENT));
+    if (!(in->given & API_F_MEDIA) && !in->media)
+        in->media = xstrdup(PQgetvalue(lk, 0, LK_MEDIA));
+    if (!(in->given & API_F_ZONE) && !in->time_zone)
+        in->time_zone = xstrdup(PQgetvalue(lk, 0, LK_TZ));
+    if (!(in->given & API_F_SCHEDULED) && !in->local) {
+        in->local = xstrdup(PQgetvalue(lk, 0, LK_UTC));
+        in->offset = xstrdup("+00:00");
+    }
+}
+
+/* Applies the checked edit; 0 or -1 with err. */
+static int apply_patch(PGconn *c, const struct api_post_in *in, const char *id, PGresult *check,
+                       char *err, size_t errlen)
+{
+    const char *params[] = {id, in->accounts, in->content, in->media,
+                            PQgetvalue(check, 0, CK_AT), PQgetvalue(check, 0, CK_TZ)};
+    PGresult *r = api_exec(c, "api_post_update", 6, params, err, errlen);
+    if (!r)
+        return -1;
+    PQclear(r);
+    if (in->given & API_F_ACCOUNTS) {
+        r = api_exec(c, "api_post_retarget", 1, params, err, errlen);
+        if (!r)
+            return -1;
+        PQclear(r);
+    }
+    return 0;
+}
+
+/* Inside the transaction: 0 to commit, else the answer is set (and it rolls back). */
+static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, const char *id)
+{
+    char err[512];
+    const char *params[] = {id};
+    PGresult *lk = api_exec(c, "api_post_lock", 1, params, err, sizeof err);
+    if (!lk) {
+        internal(j, "cannot lock a post", err);
+        return -1;
+    }
+    int found = PQntuples(lk) > 0, touched = found && atol(PQgetvalue(lk, 0, LK_TOUCHED)) > 0;
+    if (found && !touched)
+        merge_stored(in, lk);
+    PQclear(lk);
+    if (!found || touched) {
+        if (!found)
+            api_job_error(j, 404, "not_found", "no such post", NULL);
+        else
+            api_job_error(j, 409, "already_sent",
+                          "the post can no longer be edited: a target was already sent or settled",
+                          NULL);
+        return -1;
+    }
+    PGresult *check = check_post(c, in, err, sizeof err);
+    if (!check) {
+        internal(j, "cannot check a post", err);
+        return -1;
+    }
+    json_t *details = merge_details(in->details, check);
+    int rc = details ? -1 : apply_patch(c, in, id, check, err, sizeof err);
+    PQclear(check);
+    if (details)
+        refuse(j, details);
+    else if (rc != 0)
+        internal(j, "cannot update a post", err);
+    return rc;
+}
+
+void api_work_patch(PGconn *c, struct api_job *j)
+{
+    struct api_post_in *in = api_job_input(j);
+    char id[32], err[512];
+    snprintf(id, sizeof id, "%" PRId64, in->id);
+    if (db_simple(c, "BEGIN", err, sizeof err) != 0) {
+        internal(j, "cannot begin", err);
+        return;
+    }
+    if (patch_locked(c, j, in, id) != 0) {
+        db_rollback(c);
+        return;
+    }
+    if (db_simple(c, "COMMIT", err, sizeof err) != 0) {
+        db_rollback(c);
+        internal(j, "cannot commit a post edit", err);
+        return;
+    }
+    reply_post(c, j, 200, id, 0, -1);
+}
+
+/* ---- list ---- */
+
+static void list_params(const struct api_list_in *in, const char **p, char *limit, size_t len)
+{
+    snprintf(limit, len, "%d", in->limit + 1);
+    p[0] = in->status, p[1] = in->provider, p[2] = in->key, p[3] = in->from_ms;
+    p[4] = in->to_ms, p[5] = in->after_us, p[6] = in->after_id, p[7] = limit;
+}
+
+void api_work_list(PGconn *c, struct api_job *j)
+{
+    const struct api_list_in *in = api_job_input(j);
+    char err[512], limit[16];
+    const char *params[8];
+    list_params(in, params, limit, sizeof limit);
+    PGresult *r = api_exec(c, "api_posts_list", 8, params, err, sizeof err);
+    if (!r) {
+        internal(j, "cannot list posts", err);
+        return;
+    }
+    int rows = PQntuples(r), shown = rows > in->limit ? in->limit : rows;
+    const char **ids = xcalloc((size_t)shown + 1, sizeof *ids);
+    for (int i = 0; i < shown; i++)
+        ids[i] = PQgetvalue(r, i, 0);
+    json_t *posts = shown ? posts_json(c, ids, (size_t)shown, 0, err, sizeof err) : json_array();
+    char *next = rows > in->limit ? api_cursor_encode(PQgetvalue(r, shown - 1, 1),
+                                                      PQgetvalue(r, shown - 1, 0))
+                                  : NULL;
+    free(ids);
+    PQclear(r);
+    if (!posts) {
+        free(next);
+        internal(j, "cannot read posts", err);
+        return;
+    }
+    api_job_reply_json(j, 200, json_pack("{s:o, s:o}", "posts", posts, "next_cursor",
+                                         next ? json_string(next) : json_null()));
+    free(next);
+}

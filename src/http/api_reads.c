@@ -1,0 +1,222 @@
+/*
+ * DESIGN: GET /v1/limits and GET /v1/plan on an API worker. Both need the
+ * live limiter state (every key's history replayed), which the plan module
+ * builds for the `limits` and `plan` commands (pcli_open); they read it
+ * through a session of their own, opened per request and closed after, so
+ * the worker's connection stays free of their long reads. /v1/limits is
+ * exactly `postpace limits --json` (cmd_limits_json); /v1/plan produces the
+ * document of `postpace plan --json` from the same simulation (plan_run).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db/db.h"
+#include "http/api_int.h"
+#include "plan/cli.h"
+#include "plan/commands.h"
+#include "plan/plan.h"
+#include "provider/provider.h"
+#include "util/log.h"
+#include "util/xmalloc.h"
+
+#define WEEK_MS (7ULL * 24 * 3600 * 1000)
+
+static int open_read_session(struct api_job *j, const struct api_read_in *in, struct pcli_db *db)
+{
+    struct config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.database_url = in->conninfo;
+    if (pcli_open(db, &cfg) == 0)
+        return 0;
+    api_job_error(j, 503, "unavailable", "the limits could not be read; retry later", NULL);
+    return -1;
+}
+
+void api_work_limits(PGconn *c, struct api_job *j)
+{
+    const struct api_read_in *in = api_job_input(j);
+    struct pcli_db db;
+    if (open_read_session(j, in, &db) != 0)
+        return;
+    json_t *root = cmd_limits_json(&db, in->provider, in->key, clk_now_ms(clk_real));
+    pcli_close(&db);
+    if (!root)
+        api_job_error(j, 422, "invalid_query", "bad query parameters; details names each",
+                      json_pack("{s:s}", "provider", "unknown provider"));
+    else
+        api_job_reply_json(j, 200, root);
+}
+
+/* ---- plan ---- */
+
+struct plan_doc {
+    const struct pcli_db *db;
+    struct plan_key *keys;
+    struct plan_target *targets;
+    size_t ntargets;
+    struct plan_result *res;
+    size_t nres;
+    struct plan_summary sum;
+    struct plan_opts opts;
+};
+
+static void build_keys(const struct registry *r, struct plan_key *keys)
+{
+    for (size_t i = 0; i < r->nkeys; i++) {
+        const struct reg_key *k = &r->keys[i];
+        keys[i].buckets = k->buckets;
+        keys[i].nbuckets = k->nbuckets;
+        keys[i].route = k->provider < PROV_COUNT ? prov_create_route(k->provider) : NULL;
+        keys[i].max_batch = 1;
+        if (keys[i].route && r->providers[k->provider].batch_accounts)
+            keys[i].max_batch = (uint32_t)prov_ops(k->provider)->max_batch;
+    }
+}
+
+static int load_targets(struct plan_doc *d, char *err, size_t errlen)
+{
+    char to[32];
+    snprintf(to, sizeof to, "%" PRIu64, d->opts.to_ms);
+    const char *params[] = {to};
+    PGresult *res = db_exec(d->db->conn, "plan_targets", 1, params, err, errlen);
+    if (!res)
+        return -1;
+    int rows = PQntuples(res);
+    d->targets = xcalloc((size_t)(rows ? rows : 1), sizeof *d->targets);
+    for (int i = 0; i < rows; i++) {
+        const struct reg_key *k = reg_key_by_id(&d->db->reg, atoll(PQgetvalue(res, i, 2)));
+        if (!k || !d->keys[k - d->db->reg.keys].route)
+            continue;
+        struct plan_target *t = &d->targets[d->ntargets++];
+        t->id = atoll(PQgetvalue(res, i, 0));
+        t->post_id = atoll(PQgetvalue(res, i, 1));
+        t->key = (uint32_t)(k - d->db->reg.keys);
+        t->due_ms = (uint64_t)atoll(PQgetvalue(res, i, 3));
+        t->scheduled_ms = (uint64_t)atoll(PQgetvalue(res, i, 4));
+        t->in_flight = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static json_t *time_json(uint64_t ms)
+{
+    char buf[40];
+    plan_format_time(ms, buf, sizeof buf);
+    return json_string(buf);
+}
+
+static int decided(const struct plan_result *r)
+{
+    return r->state == PLAN_ON_TIME || r->state == PLAN_LATE || r->state == PLAN_NEVER ||
+           (r->state == PLAN_BEYOND && r->leave_ms);
+}
+
+static json_t *binding_json(const struct plan_doc *d, const struct plan_result *r)
+{
+    char binding[200];
+    if (!decided(r))
+        return json_null();
+    plan_describe(d->db->reg.limits, d->db->labels, &r->why, binding, sizeof binding);
+    return *binding ? json_string(binding) : json_null();
+}
+
+static json_t *result_json(const struct plan_doc *d, const struct plan_result *r)
+{
+    const struct reg_key *k = &d->db->reg.keys[r->key];
+    json_t *ids = json_array();
+    for (uint32_t i = 0; i < r->ntargets; i++)
+        json_array_append_new(ids, json_integer(d->targets[r->first + i].id));
+    int leaves = r->state != PLAN_IN_FLIGHT && r->state != PLAN_NEVER && r->leave_ms;
+    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:I, s:s, s:o, s:o}",
+                     "post_id", (json_int_t)r->post_id, "key_id", (json_int_t)k->id, "provider",
+                     prov_name(k->provider), "key", k->label, "target_ids", ids, "accounts",
+                     (json_int_t)r->ntargets, "due_at", time_json(r->due_ms), "scheduled_at",
+                     time_json(r->scheduled_ms), "leaves_at",
+                     leaves ? time_json(r->leave_ms) : json_null(), "late_ms",
+                     (json_int_t)r->late_ms, "state", plan_state_name(r->state), "reason",
+                     decided(r) ? json_string(plan_reason_name(r->why.reason)) : json_null(),
+                     "binding", binding_json(d, r));
+}
+
+static json_t *exhausted_json(const struct plan_doc *d)
+{
+    if (d->sum.exhausted < 0)
+        return json_null();
+    const struct plan_result *r = &d->res[d->sum.exhausted];
+    const struct reg_key *k = &d->db->reg.keys[r->key];
+    char binding[200];
+    plan_describe(d->db->reg.limits, d->db->labels, &r->why, binding, sizeof binding);
+    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
+                     prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
+                     "window", binding, "at", time_json(d->sum.exhausted_at));
+}
+
+static json_t *summary_json(const struct plan_doc *d)
+{
+    const struct plan_summary *s = &d->sum;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "requests",
+                     (json_int_t)s->requests, "posts", (json_int_t)s->posts, "targets",
+                     (json_int_t)s->targets, "on_time", (json_int_t)s->on_time, "late",
+                     (json_int_t)s->late, "never", (json_int_t)s->never, "beyond",
+                     (json_int_t)s->beyond, "in_flight", (json_int_t)s->in_flight,
+                     "max_late_ms", (json_int_t)s->max_late_ms, "avg_late_ms",
+                     (json_int_t)(s->late ? s->sum_late_ms / s->late : 0), "first_exhausted",
+                     exhausted_json(d));
+}
+
+static json_t *plan_json(const struct plan_doc *d)
+{
+    json_t *requests = json_array();
+    for (size_t i = 0; i < d->nres; i++)
+        if (!d->res[i].before_range)
+            json_array_append_new(requests, result_json(d, &d->res[i]));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "now", time_json(d->opts.now_ms), "from",
+                     time_json(d->opts.from_ms), "to", time_json(d->opts.to_ms), "summary",
+                     summary_json(d), "requests", requests);
+}
+
+/* The range as `postpace plan` takes it: from now (or from), for 7 days (or to). */
+static int plan_range(struct api_job *j, const struct api_read_in *in, struct plan_opts *o)
+{
+    o->now_ms = o->from_ms = clk_now_ms(clk_real);
+    if (in->from_ms)
+        o->from_ms = in->from_ms;
+    o->to_ms = in->to_ms ? in->to_ms : o->from_ms + WEEK_MS;
+    if (o->to_ms > o->from_ms)
+        return 0;
+    api_job_error(j, 422, "invalid_query", "bad query parameters; details names each",
+                  json_pack("{s:s}", "to", "must be later than from"));
+    return -1;
+}
+
+void api_work_plan(PGconn *c, struct api_job *j)
+{
+    const struct api_read_in *in = api_job_input(j);
+    struct plan_doc d;
+    memset(&d, 0, sizeof d);
+    if (plan_range(j, in, &d.opts) != 0)
+        return;
+    struct pcli_db db;
+    if (open_read_session(j, in, &db) != 0)
+        return;
+    d.db = &db;
+    d.keys = xcalloc(db.reg.nkeys ? db.reg.nkeys : 1, sizeof *d.keys);
+    build_keys(&db.reg, d.keys);
+    char err[512];
+    if (load_targets(&d, err, sizeof err) == 0) {
+        plan_run(db.reg.limits, d.keys, db.reg.nkeys, d.targets, d.ntargets, &d.opts, &d.res,
+                 &d.nres, &d.sum);
+        api_job_reply_json(j, 200, plan_json(&d));
+        free(d.res);
+    } else {
+        char q[600];
+        log_error("cannot read the calendar", "reason=%s", log_quote(err, q, sizeof q));
+        api_job_error(j, 503, "unavailable", "the calendar could not be read; retry later", NULL);
+    }
+    free(d.targets);
+    free(d.keys);
+    pcli_close(&db);
+}

@@ -1,0 +1,202 @@
+/*
+ * Calendar API: POST /v1/posts throughput (N creates, C in flight over
+ * keep-alive loopback connections with curl multi) and GET /v1/posts/{id}
+ * latency (one connection, one request at a time), against a real
+ * `postpace serve` (scheduler off) on a real PostgreSQL. Bounded: exactly
+ * N creates and G reads. Usage: bench_api [N] [C] [G] [WORKERS]
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pgtest.h"
+#include "proc.h"
+
+#define TOKEN "bench-token"
+
+struct req {
+    char body[320];
+    long status;
+    double started, seconds;
+    char resp[4096];
+    size_t len;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static size_t keep(char *p, size_t s, size_t n, void *u)
+{
+    struct req *r = u;
+    size_t k = s * n, room = sizeof r->resp - 1 - r->len;
+    memcpy(r->resp + r->len, p, k < room ? k : room);
+    r->len += k < room ? k : room;
+    r->resp[r->len] = '\0';
+    return s * n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void print_latency(const char *what, double *lat, int n)
+{
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    printf("%s latency: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", what,
+           lat[n / 2] * 1e3, lat[n * 9 / 10] * 1e3, lat[n * 99 / 100] * 1e3, lat[n - 1] * 1e3);
+}
+
+static CURL *easy_for(struct req *r, const char *url, struct curl_slist *headers)
+{
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+    if (r->body[0]) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+    }
+    r->len = 0;
+    r->started = now_s();
+    return e;
+}
+
+/* Creates n posts with c in flight; returns how many got 201. */
+static int run_creates(const char *url, int n, int c, struct curl_slist *headers, double *lat)
+{
+    struct req *reqs = calloc((size_t)n, sizeof *reqs);
+    for (int i = 0; i < n; i++)
+        snprintf(reqs[i].body, sizeof reqs[i].body,
+                 "{\"external_id\":\"bench-%d\",\"provider_key\":\"je\","
+                 "\"account_ids\":[\"acct_%d\",\"acct_%d\"],\"content\":\"Post number %d\","
+                 "\"scheduled_at\":\"2031-06-%02dT%02d:%02d:00+02:00\",\"time_zone\":\"Europe/Paris\"}",
+                 i, i % 7, i % 7 + 1, i, 1 + i % 28, i % 24, i % 60);
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c);
+    int next = 0, done = 0, ok = 0, running = 0;
+    for (; next < n && next < c; next++)
+        curl_multi_add_handle(m, easy_for(&reqs[next], url, headers));
+    while (done < n) {
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            struct req *r;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
+            lat[done++] = now_s() - r->started;
+            ok += r->status == 201;
+            if (r->status != 201 && done - ok <= 3)
+                fprintf(stderr, "create: %ld %s\n", r->status, r->resp);
+            curl_multi_remove_handle(m, msg->easy_handle);
+            curl_easy_cleanup(msg->easy_handle);
+            if (next < n) {
+                curl_multi_add_handle(m, easy_for(&reqs[next], url, headers));
+                next++;
+            }
+        }
+        if (done < n)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    curl_multi_cleanup(m);
+    free(reqs);
+    return ok;
+}
+
+/* GETs post ids 1..g (cycling over n) on one keep-alive connection. */
+static int run_reads(const char *base, int g, int n, struct curl_slist *headers, double *lat)
+{
+    CURL *e = curl_easy_init();
+    struct req r;
+    int ok = 0;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < g; i++) {
+        char url[256];
+        snprintf(url, sizeof url, "%s/v1/posts/%d", base, 1 + (i * 7919) % n);
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &r);
+        r.len = 0;
+        double t0 = now_s();
+        long status = 0;
+        if (curl_easy_perform(e) == CURLE_OK)
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        lat[i] = now_s() - t0;
+        ok += status == 200;
+    }
+    curl_easy_cleanup(e);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 20000, c = argc > 2 ? atoi(argv[2]) : 32;
+    int g = argc > 3 ? atoi(argv[3]) : 5000;
+    const char *workers = argc > 4 ? argv[4] : "2";
+    if (n < 1 || n > 1000000 || c < 1 || c > 1024 || g < 1 || g > 1000000) {
+        fprintf(stderr, "usage: bench_api [N<=1000000] [C<=1024] [G<=1000000] [WORKERS]\n");
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char *db = pgt_create_migrated_db();
+    PGconn *conn = pgt_connect(db);
+    pgt_exec(conn, "INSERT INTO provider_keys (provider, label, secret_ref) "
+                   "VALUES ('jestha', 'je', 'env:JE_KEY')");
+    char env_db[1024], env_workers[64];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
+    snprintf(env_workers, sizeof env_workers, "POSTPACE_API_WORKERS=%s", workers);
+    char *envs[] = {env_db, env_workers, "POSTPACE_API_TOKENS=" TOKEN, "POSTPACE_SCHEDULER=0",
+                    "POSTPACE_LOG_LEVEL=warn", NULL};
+    char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0",
+                    "--log-level=info", NULL};
+    struct proc server;
+    proc_start(&server, args, envs);
+    const char *at = proc_await(&server, " port=");
+    if (!at) {
+        fprintf(stderr, "the daemon did not start:\n%s\n", server.out);
+        return 1;
+    }
+    char base[64], url[128];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", atoi(at + 6));
+    snprintf(url, sizeof url, "%s/v1/posts", base);
+    struct curl_slist *headers = curl_slist_append(NULL, "Authorization: Bearer " TOKEN);
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+
+    double *lat = calloc((size_t)(n > g ? n : g), sizeof *lat);
+    double t0 = now_s();
+    int created = run_creates(url, n, c, headers, lat);
+    double secs = now_s() - t0;
+    printf("POST /v1/posts: %d of %d created (2 targets each) in %.2f s: %.0f posts/s "
+           "(%d in flight, %s API workers)\n",
+           created, n, secs, n / secs, c, workers);
+    print_latency("POST /v1/posts", lat, n);
+
+    t0 = now_s();
+    int read = run_reads(base, g, created > 0 ? created : 1, headers, lat);
+    secs = now_s() - t0;
+    printf("GET /v1/posts/{id}: %d of %d answered 200 in %.2f s: %.0f req/s on one connection\n",
+           read, g, secs, g / secs);
+    print_latency("GET /v1/posts/{id}", lat, g);
+
+    curl_slist_free_all(headers);
+    free(lat);
+    kill(server.pid, SIGTERM);
+    proc_wait(&server);
+    PQfinish(conn);
+    pgt_drop_db(db);
+    curl_global_cleanup();
+    return created == n && read == g ? 0 : 1;
+}
