@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db/migrate.h"
 #include "pgtest.h"
+#include "util/xmalloc.h"
 
 #define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
@@ -157,5 +159,60 @@ void drainfx_teardown(struct drainfx *f)
         drainfx_stop(f, i, 0);
     PQfinish(f->conn);
     pgt_drop_db(f->db);
+    sim_ctl_stop(&f->sim);
+}
+
+/* A fresh database with every migration, on the cluster `cluster_conninfo`. */
+static char *create_migrated_db_on(const char *cluster_conninfo)
+{
+    static int counter;
+    char name[64], sql[128], err[512];
+    snprintf(name, sizeof name, "f_%d_%d", (int)getpid(), ++counter);
+    PGconn *c = pgt_connect(cluster_conninfo);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s TEMPLATE template0", name);
+    pgt_exec(c, sql);
+    PQfinish(c);
+    char *ci = xasprintf("%s dbname=%s", cluster_conninfo, name);
+    c = pgt_connect(ci);
+    size_t n;
+    const struct mig_file *files = mig_builtin(&n);
+    int rc = mig_apply(c, files, n, NULL, err, sizeof err);
+    PQfinish(c);
+    if (rc < 0) {
+        fprintf(stderr, "drainfx: migrate: %s\n", err);
+        free(ci);
+        return NULL;
+    }
+    return ci;
+}
+
+int drainfx_setup_cluster(struct drainfx *f, const char *cluster_conninfo, double scale,
+                          const char *const *sim_args)
+{
+    memset(f, 0, sizeof *f);
+    f->scale = scale;
+    char cfg[2048];
+    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), scale, sim_args) != 0)
+        return -1;
+    f->db = create_migrated_db_on(cluster_conninfo);
+    if (!f->db)
+        return -1;
+    f->conn = pgt_connect(f->db);
+    return add_key(f, "posteverywhere", "pe", "default", NULL, NULL, "PP_PE",
+                   "/posteverywhere/api/v1") |
+           add_key(f, "schedpilot", "sp", "default", "u1", NULL, "PP_SP",
+                   "/schedpilot/developers/v1") |
+           add_key(f, "feedhorizon", "fh", "default", NULL, NULL, "PP_FH", "/feedhorizon/v1") |
+           add_key(f, "postlark", "pl", "scale", NULL, "pl-acct", "PP_PL", "/postlark/v1") |
+           add_key(f, "jestha", "je", "default", NULL, "je-acct", "PP_JE", "/jestha");
+}
+
+void drainfx_teardown_cluster(struct drainfx *f)
+{
+    for (int i = 0; i < DRAINFX_MAX_DAEMONS; i++)
+        drainfx_stop(f, i, 0);
+    PQfinish(f->conn);
+    free(f->db);
+    f->db = NULL;
     sim_ctl_stop(&f->sim);
 }

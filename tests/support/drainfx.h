@@ -29,6 +29,15 @@ int drainfx_setup(struct drainfx *f);
 /* The same at another time scale (the simulator's and every key's). */
 int drainfx_setup_scaled(struct drainfx *f, double scale);
 
+/*
+ * The same on a cluster of the caller's (conninfo of its maintenance
+ * database), e.g. one the test stops and restarts; `sim_args` are extra
+ * simulator flags (NULL-terminated, may be NULL). Creates a fresh migrated
+ * database there. Pair with drainfx_teardown_cluster. 0 or -1.
+ */
+int drainfx_setup_cluster(struct drainfx *f, const char *cluster_conninfo, double scale,
+                          const char *const *sim_args);
+
 /* Adds n posts to the key `label`, scheduled `offset_s` from now, on `accounts` ("{a,b}"). */
 void drainfx_posts(struct drainfx *f, const char *label, int n, const char *accounts,
                    int offset_s);
@@ -53,5 +62,8 @@ void drainfx_dump(struct drainfx *f);
 
 /* Stops everything and drops the database. */
 void drainfx_teardown(struct drainfx *f);
+
+/* Stops everything set up by drainfx_setup_cluster; the database stays (the caller owns the cluster). */
+void drainfx_teardown_cluster(struct drainfx *f);
 
 #endif
