@@ -43,18 +43,6 @@ WITH keys AS (
       LEFT JOIN keys k ON k.provider_key = s.provider_key
       LEFT JOIN zones z ON z.tz = s.tz
     WINDOW w AS (PARTITION BY s.external_id)
-), dst AS (
-    -- A local time: the zone's offsets 3 hours before and after it. When they
-    -- differ a transition is near: the time may not exist (gap) or exist twice
-    -- (overlap). Both are refused, never shifted.
-    SELECT t.*,
-           CASE WHEN t.sched_offset IS NULL AND t.tz_ok THEN
-               ((t.at - interval '3 hours') AT TIME ZONE t.tz) - ((t.at - interval '3 hours') AT TIME ZONE 'UTC')
-           END AS off_before,
-           CASE WHEN t.sched_offset IS NULL AND t.tz_ok THEN
-               ((t.at + interval '3 hours') AT TIME ZONE t.tz) - ((t.at + interval '3 hours') AT TIME ZONE 'UTC')
-           END AS off_after
-      FROM typed t
 ), verdict AS (
     SELECT d.*, p.id AS existing_id,
            p.id IS NOT NULL AND p.provider_key_id = d.key_id AND p.account_ids = d.accounts
@@ -66,11 +54,8 @@ WITH keys AS (
                CASE WHEN p.content IS DISTINCT FROM d.content THEN 'content' END,
                CASE WHEN p.media IS DISTINCT FROM d.media THEN 'media' END,
                CASE WHEN p.scheduled_at IS DISTINCT FROM d.at THEN 'scheduled_at' END,
-               CASE WHEN p.time_zone IS DISTINCT FROM d.tz THEN 'time_zone' END) END AS differs,
-           d.off_before IS DISTINCT FROM d.off_after
-               AND (((d.local - d.off_before) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local
-               AND (((d.local - d.off_after) AT TIME ZONE 'UTC') AT TIME ZONE d.tz) = d.local AS twice
-      FROM dst d
+               CASE WHEN p.time_zone IS DISTINCT FROM d.tz THEN 'time_zone' END) END AS differs
+      FROM typed d
       LEFT JOIN posts p ON p.external_id = d.external_id
 )
 SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS scheduled_at,
@@ -129,14 +114,8 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                  WHERE m.why IS NOT NULL ORDER BY m.n LIMIT 1) END,
            -- scheduled_at
            CASE WHEN v.bad & 32 = 0 AND v.local IS NULL THEN E'scheduled_at\trequired' END,
-           CASE WHEN v.sched_offset IS NULL AND v.tz_ok AND (v.at AT TIME ZONE v.tz) <> v.local THEN
-               format(E'scheduled_at\t%s does not exist in %s (a daylight-saving gap): give an offset or another time',
-                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz) END,
-           CASE WHEN v.sched_offset IS NULL AND v.tz_ok AND v.twice THEN
-               format(E'scheduled_at\t%s happens twice in %s (a daylight-saving overlap): add its offset, %s or %s',
-                      to_char(v.local, 'YYYY-MM-DD HH24:MI:SS'), v.tz,
-                      CASE WHEN v.off_before >= interval '0' THEN '+' ELSE '' END || to_char(v.off_before, 'HH24:MI'),
-                      CASE WHEN v.off_after >= interval '0' THEN '+' ELSE '' END || to_char(v.off_after, 'HH24:MI')) END,
+           CASE WHEN v.sched_offset IS NULL AND v.tz_ok THEN
+               E'scheduled_at\t' || postpace_dst_problem(v.local, v.tz) END,
            -- time_zone
            CASE WHEN v.tz IS NOT NULL AND NOT v.tz_ok THEN
                format(E'time_zone\tunknown time zone "%s" (want an IANA name such as Europe/Paris)', v.tz) END
