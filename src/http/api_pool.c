@@ -2,10 +2,8 @@
  * DESIGN: a fixed set of worker threads sharing one job queue (redis
  * bio.c). Each worker owns its PGconn; no loop thread ever touches one.
  * The loop side copies what the job needs out of the request before it
- * queues it, and holds the request only through a guard allocated with
- * h2o_mem_alloc_shared in the request's pool: if the client goes away
- * first, the guard's dispose callback detaches the job, and the answer is
- * dropped instead of being sent to freed memory (as intake.c does).
+ * queues it, and holds the request through http_later: if the client goes
+ * away first the answer is dropped instead of being sent to freed memory.
  */
 #include "http/api_pool.h"
 
@@ -21,10 +19,7 @@
 #include "util/xmalloc.h"
 
 struct api_job {
-    struct http_deferred d; /* posted back to the request's loop */
-    h2o_multithread_receiver_t *receiver;
-    struct api_guard *guard;
-    h2o_req_t *req; /* NULL once the request is gone (loop thread only) */
+    struct http_later later; /* the request, answered on its loop */
     api_work_fn work;
     void *input;
     void (*free_input)(void *);
@@ -32,11 +27,6 @@ struct api_job {
     char *body;
     size_t len;
     struct api_job *next;
-};
-
-/* Lives in the request's pool; its dispose callback detaches the job. */
-struct api_guard {
-    struct api_job *job;
 };
 
 struct worker {
@@ -143,13 +133,6 @@ static void unavailable(h2o_req_t *req)
 
 /* ---- loop side ---- */
 
-static void guard_dispose(void *p)
-{
-    struct api_guard *g = p;
-    if (g->job)
-        g->job->req = NULL;
-}
-
 static void job_free(struct api_job *j)
 {
     if (j->free_input)
@@ -161,11 +144,10 @@ static void job_free(struct api_job *j)
 /* Runs on the loop thread that received the request. */
 static void job_answer(struct http_deferred *d)
 {
-    struct api_job *j = H2O_STRUCT_FROM_MEMBER(struct api_job, d, d);
-    if (j->req) {
-        j->guard->job = NULL;
-        send_body(j->req, j->status, j->body, j->len);
-    }
+    struct api_job *j = H2O_STRUCT_FROM_MEMBER(struct api_job, later.d, d);
+    h2o_req_t *req = http_later_take(&j->later);
+    if (req)
+        send_body(req, j->status, j->body, j->len);
     job_free(j);
 }
 
@@ -194,13 +176,9 @@ void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void 
         unavailable(req);
         return;
     }
-    j->req = req;
-    j->receiver = http_receiver_of(req);
-    j->d.run = job_answer;
-    j->guard = h2o_mem_alloc_shared(&req->pool, sizeof *j->guard, guard_dispose);
-    j->guard->job = j;
+    http_later_hold(&j->later, req, job_answer);
     if (enqueue(p, j) != 0) {
-        j->guard->job = NULL;
+        http_later_drop(&j->later);
         job_free(j);
         unavailable(req);
     }
@@ -285,7 +263,7 @@ static void run_job(struct worker *w, struct api_job *j)
             api_job_error(j, 500, "internal", "the request could not be completed", NULL);
         }
     }
-    http_post_deferred(j->receiver, &j->d);
+    http_later_post(&j->later);
 }
 
 /* Takes one job, waiting at most wait_ms; *stop when stopping and drained. */

@@ -4,8 +4,8 @@
  * side is one thread with its own PGconn: it takes up to batch_max queued
  * jobs, stores them with one INSERT ... ON CONFLICT DO NOTHING and applies
  * the new ones in the same transaction, then posts each job back to the loop
- * that owns its request. A job holds its request only through a guard in the
- * request's pool, so a client that hangs up early frees nothing twice.
+ * that owns its request (http_later: a client that hangs up early only
+ * detaches its job).
  */
 #include "http/intake.h"
 
@@ -25,20 +25,12 @@
 enum job_result { JOB_PENDING, JOB_ACCEPTED, JOB_DUPLICATE, JOB_UNAVAILABLE, JOB_FAILED };
 
 struct job {
-    struct http_deferred d;              /* posted back to the loop */
-    h2o_multithread_receiver_t *receiver;
-    struct guard *guard;
-    h2o_req_t *req;                      /* NULL once the request is gone */
+    struct http_later later;             /* the request, answered on its loop */
     enum prov_id prov;
     char *event_id, *type, *payload, *reference, *post_id, *account_id;
     uint64_t received_ms;
     enum job_result result;
     struct job *next;
-};
-
-/* Lives in the request's pool; its dispose callback detaches the job. */
-struct guard {
-    struct job *job;
 };
 
 struct intake {
@@ -56,13 +48,6 @@ struct intake {
 };
 
 /* ---- loop side ---- */
-
-static void guard_dispose(void *p)
-{
-    struct guard *g = p;
-    if (g->job)
-        g->job->req = NULL;
-}
 
 static void job_free(struct job *j)
 {
@@ -104,13 +89,13 @@ static enum met_webhook_result metric_of(enum job_result r)
 /* Runs on the loop thread that received the request. */
 static void job_answer(struct http_deferred *d)
 {
-    struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, d, d);
-    if (j->req) {
-        j->guard->job = NULL;
+    struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, later.d, d);
+    h2o_req_t *req = http_later_take(&j->later);
+    if (req) {
         met_webhook(j->prov, metric_of(j->result));
         met_observe_ms(MET_HIST_WEBHOOK_SECONDS, j->prov,
                        clk_mono_ms(clk_real) - j->received_ms);
-        send_result(j->req, j->result);
+        send_result(req, j->result);
     }
     job_free(j);
 }
@@ -243,14 +228,10 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
     }
     j->prov = p;
     j->event_id = xstrdup(id);
-    j->req = req;
-    j->receiver = http_receiver_of(req);
-    j->d.run = job_answer;
     j->received_ms = clk_mono_ms(clk_real);
-    j->guard = h2o_mem_alloc_shared(&req->pool, sizeof *j->guard, guard_dispose);
-    j->guard->job = j;
+    http_later_hold(&j->later, req, job_answer);
     if (enqueue(in, j) != 0) {
-        j->guard->job = NULL;
+        http_later_drop(&j->later);
         job_free(j);
         unavailable(req, p);
         return 0;
@@ -266,7 +247,7 @@ static void answer_all(struct job *batch, enum job_result r)
         struct job *next = batch->next;
         if (batch->result == JOB_PENDING)
             batch->result = r;
-        http_post_deferred(batch->receiver, &batch->d);
+        http_later_post(&batch->later);
         batch = next;
     }
 }

@@ -155,15 +155,45 @@ static void on_wake(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
     }
 }
 
-h2o_multithread_receiver_t *http_receiver_of(h2o_req_t *req)
+/* Lives in the request's pool; its dispose callback detaches the job. */
+struct http_later_guard {
+    struct http_later *later;
+};
+
+static void later_dispose(void *p)
 {
-    struct loop_thread *t = H2O_STRUCT_FROM_MEMBER(struct loop_thread, ctx, req->conn->ctx);
-    return &t->wake;
+    struct http_later_guard *g = p;
+    if (g->later)
+        g->later->req = NULL;
 }
 
-void http_post_deferred(h2o_multithread_receiver_t *receiver, struct http_deferred *d)
+void http_later_hold(struct http_later *l, h2o_req_t *req, void (*run)(struct http_deferred *d))
 {
-    h2o_multithread_send_message(receiver, &d->super);
+    struct loop_thread *t = H2O_STRUCT_FROM_MEMBER(struct loop_thread, ctx, req->conn->ctx);
+    l->d.run = run;
+    l->receiver = &t->wake;
+    l->req = req;
+    l->guard = h2o_mem_alloc_shared(&req->pool, sizeof *l->guard, later_dispose);
+    l->guard->later = l;
+}
+
+void http_later_post(struct http_later *l)
+{
+    h2o_multithread_send_message(l->receiver, &l->d.super);
+}
+
+h2o_req_t *http_later_take(struct http_later *l)
+{
+    if (l->req)
+        l->guard->later = NULL;
+    return l->req;
+}
+
+void http_later_drop(struct http_later *l)
+{
+    if (l->req)
+        l->guard->later = NULL;
+    l->req = NULL;
 }
 
 static int has_connections(h2o_context_t *ctx)

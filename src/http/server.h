@@ -42,17 +42,28 @@ int http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
 
 /*
- * Answering later, from another thread: capture the request's loop receiver
- * on the loop thread, then post a message to it from any thread; `run` is
- * called on that loop thread. The receiver stays valid until
- * http_server_stop returns.
+ * Answering later, from another thread. On the loop thread, http_later_hold
+ * ties a struct http_later (embedded in the caller's job) to the request:
+ * it records the request's loop and puts a guard in the request's pool, so
+ * a request that goes away first (the client hung up) only detaches the
+ * job. Any thread then calls http_later_post; `run` is called on that loop
+ * thread, where http_later_take returns the request to answer, or NULL if it
+ * is gone. http_later_drop undoes a hold that will never be posted.
  */
 struct http_deferred {
     h2o_multithread_message_t super;
     void (*run)(struct http_deferred *d);
 };
-h2o_multithread_receiver_t *http_receiver_of(h2o_req_t *req);
-void http_post_deferred(h2o_multithread_receiver_t *receiver, struct http_deferred *d);
+struct http_later {
+    struct http_deferred d;
+    h2o_multithread_receiver_t *receiver;
+    struct http_later_guard *guard;
+    h2o_req_t *req;
+};
+void http_later_hold(struct http_later *l, h2o_req_t *req, void (*run)(struct http_deferred *d));
+void http_later_post(struct http_later *l);
+h2o_req_t *http_later_take(struct http_later *l);
+void http_later_drop(struct http_later *l);
 
 /* Sends `body` with a status and Content-Type: application/json. */
 void http_send_json(h2o_req_t *req, int status, const char *reason, const char *body, size_t len);
