@@ -41,7 +41,6 @@
 
 /* One request in flight. */
 struct flight {
-    struct scheduler *s;
     CURL *easy;
     struct curl_slist *headers;
     int64_t key_id;
