@@ -1,19 +1,60 @@
-/* DESIGN: a one-shot command on the main thread; one query, one table. */
+/*
+ * DESIGN: a one-shot command on the main thread: one query for the backlog,
+ * and the plan module's forecast (the same limiter, in virtual time over the
+ * calendar and the attempts log) for each key's ETA.
+ */
 #include "status.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db/db.h"
+#include "plan/cli.h"
+#include "plan/commands.h"
+#include "plan/plan.h"
 #include "util/log.h"
+#include "util/xmalloc.h"
 
-static void print_row(PGresult *r, int i)
+#define ETA_HORIZON_MS (30ull * 86400000ull)
+
+/* "now", "in 4m57s", "beyond 30 days", "never", or "-" (nothing pending). */
+static const char *eta_text(uint64_t eta, uint64_t now, char *buf, size_t size)
 {
-    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %6ss\n", PQgetvalue(r, i, 0),
+    char d[64];
+    if (eta == PLAN_ETA_NONE)
+        return "-";
+    if (eta == PLAN_ETA_NEVER)
+        return "never";
+    if (eta == PLAN_ETA_BEYOND)
+        return "beyond 30 days";
+    if (eta <= now)
+        return "now";
+    plan_format_duration(eta - now, d, sizeof d);
+    snprintf(buf, size, "in %s", d);
+    return buf;
+}
+
+static void print_row(PGresult *r, int i, const char *eta)
+{
+    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %6ss  %s\n", PQgetvalue(r, i, 0),
            PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
            PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8),
-           PQgetvalue(r, i, 9), PQgetvalue(r, i, 10), PQgetvalue(r, i, 11));
+           PQgetvalue(r, i, 9), PQgetvalue(r, i, 10), PQgetvalue(r, i, 11), eta);
+}
+
+/* Each enabled key's ETA by key id, or NULL when the forecast is unavailable. */
+static uint64_t *forecast(struct config *cfg, struct pcli_db *db, uint64_t now)
+{
+    if (pcli_open(db, cfg) != 0)
+        return NULL;
+    uint64_t *eta = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *eta);
+    if (plan_key_etas(db, now, ETA_HORIZON_MS, eta) != 0) {
+        free(eta);
+        return NULL;
+    }
+    return eta;
 }
 
 int cmd_status(struct config *cfg, int argc, char **argv)
@@ -35,11 +76,21 @@ int cmd_status(struct config *cfg, int argc, char **argv)
         PQfinish(c);
         return 1;
     }
-    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %7s\n", "KEY", "PROVIDER", "LABEL",
-           "LEASE", "SCHEDULED", "DUE", "PUBLISHING", "SUBMITTED", "UNCONFIRMED", "PUBLISHED",
-           "FAILED", "LAG");
-    for (int i = 0; i < PQntuples(r); i++)
-        print_row(r, i);
+    uint64_t now = clk_now_ms(clk_real);
+    struct pcli_db db;
+    uint64_t *eta = forecast(cfg, &db, now);
+    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %7s  %s\n", "KEY", "PROVIDER",
+           "LABEL", "LEASE", "SCHEDULED", "DUE", "PUBLISHING", "SUBMITTED", "UNCONFIRMED",
+           "PUBLISHED", "FAILED", "LAG", "ETA");
+    for (int i = 0; i < PQntuples(r); i++) {
+        char buf[80];
+        const struct reg_key *k = eta ? reg_key_by_id(&db.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
+        print_row(r, i, k ? eta_text(eta[k - db.reg.keys], now, buf, sizeof buf) : "?");
+    }
+    if (eta) {
+        free(eta);
+        pcli_close(&db);
+    }
     PQclear(r);
     PQfinish(c);
     return 0;

@@ -372,6 +372,38 @@ static int run(const struct pcli_db *db, const struct plan_args *a, const struct
     return 0;
 }
 
+int plan_key_etas(const struct pcli_db *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta)
+{
+    struct plan_key *keys = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *keys);
+    build_keys(&db->reg, keys);
+    struct plan_opts o = {.now_ms = now, .from_ms = now, .to_ms = now + horizon_ms};
+    struct plan_target *targets;
+    size_t n;
+    if (load_targets(db, keys, o.to_ms, &targets, &n) != 0) {
+        free(keys);
+        return -1;
+    }
+    struct plan_result *res;
+    size_t nres;
+    struct plan_summary sum;
+    plan_run(db->reg.limits, keys, db->reg.nkeys, targets, n, &o, &res, &nres, &sum);
+    for (size_t i = 0; i < db->reg.nkeys; i++)
+        eta[i] = PLAN_ETA_NONE;
+    for (size_t i = 0; i < nres; i++) {
+        uint64_t *e = &eta[res[i].key];
+        if (res[i].state == PLAN_NEVER)
+            *e = PLAN_ETA_NEVER;
+        else if (res[i].state == PLAN_BEYOND && *e != PLAN_ETA_NEVER)
+            *e = PLAN_ETA_BEYOND;
+        else if (res[i].state != PLAN_IN_FLIGHT && *e < PLAN_ETA_BEYOND && res[i].leave_ms > *e)
+            *e = res[i].leave_ms;
+    }
+    free(res);
+    free(targets);
+    free(keys);
+    return 0;
+}
+
 int cmd_plan(struct config *cfg, int argc, char **argv)
 {
     struct plan_args a;

@@ -27,4 +27,18 @@ json_t *cmd_limits_json(const struct pcli_db *db, const char *provider, const ch
 /* postpace plan [--from T] [--to T] [--json] */
 int cmd_plan(struct config *cfg, int argc, char **argv);
 
+/* What the plan predicts for one key's backlog (for `postpace status`). */
+#define PLAN_ETA_NONE 0          /* nothing pending within the horizon */
+#define PLAN_ETA_NEVER UINT64_MAX /* some of it never goes (a spent quota) */
+#define PLAN_ETA_BEYOND (UINT64_MAX - 1) /* some of it leaves after the horizon */
+
+/*
+ * For every key of db->reg (by index), when the last of its unsettled
+ * targets due before now + horizon_ms will have left, as the limiter
+ * predicts from `now`: epoch ms, PLAN_ETA_NONE, PLAN_ETA_BEYOND or
+ * PLAN_ETA_NEVER. Returns 0,
+ * or -1 (logged) when the calendar cannot be read.
+ */
+int plan_key_etas(const struct pcli_db *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta);
+
 #endif

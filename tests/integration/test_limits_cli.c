@@ -242,6 +242,36 @@ static void test_plan_json_paces_batches_and_finds_the_spent_quota(void **state)
     pgt_drop_db(ci);
 }
 
+/* The line of `out` that names `word`, copied into buf. */
+static const char *line_with(const char *out, const char *word, char *buf, size_t size)
+{
+    const char *at = strstr(out, word);
+    assert_non_null(at);
+    while (at > out && at[-1] != '\n')
+        at--;
+    size_t n = strcspn(at, "\n");
+    snprintf(buf, size, "%.*s", (int)n, at);
+    return buf;
+}
+
+static void test_status_shows_backlog_and_the_forecast_eta(void **state)
+{
+    char *ci = make_db();
+    add_calendar(ci);
+    char *out, line[512];
+    assert_int_equal(run_out(ci, &out, "status", NULL, NULL, NULL), 0);
+    assert_non_null(strstr(out, " ETA\n"));
+    /* Postlark Free: 12 posts against a lifetime quota of 10: some never go. */
+    line_with(out, "postlark", line, sizeof line);
+    assert_non_null(strstr(line, "  never"));
+    /* Jestha: 20 posts due within the hour, paced at 10 a minute: the last
+     * leaves 114 s after they are due, so 1h00m to 1h01m from now. */
+    line_with(out, "jestha", line, sizeof line);
+    assert_non_null(strstr(line, "  in 1h0"));
+    free(out);
+    pgt_drop_db(ci);
+}
+
 static void test_plan_counts_history_and_in_flight_targets(void **state)
 {
     char *ci = make_db();
@@ -341,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_limits_filters_by_provider_and_by_key_id_or_label),
         cmocka_unit_test(test_plan_json_paces_batches_and_finds_the_spent_quota),
         cmocka_unit_test(test_plan_counts_history_and_in_flight_targets),
+        cmocka_unit_test(test_status_shows_backlog_and_the_forecast_eta),
         cmocka_unit_test(test_plan_text_and_range_beyond_to),
         cmocka_unit_test(test_bad_flags_exit_2_with_one_line_naming_the_flag),
     };
