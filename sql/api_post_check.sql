@@ -21,12 +21,7 @@ WITH input AS MATERIALIZED (
     SELECT m.key_id, m.matches, p.id AS provider, p.max_content_len, p.max_media,
            p.max_media_bytes, p.media_types
       FROM input i
-     CROSS JOIN LATERAL (
-           SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = i.provider_key),
-                           CASE WHEN count(*) = 1 THEN min(k.id) END) AS key_id,
-                  count(*) AS matches
-             FROM provider_keys k
-            WHERE k.id::text = i.provider_key OR k.label = i.provider_key) m
+     CROSS JOIN LATERAL postpace_key_lookup(i.provider_key) m
       LEFT JOIN provider_keys pk ON pk.id = m.key_id
       LEFT JOIN providers p ON p.id = pk.provider
 ), timed AS (

@@ -13,12 +13,7 @@ WITH keys AS (
     SELECT d.provider_key, m.key_id, m.matches, p.id AS provider, p.max_content_len,
            p.max_media, p.max_media_bytes, p.media_types
       FROM (SELECT DISTINCT provider_key FROM import_stage WHERE provider_key <> '') d
-     CROSS JOIN LATERAL (
-           SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = d.provider_key),
-                           CASE WHEN count(*) = 1 THEN min(k.id) END) AS key_id,
-                  count(*) AS matches
-             FROM provider_keys k
-            WHERE k.id::text = d.provider_key OR k.label = d.provider_key) m
+     CROSS JOIN LATERAL postpace_key_lookup(d.provider_key) m
       LEFT JOIN provider_keys pk ON pk.id = m.key_id
       LEFT JOIN providers p ON p.id = pk.provider
 ), staged AS (

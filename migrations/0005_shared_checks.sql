@@ -1,4 +1,4 @@
--- One rule for local times, shared by the importer and the API: a local
+-- Rules shared by the importer and the API. First, local times: a local
 -- wall-clock time in an IANA zone is refused when it falls in a
 -- daylight-saving gap (it does not exist) or overlap (it exists twice),
 -- never silently shifted. Returns the reason, or NULL when the time is fine.
@@ -27,4 +27,16 @@ LANGUAGE sql STABLE AS $$
                       CASE WHEN o.after >= interval '0' THEN '+' ELSE '' END || to_char(o.after, 'HH24:MI'))
            END
       FROM o
+$$;
+
+-- One rule for naming a key, shared by the importer and the API: a key id,
+-- else a label naming exactly one key. `matches` counts the keys the text
+-- could mean (0: unknown; more than 1: an ambiguous label).
+CREATE FUNCTION postpace_key_lookup(ref text, OUT key_id bigint, OUT matches bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = ref),
+                    CASE WHEN count(*) = 1 THEN min(k.id) END),
+           count(*)
+      FROM provider_keys k
+     WHERE k.id::text = ref OR k.label = ref
 $$;
