@@ -1,22 +1,33 @@
--- Claims one request's worth for key $1: the due targets of its earliest due
--- post (at most $2 of them), marked publishing under this instance ($3) until
--- now + $4 ms. Returns them with what to send. The intent is committed, with
--- its attempts row, before the request leaves.
-WITH first AS MATERIALIZED (
-    SELECT post_id
-      FROM post_targets
-     WHERE provider_key_id = $1 AND status = 'scheduled' AND next_attempt_at <= now()
-     ORDER BY next_attempt_at, id
-     LIMIT 1
-       FOR UPDATE SKIP LOCKED
+-- Claims one request's worth for each key of $1 (key ids) the limiter lets
+-- send now: the due targets of the key's earliest due post, at most $2[i] of
+-- them (parallel to $1), marked publishing under this instance ($3) until
+-- now + $4 ms. Returns them grouped by key, with what to send. The intent is
+-- committed, with its attempts rows, before any request leaves. SKIP LOCKED
+-- everywhere: a claim never waits, so it cannot deadlock with anything.
+WITH want AS (
+    SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
+), first AS MATERIALIZED (
+    SELECT w.key_id, w.lim, f.post_id
+      FROM want w
+     CROSS JOIN LATERAL (
+           SELECT t.post_id
+             FROM post_targets t
+            WHERE t.provider_key_id = w.key_id AND t.status = 'scheduled'
+              AND t.next_attempt_at <= now()
+            ORDER BY t.next_attempt_at, t.id
+            LIMIT 1
+              FOR UPDATE SKIP LOCKED) f
 ), picked AS MATERIALIZED (
-    SELECT t.id
-      FROM post_targets t, first
-     WHERE t.post_id = first.post_id AND t.provider_key_id = $1
-       AND t.status = 'scheduled' AND t.next_attempt_at <= now()
-     ORDER BY t.id
-     LIMIT $2
-       FOR UPDATE OF t SKIP LOCKED
+    SELECT p.id
+      FROM first
+     CROSS JOIN LATERAL (
+           SELECT t.id
+             FROM post_targets t
+            WHERE t.post_id = first.post_id AND t.provider_key_id = first.key_id
+              AND t.status = 'scheduled' AND t.next_attempt_at <= now()
+            ORDER BY t.id
+            LIMIT first.lim
+              FOR UPDATE SKIP LOCKED) p
 ), claimed AS (
     UPDATE post_targets t
        SET status = 'publishing', attempts = t.attempts + 1, lease_owner = $3,
@@ -24,9 +35,10 @@ WITH first AS MATERIALIZED (
            updated_at = now()
       FROM picked
      WHERE t.id = picked.id
-    RETURNING t.id, t.post_id, t.account_id, t.idempotency_key, t.attempts
+    RETURNING t.id, t.post_id, t.provider_key_id, t.account_id, t.idempotency_key, t.attempts
 )
-SELECT c.id, c.account_id, c.idempotency_key, c.attempts, p.content, p.media::text
+SELECT c.provider_key_id, c.id, c.account_id, c.idempotency_key, c.attempts, p.content,
+       p.media::text
   FROM claimed c
   JOIN posts p ON p.id = c.post_id
- ORDER BY c.id;
+ ORDER BY c.provider_key_id, c.id;

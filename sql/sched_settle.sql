@@ -1,10 +1,27 @@
--- Moves one claimed target on from publishing; a no-op if a webhook (or a
--- takeover) already moved it. $2: submitted | scheduled | unconfirmed | failed.
-UPDATE post_targets
-   SET status = $2::target_status,
-       provider_post_id = coalesce($3, provider_post_id),
-       next_attempt_at = coalesce(to_timestamp($4::double precision / 1000), next_attempt_at),
-       last_error = coalesce($5::jsonb, last_error),
-       attempts = attempts - $6::int,
+-- Moves claimed targets on from publishing, one row per element of the
+-- parallel arrays: id $1, status $2 (submitted | scheduled | unconfirmed |
+-- failed), provider post id $3 (NULL: keep), next attempt $4 in epoch ms
+-- (NULL: keep), error $5 (JSON object text, NULL: keep), $6 = 1 when the
+-- attempt does not count (a 429). A no-op for a target a webhook (or a
+-- takeover) already moved. Rows are locked in id order, as the webhook
+-- writer locks them, so the two never deadlock.
+WITH v AS (
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[])
+                  AS v(id, status, post_id, next_ms, error, uncount)
+), locked AS MATERIALIZED (
+    SELECT t.id
+      FROM post_targets t
+     WHERE t.id IN (SELECT id FROM v) AND t.status = 'publishing' AND t.lease_owner = $7
+     ORDER BY t.id
+       FOR UPDATE
+)
+UPDATE post_targets t
+   SET status = v.status::target_status,
+       provider_post_id = coalesce(v.post_id, t.provider_post_id),
+       next_attempt_at = coalesce(to_timestamp(v.next_ms::double precision / 1000),
+                                  t.next_attempt_at),
+       last_error = coalesce(v.error::jsonb, t.last_error),
+       attempts = t.attempts - v.uncount,
        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
- WHERE id = $1 AND status = 'publishing' AND lease_owner = $7;
+  FROM v JOIN locked l ON l.id = v.id
+ WHERE t.id = v.id AND t.status = 'publishing' AND t.lease_owner = $7;

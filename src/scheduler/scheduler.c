@@ -96,6 +96,7 @@ struct scheduler {
     int64_t *owned;       /* key ids whose group this instance leases */
     size_t nowned;
     struct key_state *state; /* parallel to reg.keys */
+    size_t rr;            /* where the next turn starts in owned */
     uint64_t next_lease_ms, next_house_ms, next_stats_ms;
     struct flight *flights;
     int in_flight;
@@ -422,33 +423,91 @@ static void housekeeping(struct scheduler *s, uint64_t now)
 
 /* ---- writing outcomes ---- */
 
-static int write_settle(struct scheduler *s, const struct settle *x)
+/* Columns of a set-based statement: parallel text arrays, NULL entries allowed. */
+struct column {
+    char **v;
+    size_t n, cap;
+};
+
+static void col_push(struct column *c, const char *text)
 {
-    char id[32], next[32], unc[32];
-    const char *params[] = {fmt_i64(id, sizeof id, x->target_id),
-                            x->status,
-                            x->post_id,
-                            x->next_ms ? fmt_i64(next, sizeof next, (int64_t)x->next_ms) : NULL,
-                            x->error,
-                            fmt_i64(unc, sizeof unc, x->uncount),
-                            s->o.instance_id};
-    PGresult *r = q(s, "sched_settle", 7, params);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = text ? xstrdup(text) : NULL;
+}
+
+static void col_push_i64(struct column *c, int64_t v)
+{
+    char buf[32];
+    col_push(c, fmt_i64(buf, sizeof buf, v));
+}
+
+/* The column as an array literal; empties the column. */
+static char *col_take(struct column *c)
+{
+    char *text = db_text_array((const char *const *)c->v, c->n);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i]);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+    return text;
+}
+
+/* Runs `name` with the columns as its first n parameters and `last` (may be
+ * NULL) after them. Empties the columns. */
+static int run_columns(struct scheduler *s, const char *name, struct column *cols, int n,
+                       const char *last)
+{
+    char *texts[8];
+    const char *params[9];
+    for (int i = 0; i < n; i++)
+        params[i] = texts[i] = col_take(&cols[i]);
+    params[n] = last;
+    PGresult *r = q(s, name, last ? n + 1 : n, params);
+    for (int i = 0; i < n; i++)
+        free(texts[i]);
     PQclear(r);
     return r ? 0 : -1;
 }
 
-static int write_finish(struct scheduler *s, const struct finish *f)
+/* Every pending settle in one statement. */
+static int write_settles(struct scheduler *s)
 {
-    char id[32], st[32], ra[32];
-    const char *params[] = {fmt_i64(id, sizeof id, f->attempt_id),
-                            f->http_status ? fmt_i64(st, sizeof st, f->http_status) : NULL,
-                            f->outcome,
-                            f->retry_after_ms >= 0 ? fmt_i64(ra, sizeof ra, f->retry_after_ms)
-                                                   : NULL,
-                            f->excerpt};
-    PGresult *r = q(s, "sched_finish_attempt", 5, params);
-    PQclear(r);
-    return r ? 0 : -1;
+    struct column c[6] = {0};
+    for (const struct settle *x = s->settles; x; x = x->next) {
+        col_push_i64(&c[0], x->target_id);
+        col_push(&c[1], x->status);
+        col_push(&c[2], x->post_id);
+        if (x->next_ms)
+            col_push_i64(&c[3], (int64_t)x->next_ms);
+        else
+            col_push(&c[3], NULL);
+        col_push(&c[4], x->error);
+        col_push_i64(&c[5], x->uncount);
+    }
+    return run_columns(s, "sched_settle", c, 6, s->o.instance_id);
+}
+
+/* Every pending attempts row to finish in one statement. */
+static int write_finishes(struct scheduler *s)
+{
+    struct column c[5] = {0};
+    for (const struct finish *f = s->finishes; f; f = f->next) {
+        col_push_i64(&c[0], f->attempt_id);
+        if (f->http_status)
+            col_push_i64(&c[1], f->http_status);
+        else
+            col_push(&c[1], NULL);
+        col_push(&c[2], f->outcome);
+        if (f->retry_after_ms >= 0)
+            col_push_i64(&c[3], f->retry_after_ms);
+        else
+            col_push(&c[3], NULL);
+        col_push(&c[4], f->excerpt);
+    }
+    return run_columns(s, "sched_finish_attempt", c, 5, NULL);
 }
 
 static void free_settles(struct settle *x)
@@ -472,38 +531,11 @@ static void free_finishes(struct finish *f)
     }
 }
 
-static int by_target(const void *a, const void *b)
-{
-    const struct settle *x = *(const struct settle *const *)a, *y = *(const struct settle *const *)b;
-    return (x->target_id > y->target_id) - (x->target_id < y->target_id);
-}
-
-/* Orders the pending settles by target id: rows are locked in id order, as
- * the webhook writer locks them, so the two never deadlock. */
-static void sort_settles(struct scheduler *s)
-{
-    size_t n = 0;
-    for (struct settle *x = s->settles; x; x = x->next)
-        n++;
-    if (n < 2)
-        return;
-    struct settle **v = xcalloc(n, sizeof *v), *x = s->settles;
-    for (size_t i = 0; i < n; i++, x = x->next)
-        v[i] = x;
-    qsort(v, n, sizeof *v, by_target);
-    for (size_t i = 0; i + 1 < n; i++)
-        v[i]->next = v[i + 1];
-    v[n - 1]->next = NULL;
-    s->settles = v[0];
-    free(v);
-}
-
 /* Writes every pending outcome in one transaction; kept for later if it fails. */
 static void flush(struct scheduler *s)
 {
     if (!s->settles && !s->finishes)
         return;
-    sort_settles(s);
     if (begin(s) != 0)
         return;
     /* Outcomes need not wait for the disk: if this commit is lost in a
@@ -511,10 +543,10 @@ static void flush(struct scheduler *s)
      * settled by their webhooks. The intent (claim + attempt) is synchronous. */
     char err[256];
     int ok = db_simple(s->conn, "SET LOCAL synchronous_commit = off", err, sizeof err) == 0;
-    for (struct settle *x = s->settles; x && ok; x = x->next)
-        ok = write_settle(s, x) == 0;
-    for (struct finish *f = s->finishes; f && ok; f = f->next)
-        ok = write_finish(s, f) == 0;
+    if (ok && s->settles)
+        ok = write_settles(s) == 0;
+    if (ok && s->finishes)
+        ok = write_finishes(s) == 0;
     if (!ok || commit(s) != 0) {
         if (s->conn)
             db_rollback(s->conn);
@@ -767,22 +799,16 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     return 0;
 }
 
-/* The request key: a single target's own key, or the first target's plus the count. */
-static void request_ref(PGresult *r, char *out, size_t size)
-{
-    int n = PQntuples(r);
-    if (n == 1)
-        snprintf(out, size, "%s", PQgetvalue(r, 0, 2));
-    else
-        snprintf(out, size, "%s+%d", PQgetvalue(r, 0, 2), n);
-}
+/* Rows [lo, hi) of a claim: one request's targets, with what to send. */
+enum { C_KEY, C_ID, C_ACCOUNT, C_IDEM, C_ATTEMPTS, C_CONTENT, C_MEDIA };
 
-/* Fails the claimed targets at once (a quota that never reopens). */
-static void fail_claimed(struct scheduler *s, PGresult *r, const char *code, const char *msg)
+/* The request key: a single target's own key, or the first target's plus the count. */
+static void request_ref(PGresult *r, int lo, int hi, char *out, size_t size)
 {
-    for (int i = 0; i < PQntuples(r); i++)
-        add_settle(s, atoll(PQgetvalue(r, i, 0)), "failed", NULL, 0,
-                   error_json("limiter", 0, code, msg), 1);
+    if (hi - lo == 1)
+        snprintf(out, size, "%s", PQgetvalue(r, lo, C_IDEM));
+    else
+        snprintf(out, size, "%s+%d", PQgetvalue(r, lo, C_IDEM), hi - lo);
 }
 
 /* A claimed request waiting for the turn's commit before it may leave. */
@@ -794,101 +820,107 @@ struct pending {
     struct pending *next;
 };
 
-static struct flight *flight_from_claim(struct reg_key *k, PGresult *r, uint64_t now)
+static struct flight *flight_from_claim(struct reg_key *k, PGresult *r, int lo, int hi,
+                                        uint64_t now)
 {
     struct flight *f = xcalloc(1, sizeof *f);
     f->key_id = k->id;
     f->provider = k->provider;
-    f->n = (size_t)PQntuples(r);
+    f->n = (size_t)(hi - lo);
     f->sent_ms = now;
     for (size_t i = 0; i < f->n; i++) {
-        f->target_ids[i] = atoll(PQgetvalue(r, (int)i, 0));
-        f->accounts[i] = xstrdup(PQgetvalue(r, (int)i, 1));
-        f->attempts[i] = atoi(PQgetvalue(r, (int)i, 3));
+        f->target_ids[i] = atoll(PQgetvalue(r, lo + (int)i, C_ID));
+        f->accounts[i] = xstrdup(PQgetvalue(r, lo + (int)i, C_ACCOUNT));
+        f->attempts[i] = atoi(PQgetvalue(r, lo + (int)i, C_ATTEMPTS));
     }
     return f;
 }
 
-/* Inserts the attempts row of a claimed request (inside the turn's transaction). */
-static int record_intent(struct scheduler *s, struct flight *f, const char *route,
-                         const char *ref)
+static void pending_free(struct pending *p)
 {
-    char kid[32], sent[32], *ids = id_array(f->target_ids, f->n);
-    const char *ip[] = {fmt_i64(kid, sizeof kid, f->key_id), ids, route,
-                        fmt_i64(sent, sizeof sent, (int64_t)f->sent_ms), s->o.instance_id, ref};
-    PGresult *a = q(s, "sched_intent", 6, ip);
-    free(ids);
-    if (!a)
-        return -1;
-    f->attempt_id = atoll(PQgetvalue(a, 0, 0));
-    PQclear(a);
-    return 0;
+    if (p->f)
+        flight_free(p->f);
+    free(p->content), free(p->media), free(p);
 }
 
 /*
- * Claims one request of key k, inside the turn's transaction, if the limiter
- * allows it now, and queues it on *queue to leave (and be counted) after the
- * commit. Returns 1 when one was queued, 0 when nothing is
- * due or the budget is closed (*wake lowered to when it opens), -1 on a
- * database error (the transaction is then lost).
+ * Turns rows [lo, hi) of the claim, key k's request, into a pending request
+ * on *queue, unless the limiter refuses that many accounts now (they go back
+ * until the window opens, *wake lowered) or ever (they fail).
  */
-static int claim_one(struct scheduler *s, struct reg_key *k, uint64_t now, uint64_t *wake,
-                     struct pending **queue)
+static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int lo, int hi,
+                       uint64_t now, uint64_t *wake, struct pending **queue)
 {
-    const struct prov_ops *ops = prov_ops(k->provider);
     struct lim_req req;
-    reg_request(k, ops->create_route, 1, 1, &req);
+    reg_request(k, prov_create_route(k->provider), (uint32_t)(hi - lo), 1, &req);
     uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
-    if (slot > now && slot != LIM_NEVER) {
-        *wake = slot < *wake ? slot : *wake;
-        return 0;
-    }
-    size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
-    char kid[32], lim[32], ttl[32];
-    const char *params[] = {fmt_i64(kid, sizeof kid, k->id), fmt_i64(lim, sizeof lim, (int64_t)batch),
-                            s->o.instance_id,
-                            fmt_i64(ttl, sizeof ttl, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
-    PGresult *r = q(s, "sched_claim", 4, params);
-    if (!r)
-        return -1;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
-        return 0;
-    }
-    reg_request(k, ops->create_route, (uint32_t)n, 1, &req);
-    slot = lim_next_slot(s->reg.limits, &req, now);
+    struct flight *f = flight_from_claim(k, r, lo, hi, now);
     if (slot == LIM_NEVER) {
-        fail_claimed(s, r, "quota_exhausted",
-                     "a quota of this key will not reopen (lifetime, or smaller than the request)");
-        PQclear(r);
-        return 0;
+        char *err = error_json("limiter", 0, "quota_exhausted",
+                               "a quota of this key will not reopen (lifetime, or smaller than "
+                               "the request)");
+        settle_all(s, f, "failed", 0, err, 1);
+        free(err);
+        flight_free(f);
+        return;
     }
-    struct flight *f = flight_from_claim(k, r, now);
     if (slot > now) {
         /* More accounts than the window holds now: put them back until it opens. */
-        for (size_t i = 0; i < f->n; i++)
-            add_settle(s, f->target_ids[i], "scheduled", NULL, slot, NULL, 1);
+        settle_all(s, f, "scheduled", slot, NULL, 1);
         flight_free(f);
-        PQclear(r);
         *wake = slot < *wake ? slot : *wake;
-        return 0;
+        return;
     }
     struct pending *p = xcalloc(1, sizeof *p);
     p->f = f;
     p->key = k;
-    request_ref(r, p->ref, sizeof p->ref);
-    p->content = xstrdup(PQgetvalue(r, 0, 4));
-    p->media = xstrdup(PQgetvalue(r, 0, 5));
-    PQclear(r);
-    if (record_intent(s, f, ops->create_route, p->ref) != 0) {
-        flight_free(f);
-        free(p->content), free(p->media), free(p);
-        return -1;
-    }
+    request_ref(r, lo, hi, p->ref, sizeof p->ref);
+    p->content = xstrdup(PQgetvalue(r, lo, C_CONTENT));
+    p->media = xstrdup(PQgetvalue(r, lo, C_MEDIA));
     p->next = *queue;
     *queue = p;
-    return 1;
+}
+
+/* Inserts the attempts rows of every pending request (inside the turn's
+ * transaction) and notes each one's id. */
+static int record_intents(struct scheduler *s, struct pending *queue, uint64_t now)
+{
+    struct column c[5] = {0};
+    int i = 0;
+    for (struct pending *p = queue; p; p = p->next) {
+        i++;
+        col_push_i64(&c[0], p->f->key_id);
+        col_push(&c[1], prov_create_route(p->f->provider));
+        col_push(&c[2], p->ref);
+        for (size_t j = 0; j < p->f->n; j++) {
+            col_push_i64(&c[3], i);
+            col_push_i64(&c[4], p->f->target_ids[j]);
+        }
+    }
+    char *texts[5], sent[32];
+    const char *params[7];
+    for (int j = 0; j < 5; j++)
+        params[j] = texts[j] = col_take(&c[j]);
+    params[5] = fmt_i64(sent, sizeof sent, (int64_t)now);
+    params[6] = s->o.instance_id;
+    PGresult *a = q(s, "sched_intent", 7, params);
+    for (int j = 0; j < 5; j++)
+        free(texts[j]);
+    if (!a)
+        return -1;
+    /* Each row names its request by the request's smallest target id. */
+    for (int row = 0; row < PQntuples(a); row++) {
+        int64_t first = atoll(PQgetvalue(a, row, 1));
+        for (struct pending *p = queue; p; p = p->next) {
+            int64_t lowest = p->f->target_ids[0];
+            for (size_t j = 1; j < p->f->n; j++)
+                lowest = p->f->target_ids[j] < lowest ? p->f->target_ids[j] : lowest;
+            if (lowest == first)
+                p->f->attempt_id = atoll(PQgetvalue(a, row, 0));
+        }
+    }
+    PQclear(a);
+    return 0;
 }
 
 /* After the turn's commit: every queued request leaves. */
@@ -898,6 +930,7 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
         struct pending *p = queue;
         queue = p->next;
         struct flight *f = p->f;
+        p->f = NULL;
         if (!committed) {
             flight_free(f);
         } else {
@@ -917,7 +950,7 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
                 flight_free(f);
             }
         }
-        free(p->content), free(p->media), free(p);
+        pending_free(p);
     }
 }
 
@@ -945,16 +978,22 @@ static int refresh_due(struct scheduler *s)
 
 /*
  * Sends what is due and allowed; lowers *wake to the next moment worth waking
- * for. Every claim of the turn commits in one transaction (one fsync), and
- * only then do the requests leave: the intent is durable first.
+ * for. One request per key per turn: the limiter counts a request when it
+ * really leaves, after the commit, and a key with more to send comes right
+ * back. Every claim of the turn is one statement and one transaction (one
+ * fsync) with the attempts rows; only then do the requests leave, so the
+ * intent is durable first.
  */
 static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
 {
-    if (refresh_due(s) != 0 || begin(s) != 0)
+    if (refresh_due(s) != 0)
         return;
-    struct pending *queue = NULL;
-    int queued = 0, failed = 0;
-    for (size_t i = 0; i < s->nowned && !failed && !atomic_load(&s->stopping); i++) {
+    struct column keys = {0}, lims = {0};
+    int room = s->o.max_in_flight - s->in_flight;
+    /* Start where the last turn stopped, so no key waits behind the others. */
+    size_t start = s->nowned ? s->rr % s->nowned : 0;
+    for (size_t n = 0; n < s->nowned && (int)keys.n < room; n++) {
+        size_t i = (start + n) % s->nowned;
         struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
         uint64_t due = k ? s->state[k - s->reg.keys].due_ms : 0;
         if (!due)
@@ -963,20 +1002,49 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
             *wake = due < *wake ? due : *wake;
             continue;
         }
-        if (s->in_flight + queued >= s->o.max_in_flight)
-            break;
-        /* One request per key per turn: the limiter counts it when it really
-         * leaves, after the commit; a key with more to send comes right back. */
-        int rc = claim_one(s, k, now, wake, &queue);
-        if (rc == 1) {
-            queued++;
-            *wake = now;
+        const struct prov_ops *ops = prov_ops(k->provider);
+        struct lim_req req;
+        reg_request(k, ops->create_route, 1, 1, &req);
+        uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
+        if (slot > now && slot != LIM_NEVER) {
+            *wake = slot < *wake ? slot : *wake;
+            continue;
         }
-        failed = rc < 0;
+        size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
+        col_push_i64(&keys, k->id);
+        col_push_i64(&lims, (int64_t)batch);
+        s->rr = i + 1;
     }
+    if (keys.n == 0) {
+        col_take(&keys), col_take(&lims);
+        return;
+    }
+    char *kt = col_take(&keys), *lt = col_take(&lims), ttl[32];
+    const char *params[] = {kt, lt, s->o.instance_id,
+                            fmt_i64(ttl, sizeof ttl, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
+    PGresult *r = begin(s) == 0 ? q(s, "sched_claim", 4, params) : NULL;
+    free(kt), free(lt);
+    if (!r) {
+        if (s->conn)
+            db_rollback(s->conn);
+        return;
+    }
+    struct pending *queue = NULL;
+    for (int lo = 0, hi; lo < PQntuples(r); lo = hi) {
+        int64_t key = atoll(PQgetvalue(r, lo, C_KEY));
+        for (hi = lo + 1; hi < PQntuples(r) && atoll(PQgetvalue(r, hi, C_KEY)) == key; hi++)
+            ;
+        struct reg_key *k = reg_key_by_id(&s->reg, key);
+        if (k)
+            take_claim(s, k, r, lo, hi, now, wake, &queue);
+    }
+    PQclear(r);
+    int failed = queue && record_intents(s, queue, now) != 0;
     int committed = !failed && commit(s) == 0;
     if (failed && s->conn)
         db_rollback(s->conn);
+    if (queue)
+        *wake = now;
     launch(s, queue, committed);
     flush(s);
 }

@@ -107,7 +107,7 @@ int drainfx_start(struct drainfx *f, int i, char *const *extra_env)
     f->ports[i] = atoi(at + 6);
     f->running[i] = 1;
     char cfg[2048];
-    return i == 0 ? sim_ctl_reset(&f->sim, sim_config(cfg, sizeof cfg, f->ports[0])) : 0;
+    return i == 0 && !f->own_sim_config ? sim_ctl_reset(&f->sim, sim_config(cfg, sizeof cfg, f->ports[0])) : 0;
 }
 
 int drainfx_stop(struct drainfx *f, int i, int hard)

@@ -21,6 +21,7 @@ struct drainfx {
     int running[DRAINFX_MAX_DAEMONS];
     int ports[DRAINFX_MAX_DAEMONS];
     double scale;
+    int own_sim_config; /* the caller configured the simulator: drainfx_start leaves it alone */
 };
 
 /* Starts the simulator, creates a database with the five keys. 0 or -1. */
