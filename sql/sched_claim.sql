@@ -1,7 +1,8 @@
 -- Claims one request's worth for each key of $1 (key ids) the limiter lets
 -- send now: the due targets of the key's earliest due post, at most $2[i] of
 -- them (parallel to $1), marked publishing under this instance ($3) until
--- now + $4 ms. Returns them grouped by key, with what to send. The intent is
+-- now + $4 ms, with the request's key (request_ref: the first target's own
+-- key, plus '+N' when it carries N > 1 targets). Returns them grouped by key, with what to send. The intent is
 -- committed, with its attempts rows, before any request leaves. SKIP LOCKED
 -- everywhere: a claim never waits, so it cannot deadlock with anything.
 WITH want AS (
@@ -18,27 +19,32 @@ WITH want AS (
             LIMIT 1
               FOR UPDATE SKIP LOCKED) f
 ), picked AS MATERIALIZED (
-    SELECT p.id
+    SELECT p.id,
+           CASE WHEN count(*) OVER w = 1 THEN first_value(p.idempotency_key) OVER w
+                ELSE first_value(p.idempotency_key) OVER w || '+' || count(*) OVER w END AS ref
       FROM first
      CROSS JOIN LATERAL (
-           SELECT t.id
+           SELECT t.id, t.idempotency_key
              FROM post_targets t
             WHERE t.post_id = first.post_id AND t.provider_key_id = first.key_id
               AND t.status = 'scheduled' AND t.next_attempt_at <= now()
             ORDER BY t.id
             LIMIT first.lim
               FOR UPDATE SKIP LOCKED) p
+    WINDOW w AS (PARTITION BY first.key_id ORDER BY p.id
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ), claimed AS (
     UPDATE post_targets t
        SET status = 'publishing', attempts = t.attempts + 1, lease_owner = $3,
            lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
-           updated_at = now()
+           request_ref = picked.ref, updated_at = now()
       FROM picked
      WHERE t.id = picked.id
-    RETURNING t.id, t.post_id, t.provider_key_id, t.account_id, t.idempotency_key, t.attempts
+    RETURNING t.id, t.post_id, t.provider_key_id, t.account_id, t.idempotency_key, t.attempts,
+              t.request_ref
 )
 SELECT c.provider_key_id, c.id, c.account_id, c.idempotency_key, c.attempts, p.content,
-       p.media::text
+       p.media::text, c.request_ref
   FROM claimed c
   JOIN posts p ON p.id = c.post_id
  ORDER BY c.provider_key_id, c.id;

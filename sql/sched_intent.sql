@@ -1,24 +1,20 @@
 -- Records the requests about to leave: request i (1-based) of key $1[i] on
--- route $2[i] with request key $3[i]; target $5[j] belongs to request $4[j].
--- All sent at $6 (epoch ms) by instance $7. Returns each attempts row's id
--- with the request's first target (which names the request).
+-- route $2[i]; target $4[j] belongs to request $3[j]. All sent at $5 (epoch
+-- ms) by instance $6. Returns each attempts row's id with the request's
+-- smallest target id (which names the request). The request key itself was
+-- set by the claim.
 WITH req AS (
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY
-                  AS r(key_id, route, ref, i)
-), tgt AS (
-    SELECT * FROM unnest($4::int[], $5::bigint[]) AS t(i, target_id)
+    SELECT * FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS r(key_id, route, i)
+), ids AS (
+    SELECT t.i, array_agg(t.target_id ORDER BY t.target_id) AS target_ids
+      FROM unnest($3::int[], $4::bigint[]) AS t(i, target_id)
+     GROUP BY t.i
 ), a AS (
     INSERT INTO attempts (provider_key_id, target_ids, route, units, sent_at, accounts, posts,
                           instance)
-    SELECT r.key_id, ids.target_ids, r.route, 1, to_timestamp($6::double precision / 1000),
-           cardinality(ids.target_ids), 1, $7
-      FROM req r
-     CROSS JOIN LATERAL (SELECT array_agg(t.target_id ORDER BY t.target_id) AS target_ids
-                           FROM tgt t WHERE t.i = r.i) ids
+    SELECT r.key_id, ids.target_ids, r.route, 1, to_timestamp($5::double precision / 1000),
+           cardinality(ids.target_ids), 1, $6
+      FROM req r JOIN ids ON ids.i = r.i
     RETURNING id, target_ids[1] AS first_target
-), refs AS (
-    UPDATE post_targets p SET request_ref = r.ref
-      FROM tgt t JOIN req r ON r.i = t.i
-     WHERE p.id = t.target_id
 )
 SELECT id, first_target FROM a;

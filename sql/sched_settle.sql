@@ -5,15 +5,17 @@
 -- attempt does not count (a 429). A no-op for a target a webhook (or a
 -- takeover) already moved. Rows are locked in id order, as the webhook
 -- writer locks them, so the two never deadlock.
-WITH v AS (
+WITH v AS MATERIALIZED (
     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[])
                   AS v(id, status, post_id, next_ms, error, uncount)
+     ORDER BY id
 ), locked AS MATERIALIZED (
-    SELECT t.id
-      FROM post_targets t
-     WHERE t.id IN (SELECT id FROM v) AND t.status = 'publishing' AND t.lease_owner = $7
-     ORDER BY t.id
-       FOR UPDATE
+    SELECT v.*
+      FROM v
+     CROSS JOIN LATERAL (SELECT 1
+                           FROM post_targets t
+                          WHERE t.id = v.id AND t.status = 'publishing' AND t.lease_owner = $7
+                            FOR UPDATE) x
 )
 UPDATE post_targets t
    SET status = v.status::target_status,
@@ -23,5 +25,5 @@ UPDATE post_targets t
        last_error = coalesce(v.error::jsonb, t.last_error),
        attempts = t.attempts - v.uncount,
        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-  FROM v JOIN locked l ON l.id = v.id
+  FROM locked v
  WHERE t.id = v.id AND t.status = 'publishing' AND t.lease_owner = $7;

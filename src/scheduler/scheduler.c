@@ -208,10 +208,21 @@ static PGresult *q(struct scheduler *s, const char *name, int n, const char *con
     return r;
 }
 
+/*
+ * Opens a transaction. Its statements touch a few hundred rows by id out of
+ * a calendar of millions, given as arrays whose length the planner sees; its
+ * cost model then prices a scan of the whole table and a hash join below
+ * index probes once the arrays pass a few hundred ids (a fully cached table
+ * makes probes far cheaper than it assumes). So these transactions plan
+ * with index probes and nested loops only.
+ */
 static int begin(struct scheduler *s)
 {
     char err[256];
-    if (!s->conn || db_simple(s->conn, "BEGIN", err, sizeof err) != 0) {
+    if (!s->conn || db_simple(s->conn,
+                              "BEGIN; SET LOCAL enable_seqscan = off; "
+                              "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
+                              err, sizeof err) != 0) {
         if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
             db_lost(s, err);
         return -1;
@@ -800,16 +811,7 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
 }
 
 /* Rows [lo, hi) of a claim: one request's targets, with what to send. */
-enum { C_KEY, C_ID, C_ACCOUNT, C_IDEM, C_ATTEMPTS, C_CONTENT, C_MEDIA };
-
-/* The request key: a single target's own key, or the first target's plus the count. */
-static void request_ref(PGresult *r, int lo, int hi, char *out, size_t size)
-{
-    if (hi - lo == 1)
-        snprintf(out, size, "%s", PQgetvalue(r, lo, C_IDEM));
-    else
-        snprintf(out, size, "%s+%d", PQgetvalue(r, lo, C_IDEM), hi - lo);
-}
+enum { C_KEY, C_ID, C_ACCOUNT, C_IDEM, C_ATTEMPTS, C_CONTENT, C_MEDIA, C_REF };
 
 /* A claimed request waiting for the turn's commit before it may leave. */
 struct pending {
@@ -874,7 +876,7 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
     struct pending *p = xcalloc(1, sizeof *p);
     p->f = f;
     p->key = k;
-    request_ref(r, lo, hi, p->ref, sizeof p->ref);
+    snprintf(p->ref, sizeof p->ref, "%s", PQgetvalue(r, lo, C_REF));
     p->content = xstrdup(PQgetvalue(r, lo, C_CONTENT));
     p->media = xstrdup(PQgetvalue(r, lo, C_MEDIA));
     p->next = *queue;
@@ -885,26 +887,25 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
  * transaction) and notes each one's id. */
 static int record_intents(struct scheduler *s, struct pending *queue, uint64_t now)
 {
-    struct column c[5] = {0};
+    struct column c[4] = {0};
     int i = 0;
     for (struct pending *p = queue; p; p = p->next) {
         i++;
         col_push_i64(&c[0], p->f->key_id);
         col_push(&c[1], prov_create_route(p->f->provider));
-        col_push(&c[2], p->ref);
         for (size_t j = 0; j < p->f->n; j++) {
-            col_push_i64(&c[3], i);
-            col_push_i64(&c[4], p->f->target_ids[j]);
+            col_push_i64(&c[2], i);
+            col_push_i64(&c[3], p->f->target_ids[j]);
         }
     }
-    char *texts[5], sent[32];
-    const char *params[7];
-    for (int j = 0; j < 5; j++)
+    char *texts[4], sent[32];
+    const char *params[6];
+    for (int j = 0; j < 4; j++)
         params[j] = texts[j] = col_take(&c[j]);
-    params[5] = fmt_i64(sent, sizeof sent, (int64_t)now);
-    params[6] = s->o.instance_id;
-    PGresult *a = q(s, "sched_intent", 7, params);
-    for (int j = 0; j < 5; j++)
+    params[4] = fmt_i64(sent, sizeof sent, (int64_t)now);
+    params[5] = s->o.instance_id;
+    PGresult *a = q(s, "sched_intent", 6, params);
+    for (int j = 0; j < 4; j++)
         free(texts[j]);
     if (!a)
         return -1;

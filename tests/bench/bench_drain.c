@@ -154,8 +154,8 @@ static int keys_setup(struct drainfx *f, const char *secrets_dir, double scale)
         "                    '/postlark/v1','/jestha'])[i % 5 + 1], $3::double precision "
         "  FROM generate_series(0, $4::int - 1) i ORDER BY i",
         4, p);
-    if (err) {
-        fprintf(stderr, "keys: %s\n", err);
+    if (strcmp(err, "00000") != 0) {
+        fprintf(stderr, "keys: inserting the keys failed: SQLSTATE %s\n", err);
         return -1;
     }
     return 0;
@@ -214,21 +214,27 @@ static int keys_rate(long big)
     long due = drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE next_attempt_at <= now() + interval '1 minute'");
     char *env[] = {"POSTPACE_SKEW_MS=5", "POSTPACE_MAX_IN_FLIGHT=256", NULL};
     double t0 = now_s();
+    long start_ms = drainfx_count(&f, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
     if (drainfx_start(&f, 0, env) != 0) {
         fprintf(stderr, "keys: daemon did not start\n");
         return 1;
     }
+    /* Polled once a second through the due index; the figure comes from the
+     * targets' own times, so the polling does not round it. */
     int rc = 1;
-    for (int i = 0; i < 3000; i++) {
-        if (drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status IN "
-                              "('scheduled', 'publishing') AND next_attempt_at < now() + "
-                              "interval '1 hour'") == 0) {
+    while (now_s() - t0 < 300) {
+        if (drainfx_count(&f, "SELECT count(*) FROM (SELECT 1 FROM post_targets WHERE status = "
+                              "'scheduled' AND next_attempt_at < now() + interval '1 hour' "
+                              "UNION ALL SELECT 1 FROM post_targets WHERE status = 'publishing' "
+                              "LIMIT 1) x") == 0) {
             rc = 0;
             break;
         }
-        usleep(100 * 1000);
+        sleep(1);
     }
-    double t = now_s() - t0;
+    long end_ms = drainfx_count(&f, "SELECT (extract(epoch FROM max(updated_at)) * 1000)::bigint "
+                                    "FROM post_targets WHERE status = 'submitted'");
+    double t = (double)(end_ms - start_ms) / 1000.0;
     long rss = peak_rss_kib(f.daemons[0].pid);
     long recorded = drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = 'submitted'");
     report(&f, "keys (1000 keys at x3600)", t, 0);
