@@ -37,6 +37,7 @@
 #define HOUSEKEEPING_MS 1000
 #define STATS_MS 2000
 #define REGISTRY_RELOAD_MS 30000
+#define DUE_REFRESH_MS 1000
 #define EXCERPT_MAX 2048
 
 /* One request in flight. */
@@ -80,7 +81,8 @@ struct finish {
 };
 
 struct key_state {
-    uint64_t due_ms;      /* earliest scheduled target; 0 none; refreshed each turn */
+    uint64_t due_ms;      /* earliest scheduled target at the last look; 0 none */
+    int stale;            /* a claim found nothing due: look again next turn */
 };
 
 struct scheduler {
@@ -97,6 +99,7 @@ struct scheduler {
     size_t nowned;
     struct key_state *state; /* parallel to reg.keys */
     size_t rr;            /* where the next turn starts in owned */
+    uint64_t next_due_ms; /* when to look at every owned key's due time again */
     uint64_t next_lease_ms, next_house_ms, next_stats_ms;
     struct flight *flights;
     int in_flight;
@@ -260,6 +263,7 @@ static void load_registry(struct scheduler *s)
     s->reg_loaded = 1;
     free(s->state);
     s->state = xcalloc(s->reg.nkeys ? s->reg.nkeys : 1, sizeof *s->state);
+    s->next_due_ms = 0;
     free(s->owned);
     s->owned = NULL;
     s->nowned = 0;
@@ -344,6 +348,7 @@ static void renew_leases(struct scheduler *s, uint64_t now)
         if (group_held(r, s->reg.keys[i].group_id))
             s->owned[s->nowned++] = s->reg.keys[i].id;
     PQclear(r);
+    s->next_due_ms = 0;
     if (fresh || s->nowned != before) {
         rebuild_windows(s);
         log_info("leases", "keys=%zu of=%zu", s->nowned, s->reg.nkeys);
@@ -955,23 +960,41 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
     }
 }
 
-/* Learns, for every owned key, when its earliest scheduled target is due. */
-static int refresh_due(struct scheduler *s)
+/*
+ * Learns when owned keys' earliest scheduled targets are due: every key once
+ * a second, after a NOTIFY or a lease change, else only the keys whose last
+ * claim found nothing (a key that just sent is looked at by its next claim).
+ */
+static int refresh_due(struct scheduler *s, uint64_t now)
 {
-    for (size_t i = 0; i < s->reg.nkeys; i++)
-        s->state[i].due_ms = 0;
-    if (s->nowned == 0)
+    int all = now >= s->next_due_ms;
+    int64_t *keys = xcalloc(s->nowned ? s->nowned : 1, sizeof *keys);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nowned; i++) {
+        struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
+        if (k && (all || s->state[k - s->reg.keys].stale))
+            keys[n++] = k->id;
+    }
+    if (n == 0) {
+        free(keys);
         return 0;
-    char *arr = id_array(s->owned, s->nowned);
+    }
+    char *arr = id_array(keys, n);
+    free(keys);
     const char *params[] = {arr};
     PGresult *r = q(s, "sched_due", 1, params);
     free(arr);
     if (!r)
         return -1;
+    if (all)
+        s->next_due_ms = now + DUE_REFRESH_MS;
     for (int i = 0; i < PQntuples(r); i++) {
         struct reg_key *k = reg_key_by_id(&s->reg, atoll(PQgetvalue(r, i, 0)));
-        if (k && !PQgetisnull(r, i, 1))
-            s->state[k - s->reg.keys].due_ms = (uint64_t)atoll(PQgetvalue(r, i, 1));
+        if (!k)
+            continue;
+        struct key_state *st = &s->state[k - s->reg.keys];
+        st->due_ms = PQgetisnull(r, i, 1) ? 0 : (uint64_t)atoll(PQgetvalue(r, i, 1));
+        st->stale = 0;
     }
     PQclear(r);
     return 0;
@@ -987,7 +1010,7 @@ static int refresh_due(struct scheduler *s)
  */
 static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
 {
-    if (refresh_due(s) != 0)
+    if (refresh_due(s, now) != 0)
         return;
     struct column keys = {0}, lims = {0};
     int room = s->o.max_in_flight - s->in_flight;
@@ -1014,6 +1037,7 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
         col_push_i64(&keys, k->id);
         col_push_i64(&lims, (int64_t)batch);
+        s->state[k - s->reg.keys].stale = 1; /* until the claim finds something */
         s->rr = i + 1;
     }
     if (keys.n == 0) {
@@ -1036,8 +1060,10 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         for (hi = lo + 1; hi < PQntuples(r) && atoll(PQgetvalue(r, hi, C_KEY)) == key; hi++)
             ;
         struct reg_key *k = reg_key_by_id(&s->reg, key);
-        if (k)
-            take_claim(s, k, r, lo, hi, now, wake, &queue);
+        if (!k)
+            continue;
+        s->state[k - s->reg.keys].stale = 0;
+        take_claim(s, k, r, lo, hi, now, wake, &queue);
     }
     PQclear(r);
     int failed = queue && record_intents(s, queue, now) != 0;
@@ -1075,8 +1101,10 @@ static void wait_for_work(struct scheduler *s, uint64_t now, uint64_t wake)
     if (s->conn) {
         PQconsumeInput(s->conn);
         PGnotify *n;
-        while ((n = PQnotifies(s->conn)))
+        while ((n = PQnotifies(s->conn))) {
             PQfreemem(n);
+            s->next_due_ms = 0; /* something became due: look at every key */
+        }
         if (PQstatus(s->conn) != CONNECTION_OK)
             db_lost(s, "connection closed");
     }
