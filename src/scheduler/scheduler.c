@@ -89,6 +89,7 @@ struct scheduler {
     struct sched_options o;
     pthread_t thread;
     atomic_int stopping;
+    atomic_ullong notifies; /* NOTIFYs received (a metric) */
     CURLM *multi;
     PGconn *conn;
     uint64_t next_connect_ms, backoff_ms;
@@ -366,6 +367,13 @@ static void release_leases(struct scheduler *s)
 static void emit_gauges(void *arg, void (*emit)(void *sink, const char *text), void *sink)
 {
     struct scheduler *s = arg;
+    char line[256];
+    snprintf(line, sizeof line,
+             "# HELP postpace_scheduler_notifies_total Calendar NOTIFYs that woke the scheduler\n"
+             "# TYPE postpace_scheduler_notifies_total counter\n"
+             "postpace_scheduler_notifies_total %llu\n",
+             (unsigned long long)atomic_load(&s->notifies));
+    emit(sink, line);
     pthread_mutex_lock(&s->stats_lock);
     if (s->stats_text)
         emit(sink, s->stats_text);
@@ -1103,6 +1111,7 @@ static void wait_for_work(struct scheduler *s, uint64_t now, uint64_t wake)
         PGnotify *n;
         while ((n = PQnotifies(s->conn))) {
             PQfreemem(n);
+            atomic_fetch_add(&s->notifies, 1);
             s->next_due_ms = 0; /* something became due: look at every key */
         }
         if (PQstatus(s->conn) != CONNECTION_OK)

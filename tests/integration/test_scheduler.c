@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "drainfx.h"
+#include "pgtest.h"
+#include "provider/provider.h"
 
 static void verdict(struct drainfx *f, const char *name, long *limited, long *dups)
 {
@@ -147,6 +149,80 @@ static void test_kill9_lease_moves_and_nothing_is_sent_twice(void **state)
     drainfx_teardown(&f);
 }
 
+/* The daemon's postpace_scheduler_notifies_total, or -1. */
+static long notifies(struct drainfx *f)
+{
+    char url[64], *text = malloc(1 << 17);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", f->ports[0]);
+    long n = -1;
+    if (http_request("GET", url, NULL, NULL, 0, text, 1 << 17) == 200) {
+        const char *at = strstr(text, "\npostpace_scheduler_notifies_total ");
+        n = at ? atol(at + strlen("\npostpace_scheduler_notifies_total ")) : -1;
+    }
+    free(text);
+    return n;
+}
+
+/* NOTIFY wakes the scheduler, and rows written with no NOTIFY at all (the
+ * trigger disabled, as a bulk loader might) are still picked up. */
+static void test_notify_wakes_the_scheduler_and_is_not_required(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    drainfx_posts(&f, "fh", 3, "{twitter}", 0);
+    const char *sent = "SELECT count(*) FROM post_targets WHERE status IN ('submitted', 'published')";
+    assert_int_equal(await_count(&f, sent, 3), 0);
+    long woken = notifies(&f);
+    assert_true(woken >= 1);
+
+    pgt_exec(f.conn, "ALTER TABLE post_targets DISABLE TRIGGER post_targets_notify_insert");
+    drainfx_posts(&f, "fh", 3, "{twitter}", 0);
+    assert_int_equal(await_count(&f, sent, 6), 0);
+    assert_int_equal(notifies(&f), woken);
+    long limited, dups;
+    verdict(&f, "notify", &limited, &dups);
+    assert_int_equal(limited, 0);
+    assert_int_equal(dups, 0);
+    drainfx_teardown(&f);
+}
+
+/* Another client already spent 85 of the key's 100 per rolling minute: the
+ * daemon learns it from X-RateLimit-Remaining and waits instead of sending
+ * into a full window (its own count alone would allow 85 more). */
+static void test_shared_key_adapts_from_rate_limit_headers(void **state)
+{
+    struct drainfx f;
+    assert_int_equal(drainfx_setup_scaled(&f, 20), 0);
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    const struct prov_ops *ops = prov_ops(PROV_FEEDHORIZON);
+    char url[256], auth[128];
+    snprintf(url, sizeof url, "%s/feedhorizon/v1%s", f.sim.base, ops->create_path);
+    snprintf(auth, sizeof auth, "%sfh_1", ops->auth_prefix);
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    const char *accounts[] = {"twitter"};
+    for (int i = 0; i < 85; i++) {
+        char ref[32], text[64], resp[4096];
+        snprintf(ref, sizeof ref, "other-client-%d", i);
+        snprintf(text, sizeof text, "the other client's post %d", i);
+        struct prov_post post = {text, "[]", accounts, 1, ref};
+        char *body = ops->encode_create(&post);
+        long st = http_request("POST", url, headers, body, strlen(body), resp, sizeof resp);
+        free(body);
+        assert_true(st >= 200 && st < 300);
+    }
+    drainfx_posts(&f, "fh", 20, "{twitter}", 0);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    long limited, dups;
+    verdict(&f, "shared key", &limited, &dups);
+    assert_int_equal(limited, 0);
+    assert_int_equal(dups, 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'published'"),
+                     20);
+    drainfx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +230,8 @@ int main(void)
         cmocka_unit_test(test_overdue_targets_expire_instead_of_going_out_late),
         cmocka_unit_test(test_sigterm_finishes_requests_in_flight_and_releases_leases),
         cmocka_unit_test(test_kill9_lease_moves_and_nothing_is_sent_twice),
+        cmocka_unit_test(test_notify_wakes_the_scheduler_and_is_not_required),
+        cmocka_unit_test(test_shared_key_adapts_from_rate_limit_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
