@@ -1,17 +1,16 @@
 /*
- * Drain benchmarks against the simulator (loopback, bounded):
- *  A. pacing efficiency: one FeedHorizon key (100 requests per rolling 60 s)
- *     at time scale 60 with a deep backlog; sent / the most the window allows.
- *  B. drain rate: every provider's key at time scale 600 with a backlog;
+ * Drain benchmarks against the simulator (loopback, bounded; pacing
+ * efficiency per provider is bench_pacing's):
+ *  A. drain rate: every provider's key at time scale 600 with a backlog;
  *     create requests per second until the calendar is settled.
- *  C. drain rate at scale: 1,000 keys (200 per provider, own user/account
+ *  B. drain rate at scale: 1,000 keys (200 per provider, own user/account
  *     each) at time scale 3600, where their limits allow more than the
  *     scheduler can send; targets claimed, sent and recorded per second
  *     (webhooks off: the figure is the scheduler's), and the daemon's peak
  *     RSS. `keys BIG` first adds BIG targets scheduled a day ahead, to show
  *     the calendar is never loaded whole.
  * All report the simulator's 429s and duplicates.
- * Usage: bench_drain [pacing|drain|keys [BIG]]
+ * Usage: bench_drain [drain|keys [BIG]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,36 +29,15 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void report(struct drainfx *f, const char *name, double seconds, double allowed)
+static void report(struct drainfx *f, const char *name, double seconds)
 {
     json_t *st = sim_ctl_stats(&f->sim);
     long req = sim_ctl_total(st, "create_requests");
     printf("%s: %ld create requests in %.1f s = %.1f/s; %ld created, %ld 429s, %ld duplicates",
            name, req, seconds, req / seconds, sim_ctl_total(st, "created"),
            sim_ctl_total(st, "rate_limited"), sim_ctl_total(st, "duplicates"));
-    if (allowed > 0)
-        printf("; pacing efficiency %.1f%% of the %.0f the window allows", 100.0 * req / allowed,
-               allowed);
     printf("\n");
     json_decref(st);
-}
-
-static int pacing(void)
-{
-    struct drainfx f;
-    if (drainfx_setup_scaled(&f, 60) != 0)
-        return 1;
-    if (drainfx_start(&f, 0, NULL) != 0)
-        return 1;
-    drainfx_posts(&f, "fh", 5000, "{twitter}", 0);
-    /* 100 per rolling second (60 s / 60): measure 20 s of a backlog that lasts longer. */
-    double t0 = now_s();
-    sleep(20);
-    double t = now_s() - t0;
-    /* Rolling 100/s from a cold start: 100 at once, then 100 per second. */
-    report(&f, "pacing (feedhorizon 100/60s at x60)", t, 100.0 * (t + 1));
-    drainfx_teardown(&f);
-    return 0;
 }
 
 static int drain_rate(void)
@@ -82,7 +60,7 @@ static int drain_rate(void)
     drainfx_posts(&f, "je", 500, "{main}", 0);
     double t0 = now_s();
     int rc = drainfx_await_settled(&f, 300);
-    report(&f, "drain (3 keys at x600, 6500 posts)", now_s() - t0, 0);
+    report(&f, "drain (3 keys at x600, 6500 posts)", now_s() - t0);
     drainfx_teardown(&f);
     return rc != 0;
 }
@@ -237,7 +215,7 @@ static int keys_rate(long big)
     double t = (double)(end_ms - start_ms) / 1000.0;
     long rss = peak_rss_kib(f.daemons[0].pid);
     long recorded = drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = 'submitted'");
-    report(&f, "keys (1000 keys at x3600)", t, 0);
+    report(&f, "keys (1000 keys at x3600)", t);
     printf("keys: %ld due targets, %ld recorded submitted in %.1f s = %.0f targets/s; "
            "daemon peak RSS %.1f MiB%s\n",
            due, recorded, t, recorded / t, rss / 1024.0, rc ? " (TIMED OUT)" : "");
@@ -255,8 +233,6 @@ int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "";
     int rc = 0;
-    if (!*only || strcmp(only, "pacing") == 0)
-        rc |= pacing();
     if (!*only || strcmp(only, "drain") == 0)
         rc |= drain_rate();
     if (!*only || strcmp(only, "keys") == 0)
