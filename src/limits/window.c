@@ -342,7 +342,13 @@ void lim_win_raise(struct lim_win *w, uint64_t used, uint64_t now, uint64_t rese
             insert_sorted(w, until > w->len ? until - w->len : 0, used - have);
         return;
     }
+    /* The reset names the period the report describes; but it is whole
+     * seconds, rounded up, so for a period shorter than a second (a scaled
+     * demo) it may point periods ahead. A report describes the period it
+     * was answered in: at most the one a clock skew_ms ahead is in. */
     uint64_t q = period_of(w, reset_ms > now ? reset_ms - 1 : now);
+    uint64_t latest = period_of(w, sat_add(now, skew));
+    q = q < latest ? q : latest;
     advance_to(w, q);
     if (q == w->per && w->cur < used)
         w->cur = used;

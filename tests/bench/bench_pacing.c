@@ -8,6 +8,10 @@
  *             429 sleep for what the answer says (Retry-After, the body's
  *             retry field, else one second), against a fresh simulator.
  *
+ * A run ends just before its binding window turns over (a whole number of
+ * rolling windows after the first send, or the last clock-aligned boundary
+ * within SECONDS): a window's worth that opens in the last milliseconds
+ * would make the figures depend on where the run happens to stop.
  * Each is compared with two maxima over the same elapsed time, computed by
  * the limiter in virtual time from the same start, with no skew margin:
  *   spread    the documented windows with sends spread evenly inside the
@@ -17,6 +21,7 @@
  * Needs PGTEST_URL (a cluster); prints one block per provider.
  */
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +40,21 @@ struct profile {
     const char *plan;
     const char *accounts; /* one account: one target per request */
     double scale;         /* the binding window lasts a few seconds */
+    int fixed;            /* the binding window is clock-aligned (else rolling) */
+    double period_ms;     /* its length after scaling */
     const char *binding;  /* for the printout */
 };
 
 static const struct profile profiles[] = {
-    {PROV_POSTEVERYWHERE, "/posteverywhere/api/v1", "default", "{a1}", 5760,
+    {PROV_POSTEVERYWHERE, "/posteverywhere/api/v1", "default", "{a1}", 5760, 0, 15000,
      "POST /posts 500/day rolling (a day = 15 s)"},
-    {PROV_SCHEDPILOT, "/schedpilot/developers/v1", "default", "{a1}", 360,
+    {PROV_SCHEDPILOT, "/schedpilot/developers/v1", "default", "{a1}", 360, 1, 10000,
      "writes 30/clock hour per user (an hour = 10 s)"},
-    {PROV_FEEDHORIZON, "/feedhorizon/v1", "default", "{twitter}", 6,
+    {PROV_FEEDHORIZON, "/feedhorizon/v1", "default", "{twitter}", 6, 0, 10000,
      "100/60 s rolling (60 s = 10 s)"},
-    {PROV_POSTLARK, "/postlark/v1", "creator", "{blog1}", 172800,
+    {PROV_POSTLARK, "/postlark/v1", "creator", "{blog1}", 172800, 1, 15000,
      "creator: 50 posts/month (a month = 15 s)"},
-    {PROV_JESTHA, "/jestha", "default", "{main}", 5760,
+    {PROV_JESTHA, "/jestha", "default", "{main}", 5760, 1, 15000,
      "1,000 posts/UTC day per account (a day = 15 s)"},
 };
 
@@ -217,6 +224,8 @@ static int run_profile(const struct profile *p, int seconds)
     char *env[] = {"PP_BENCH_KEY=bench_key_1", "POSTPACE_SKEW_MS=20", NULL};
     if (drainfx_start(&f, 0, env) != 0) {
         fprintf(stderr, "pacing: daemon did not start\n");
+        drainfx_dump(&f);
+        drainfx_teardown(&f);
         return 1;
     }
     double start = now_s();
@@ -224,9 +233,15 @@ static int run_profile(const struct profile *p, int seconds)
         usleep(1000);
     double first = (double)drainfx_count(&f, "SELECT (extract(epoch FROM min(sent_at)) * 1000)::bigint "
                                              "FROM attempts") / 1000.0;
-    sleep((unsigned)seconds);
+    double period = p->period_ms / 1000.0, until;
+    if (p->fixed)
+        until = floor((first + seconds) / period) * period - 0.05;
+    else
+        until = first + floor(seconds / period) * period - 0.05;
+    while (now_s() < until)
+        usleep((useconds_t)(1e6 * (until - now_s() > 0.5 ? 0.5 : until - now_s() + 0.001)));
     json_t *st = sim_ctl_stats(&f.sim);
-    double end = now_s();
+    double end = until;
     long created = sim_ctl_total(st, "created");
     long limited = sim_ctl_total(st, "rate_limited"), dups = sim_ctl_total(st, "duplicates");
     json_decref(st);
@@ -239,15 +254,31 @@ static int run_profile(const struct profile *p, int seconds)
            "%5.1f%% of greedy max %ld\n",
            created, limited, dups, 100.0 * created / spread, spread, 100.0 * created / greedy,
            greedy);
+    if (created < spread * 98 / 100) {
+        /* Say why: where the calendar stands, and the daemon's log. */
+        PGresult *r = PQexec(f.conn, "SELECT status, count(*), min(last_error::text) "
+                                     "FROM post_targets GROUP BY 1 ORDER BY 1");
+        for (int i = 0; i < PQntuples(r); i++)
+            printf("    %s: %s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                   PQgetvalue(r, i, 2));
+        PQclear(r);
+        proc_read_available(&f.daemons[0]);
+        printf("    daemon log (end):\n%s\n", f.daemons[0].out + (strlen(f.daemons[0].out) > 3000
+                                                         ? strlen(f.daemons[0].out) - 3000 : 0));
+    }
     /* The naive client against a fresh simulator (windows empty again). */
     char cfg[512];
     sim_ctl_stop(&f.sim);
     if (sim_ctl_start(&f.sim, sim_config(p, cfg, sizeof cfg), p->scale, NULL) != 0)
         return 1;
     long naive_limited;
-    double nfirst;
-    long nok = naive(p, f.sim.base, end - first, &naive_limited, &nfirst);
-    double nend = now_s();
+    double nfirst = now_s(), nend;
+    if (p->fixed)
+        nend = floor((nfirst + seconds) / period) * period - 0.05;
+    else
+        nend = nfirst + floor(seconds / period) * period - 0.05;
+    long nok = naive(p, f.sim.base, nend - nfirst, &naive_limited, &nfirst);
+    nend = now_s();
     long nspread = oracle(f.conn, 1, (uint64_t)(nfirst * 1000), (uint64_t)(nend * 1000));
     long ngreedy = oracle(f.conn, 0, (uint64_t)(nfirst * 1000), (uint64_t)(nend * 1000));
     printf("  naive:    %5ld accepted, %ld 429s:               %5.1f%% of spread max %ld, "
@@ -259,6 +290,7 @@ static int run_profile(const struct profile *p, int seconds)
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     const char *only = argc > 1 ? argv[1] : "all";
     int seconds = argc > 2 ? atoi(argv[2]) : 60;
     curl_global_init(CURL_GLOBAL_DEFAULT);

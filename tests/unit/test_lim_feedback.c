@@ -163,6 +163,32 @@ static void test_postlark_shared_key_remaining_holds_until_hour_reset(void **sta
     lim_set_destroy(s);
 }
 
+/* At a demo's time scale a clock-aligned window can be shorter than a
+ * second, but X-RateLimit-Reset is whole unix seconds, rounded up: it may
+ * name a time several periods ahead. A response describes the period it was
+ * answered in, never a later one, or the window would look full (and block)
+ * until that later period had passed. */
+static void test_reset_rounded_past_a_short_period_counts_in_the_current_one(void **state)
+{
+    static const struct lim_window_spec w[] = {{LIM_FIXED, HOUR, 1000, LIM_COST_REQUEST}};
+    struct lim_set *s = new_set(0);
+    struct lim_bucket_spec spec = {"*", w, 1, 172800, 0}; /* an hour lasts 21 ms */
+    uint32_t b = lim_set_add_bucket(s, &spec);
+    struct lim_req r = req(&b, 1, "POST /posts");
+    uint64_t now = T0 + 2; /* early in a 21 ms period */
+    send_now(s, &r, now, 3);
+    struct lim_feedback fb;
+    lim_feedback_init(&fb);
+    fb.status = 201;
+    fb.reset_kind = LIM_RESET_UNIX;
+    fb.limit = 1000;
+    fb.remaining = 997;
+    fb.reset = (int64_t)(now / 1000 + 1); /* the period's end, rounded up to a second */
+    lim_apply_feedback(s, &r, &fb, now);
+    assert_int_equal(lim_next_slot(s, &r, now), now);
+    lim_set_destroy(s);
+}
+
 static void test_remaining_above_local_count_never_frees_budget(void **state)
 {
     static const struct lim_window_spec w[] = {{LIM_ROLLING, MIN, 60, LIM_COST_REQUEST}};
@@ -303,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_posteverywhere_limit_header_selects_the_route_window),
         cmocka_unit_test(test_feedhorizon_shared_key_remaining_lowers_budget),
         cmocka_unit_test(test_postlark_shared_key_remaining_holds_until_hour_reset),
+        cmocka_unit_test(test_reset_rounded_past_a_short_period_counts_in_the_current_one),
         cmocka_unit_test(test_remaining_above_local_count_never_frees_budget),
         cmocka_unit_test(test_postlark_body_retry_after_blocks),
         cmocka_unit_test(test_jestha_daily_quota_429_blocks_only_the_account_bucket),
