@@ -54,8 +54,8 @@ static const struct profile profiles[] = {
      "100/60 s rolling (60 s = 10 s)"},
     {PROV_POSTLARK, "/postlark/v1", "creator", "{blog1}", 172800, 1, 15000,
      "creator: 50 posts/month (a month = 15 s)"},
-    {PROV_JESTHA, "/jestha", "default", "{main}", 5760, 1, 15000,
-     "1,000 posts/UTC day per account (a day = 15 s)"},
+    {PROV_JESTHA, "/jestha", "default", "{main}", 1440, 1, 60000,
+     "1,000 posts/UTC day per account (a day = 60 s)"},
 };
 
 static double now_s(void)
@@ -204,6 +204,21 @@ static long naive(const struct profile *p, const char *base, double seconds, lon
     return ok;
 }
 
+/* Just before the binding window turns over, about `seconds` after `first`,
+ * and at least half a window after it. */
+static double run_end(const struct profile *p, double first, int seconds)
+{
+    double period = p->period_ms / 1000.0, end;
+    if (p->fixed) {
+        end = floor((first + seconds) / period) * period - 0.05;
+        while (end < first + period / 2)
+            end += period;
+    } else {
+        end = first + (seconds >= period ? floor(seconds / period) : 1) * period - 0.05;
+    }
+    return end;
+}
+
 static int run_profile(const struct profile *p, int seconds)
 {
     struct drainfx f;
@@ -233,11 +248,7 @@ static int run_profile(const struct profile *p, int seconds)
         usleep(1000);
     double first = (double)drainfx_count(&f, "SELECT (extract(epoch FROM min(sent_at)) * 1000)::bigint "
                                              "FROM attempts") / 1000.0;
-    double period = p->period_ms / 1000.0, until;
-    if (p->fixed)
-        until = floor((first + seconds) / period) * period - 0.05;
-    else
-        until = first + floor(seconds / period) * period - 0.05;
+    double until = run_end(p, first, seconds);
     while (now_s() < until)
         usleep((useconds_t)(1e6 * (until - now_s() > 0.5 ? 0.5 : until - now_s() + 0.001)));
     json_t *st = sim_ctl_stats(&f.sim);
@@ -272,11 +283,7 @@ static int run_profile(const struct profile *p, int seconds)
     if (sim_ctl_start(&f.sim, sim_config(p, cfg, sizeof cfg), p->scale, NULL) != 0)
         return 1;
     long naive_limited;
-    double nfirst = now_s(), nend;
-    if (p->fixed)
-        nend = floor((nfirst + seconds) / period) * period - 0.05;
-    else
-        nend = nfirst + floor(seconds / period) * period - 0.05;
+    double nfirst = now_s(), nend = run_end(p, nfirst, seconds);
     long nok = naive(p, f.sim.base, nend - nfirst, &naive_limited, &nfirst);
     nend = now_s();
     long nspread = oracle(f.conn, 1, (uint64_t)(nfirst * 1000), (uint64_t)(nend * 1000));
