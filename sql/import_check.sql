@@ -35,7 +35,7 @@ WITH keys AS (
 ), typed AS (
     SELECT s.line, s.broken, s.bad, s.errors AS reader_errors, s.external_id, s.provider_key,
            k.key_id, k.matches, k.provider, k.max_content_len, k.max_media, k.max_media_bytes,
-           k.media_types, s.account_ids::text[] AS accounts, s.content,
+           k.media_types, s.account_ids::text[] AS accounts, s.accounts_twice, s.content,
            coalesce(s.media, '[]')::jsonb AS media, s.sched_local::timestamp AS local,
            s.sched_offset, s.tz, z.ok AS tz_ok,
            CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local || s.sched_offset)::timestamptz
@@ -88,7 +88,7 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
            CASE WHEN cardinality(v.accounts) > 100 THEN
                format(E'account_ids\t%s accounts, at most 100', cardinality(v.accounts)) END,
            CASE WHEN '' = ANY (v.accounts) THEN E'account_ids\tan empty account id' END,
-           CASE WHEN cardinality(v.accounts) > 1 THEN
+           CASE WHEN v.accounts_twice AND cardinality(v.accounts) > 1 THEN
                (SELECT format(E'account_ids\t"%s" appears twice', a)
                   FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
            -- content
