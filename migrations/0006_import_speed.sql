@@ -186,6 +186,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Content must not be blank: the same rule without counting the characters
+-- of every post (length() walks the UTF-8 of the whole text).
+ALTER TABLE posts DROP CONSTRAINT posts_content_check,
+    ADD CONSTRAINT posts_content_check CHECK (btrim(content) <> '');
+
 -- TRUNCATE follows only real foreign keys: refuse one that would orphan rows
 -- (TRUNCATE posts, post_targets together is fine).
 CREATE FUNCTION postpace_truncate_check() RETURNS trigger LANGUAGE plpgsql AS $$

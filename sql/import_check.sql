@@ -69,7 +69,8 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
            -- external_id
            CASE WHEN v.bad & 1 = 0 AND coalesce(btrim(v.external_id), '') = '' THEN
                E'external_id\trequired (it makes a re-import a no-op)' END,
-           CASE WHEN v.bad & 1 = 0 AND length(v.external_id) > 200 THEN
+           -- octet_length first: O(1), and a text is never longer in characters than in bytes.
+           CASE WHEN v.bad & 1 = 0 AND octet_length(v.external_id) > 200 AND length(v.external_id) > 200 THEN
                format(E'external_id\t%s characters, at most 200', length(v.external_id)) END,
            CASE WHEN v.first_line <> v.line THEN
                format(E'external_id\t"%s" is also on line %s', v.external_id, v.first_line) END,
@@ -93,7 +94,7 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                   FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
            -- content
            CASE WHEN v.bad & 8 = 0 AND (v.content IS NULL OR v.content !~ '[^[:space:]]') THEN E'content\tempty' END,
-           CASE WHEN length(v.content) > v.max_content_len THEN
+           CASE WHEN octet_length(v.content) > v.max_content_len AND length(v.content) > v.max_content_len THEN
                format(E'content\t%s characters, %s allows %s', length(v.content), v.provider, v.max_content_len) END,
            -- media
            CASE WHEN jsonb_typeof(v.media) <> 'array' THEN
