@@ -21,9 +21,12 @@ WITH keys AS (
            CASE WHEN s.bad & 64 = 0 THEN coalesce(nullif(btrim(s.time_zone), ''), 'UTC') END AS tz
       FROM import_stage s
 ), zones AS (
-    -- Each distinct zone checked once (the check runs PL/pgSQL with an exception block).
+    -- Each distinct zone checked once. Read from import_stage, not staged, so
+    -- that staged has one reader and is inlined instead of written out whole.
     SELECT z.tz, postpace_is_time_zone(z.tz) AS ok
-      FROM (SELECT DISTINCT tz FROM staged WHERE tz IS NOT NULL AND NOT broken) z
+      FROM (SELECT DISTINCT coalesce(nullif(btrim(time_zone), ''), 'UTC') AS tz
+              FROM import_stage
+             WHERE bad & 64 = 0 AND NOT broken) z
 ), twins AS (
     -- External ids given more than once, with the first line of each (most
     -- files have none: a hash aggregate of the ids alone, no sort of whole rows).
