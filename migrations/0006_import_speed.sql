@@ -3,8 +3,8 @@
 -- (postpace_is_time_zone) and a foreign-key trigger on provider_key_id, and
 -- per target one foreign-key trigger on post_id: about 15 µs each, close to
 -- half of the insert phase (the rest is the rows and their indexes). The
--- same rules now run once per INSERT
--- statement over its transition table, on each distinct value once; updates
+-- same rules now run once per INSERT statement over its transition table,
+-- on each distinct value once; updates
 -- (a row or a few at a time) keep row-level checks, fired only when the
 -- column really changed. Direct SQL writers get the same refusals, with the
 -- same SQLSTATEs and constraint names (tests/integration/test_direct_sql.c).
