@@ -15,5 +15,6 @@ CREATE TEMP TABLE import_stage (
     scheduled_at text,              -- as written
     sched_local  text,              -- normalised by the reader: YYYY-MM-DD HH:MM:SS[.ffffff]
     sched_offset text,              -- +HH:MM, or NULL for a local time in time_zone
-    time_zone    text
+    time_zone    text,
+    accounts_twice boolean NOT NULL -- an account id may repeat (the reader's hint; the check decides)
 ) ON COMMIT DROP

@@ -149,6 +149,8 @@ static void row_reset(struct imp_row *row, long line)
         row->len[c] = 0;
     }
     row->local[0] = row->offset[0] = '\0';
+    row->accounts_twice = 0;
+    row->naccounts = 0;
     row->errors.len = row->accounts.len = row->media.len = 0;
 }
 
@@ -191,6 +193,29 @@ static void check_utf8(struct imp_row *row)
     }
 }
 
+/*
+ * Notes one account id so that the check's search for a repeated id (a
+ * subquery a row in SQL) runs only on rows that may have one. Empty ids do
+ * not count, as in the check; past IMP_MAX_ACCOUNTS ids the row is simply
+ * marked (the check refuses it anyway).
+ */
+static void note_account(struct imp_row *row, const char *s, size_t n)
+{
+    if (n == 0 || row->accounts_twice)
+        return;
+    if (row->naccounts == IMP_MAX_ACCOUNTS) {
+        row->accounts_twice = 1;
+        return;
+    }
+    for (size_t i = 0; i < row->naccounts; i++)
+        if (row->account[i].len == n && memcmp(row->account[i].ptr, s, n) == 0) {
+            row->accounts_twice = 1;
+            return;
+        }
+    row->account[row->naccounts].ptr = s;
+    row->account[row->naccounts++].len = n;
+}
+
 /* Appends one element to a text[] literal being built ("{" already there). */
 static void array_elem(struct imp_buf *b, const char *s, size_t n)
 {
@@ -221,6 +246,7 @@ static void accounts_from_text(struct imp_row *row)
         size_t en = k;
         trim(&e, &en);
         array_elem(&row->accounts, e, en);
+        note_account(row, e, en);
         s += semi ? k + 1 : k;
         n -= semi ? k + 1 : k;
         if (semi && n == 0)
@@ -362,6 +388,7 @@ static void json_accounts_col(struct imp_row *row, json_t *v)
             return;
         }
         array_elem(&row->accounts, json_string_value(e), json_string_length(e));
+        note_account(row, json_string_value(e), json_string_length(e));
     }
     imp_buf_add(&row->accounts, "}", 1);
     row->val[IMP_COL_ACCOUNT_IDS] = row->accounts.p;
@@ -478,7 +505,7 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
             copy_col(out, row->offset, strlen(row->offset), have && row->offset[0]);
         }
     }
-    imp_buf_add(out, "\n", 1);
+    imp_buf_add(out, row->accounts_twice ? "\tt\n" : "\tf\n", 3);
 }
 
 /* ---- ISO 8601 ---- */

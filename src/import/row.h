@@ -51,6 +51,9 @@ struct imp_header {
 int imp_header_parse(struct imp_header *h, const struct imp_record *rec, char *err,
                      size_t errlen);
 
+/* Account ids a row may name (more are refused in SQL; repeats are then not looked for here). */
+#define IMP_MAX_ACCOUNTS 100
+
 /* One canonical row; init/finish pair. */
 struct imp_row {
     long line;
@@ -61,6 +64,9 @@ struct imp_row {
     char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS[.ffffff] */
     char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
     char num[24];               /* JSONL: a numeric provider_key as text */
+    int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
+    size_t naccounts;           /* account ids seen so far in this row */
+    struct imp_field account[IMP_MAX_ACCOUNTS]; /* the first ones, to find repeats */
     struct imp_buf errors;      /* "column\treason\n" entries */
     struct imp_buf accounts;    /* account_ids as a PostgreSQL text[] literal */
     struct imp_buf media;       /* media as compact JSON */

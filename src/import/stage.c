@@ -45,7 +45,8 @@ int imp_db_open(struct imp_db *db, const char *conninfo, char *err, size_t errle
     if (db_simple(db->conn, "BEGIN", err, errlen) != 0)
         return -1;
     db->in_tx = 1;
-    if (exec_ok(db, "import_stage_create", err, errlen) != 0)
+    if (exec_ok(db, "import_tune", err, errlen) != 0 ||
+        exec_ok(db, "import_stage_create", err, errlen) != 0)
         return -1;
     return start_copy(db, err, errlen);
 }

@@ -153,6 +153,36 @@ static void test_one_bad_row_refuses_the_whole_statement_and_notifies_nothing(vo
     assert_string_equal(next_notify(f->listen, 300, payload, sizeof payload), "");
 }
 
+/* The rules that moved from per-row constraints to statement triggers (0006) still hold. */
+static void test_keys_posts_and_targets_stay_consistent(void **state)
+{
+    struct fx *f = *state;
+    const char *at = "2026-12-01 09:00Z";
+    assert_string_equal(try_insert(f, "1", "{a,b}", "Hi", at, NULL, "k1"), "00000");
+    long post = count(f->c, "SELECT id FROM posts WHERE external_id = 'k1'");
+    char sql[256];
+    /* A target must name a post, on insert and on update. */
+    assert_string_equal(pgt_try(f->c, "INSERT INTO post_targets (post_id, provider_key_id, account_id, "
+                                      "next_attempt_at, idempotency_key) VALUES (999, 1, 'x', now(), 'k')",
+                                0, NULL),
+                        "23503");
+    assert_string_equal(pgt_try(f->c, "UPDATE post_targets SET post_id = 999 WHERE account_id = 'a'", 0, NULL),
+                        "23503");
+    /* A post's zone and key are checked when they change. */
+    assert_string_equal(pgt_try(f->c, "UPDATE posts SET time_zone = 'Mars/Base'", 0, NULL), "23514");
+    assert_string_equal(pgt_try(f->c, "UPDATE posts SET provider_key_id = 999", 0, NULL), "23503");
+    assert_string_equal(pgt_try(f->c, "UPDATE posts SET time_zone = 'Asia/Tokyo'", 0, NULL), "00000");
+    /* A key some post names stays; a table others refer to is not truncated alone. */
+    assert_string_equal(pgt_try(f->c, "DELETE FROM provider_keys WHERE id = 1", 0, NULL), "23503");
+    assert_string_equal(pgt_try(f->c, "TRUNCATE posts", 0, NULL), "0A000");
+    assert_int_equal(count(f->c, "SELECT count(*) FROM post_targets"), 2);
+    /* Deleting a post deletes its targets. */
+    snprintf(sql, sizeof sql, "DELETE FROM posts WHERE id = %ld", post);
+    assert_string_equal(pgt_try(f->c, sql, 0, NULL), "00000");
+    assert_int_equal(count(f->c, "SELECT count(*) FROM post_targets"), 0);
+    assert_string_equal(pgt_try(f->c, "DELETE FROM provider_keys WHERE id = 1", 0, NULL), "00000");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_rows_are_refused_by_the_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_bad_row_refuses_the_whole_statement_and_notifies_nothing,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_posts_and_targets_stay_consistent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

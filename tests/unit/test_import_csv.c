@@ -213,7 +213,12 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     assert_string_equal(r.errors, "");
     assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
                                 "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00\t\\N"
-                                "\tEurope/Paris\n");
+                                "\tEurope/Paris\tf\n");
+    /* A repeated account id is flagged for the check (which words the refusal). */
+    one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
+    assert_non_null(strstr(r.copy, "\tt\n"));
+    one_row(HDR "e3,k1,a;;b;,x,,2026-03-29T02:30,\n", &r);
+    assert_non_null(strstr(r.copy, "\tf\n"));
 }
 
 static void test_row_refuses_bad_columns_in_c(void **state)
