@@ -2,10 +2,11 @@
  * DESIGN: two sides. The loop side (intake_webhook) runs on HTTP loop
  * threads: verify the raw body, parse it, queue a job, return. The writer
  * side is one thread with its own PGconn: it takes up to batch_max queued
- * jobs, stores them with one INSERT ... ON CONFLICT DO NOTHING and applies
- * the new ones in the same transaction, then posts each job back to the loop
- * that owns its request (http_later: a client that hangs up early only
- * detaches its job).
+ * jobs, stores and applies them with one statement that is its own
+ * transaction (postpace_store_events: match, lock targets in id order,
+ * INSERT ... ON CONFLICT DO NOTHING already applied, settle the targets), then
+ * posts each job back to the loop that owns its request (http_later: a client
+ * that hangs up early only detaches its job).
  */
 #include "http/intake.h"
 
@@ -278,7 +279,11 @@ static void mark_new(struct job *batch, PGresult *r)
     }
 }
 
-/* One transaction for the batch. Returns 0, or -1 (rolled back) with err. */
+/*
+ * One statement for the batch (sql/webhook_store.sql): it runs as its own
+ * transaction, so its result arrives only after the commit. Returns 0, or -1
+ * (nothing stored) with err.
+ */
 static int store_batch(struct intake *in, struct job *batch, char *err, size_t errlen)
 {
     size_t n = 0;
@@ -302,36 +307,14 @@ static int store_batch(struct intake *in, struct job *batch, char *err, size_t e
         arrays[c] = db_text_array(cols[c], n);
         free(cols[c]);
     }
-    int rc = -1;
-    PGresult *stored = NULL, *applied = NULL;
-    if (db_simple(in->conn, "BEGIN", err, errlen) != 0)
-        goto out;
-    stored = db_exec(in->conn, "webhook_store", 7, (const char *const *)arrays, err, errlen);
-    if (!stored)
-        goto out;
-    mark_new(batch, stored);
-    if (PQntuples(stored) > 0) {
-        /* Apply only what is new, in arrival order. */
-        const char **np = xcalloc((size_t)PQntuples(stored), sizeof(char *));
-        const char **ne = xcalloc((size_t)PQntuples(stored), sizeof(char *));
-        for (int k = 0; k < PQntuples(stored); k++)
-            np[k] = PQgetvalue(stored, k, 0), ne[k] = PQgetvalue(stored, k, 1);
-        char *params[2] = {db_text_array(np, (size_t)PQntuples(stored)),
-                           db_text_array(ne, (size_t)PQntuples(stored))};
-        applied = db_exec(in->conn, "webhook_apply", 2, (const char *const *)params, err, errlen);
-        free(params[0]), free(params[1]), free(np), free(ne);
-        if (!applied)
-            goto out;
-    }
-    rc = db_simple(in->conn, "COMMIT", err, errlen);
-out:
-    if (rc != 0)
-        db_rollback(in->conn);
+    PGresult *stored =
+        db_exec(in->conn, "webhook_store", 7, (const char *const *)arrays, err, errlen);
+    if (stored)
+        mark_new(batch, stored);
     PQclear(stored);
-    PQclear(applied);
     for (int c = 0; c < 7; c++)
         free(arrays[c]);
-    return rc;
+    return stored ? 0 : -1;
 }
 
 static void process(struct intake *in, struct job *batch)
