@@ -195,28 +195,26 @@ ALTER TABLE webhook_events DROP CONSTRAINT webhook_events_provider_fkey,
 
 CREATE FUNCTION postpace_webhook_events_refs() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    named integer;
-    found integer;
+    providers_ok boolean;
+    targets_ok boolean;
 BEGIN
-    SELECT count(DISTINCT n.provider) INTO named FROM new_rows n;
-    SELECT count(*) INTO found
-      FROM (SELECT 1 FROM providers p
-             WHERE p.id IN (SELECT n.provider FROM new_rows n)
-             ORDER BY p.id FOR KEY SHARE) l;
-    IF found <> named THEN
+    -- A row that cannot be locked does not exist (or was just deleted).
+    SELECT (SELECT count(DISTINCT n.provider) FROM new_rows n)
+             = (SELECT count(*) FROM (SELECT 1 FROM providers p
+                                       WHERE p.id IN (SELECT n.provider FROM new_rows n)
+                                       ORDER BY p.id FOR KEY SHARE) l),
+           (SELECT count(DISTINCT n.target_id) FROM new_rows n)
+             = (SELECT count(*) FROM (SELECT 1 FROM post_targets t
+                                       WHERE t.id IN (SELECT n.target_id FROM new_rows n)
+                                       ORDER BY t.id FOR KEY SHARE) l)
+      INTO providers_ok, targets_ok;
+    IF NOT providers_ok THEN
         RAISE EXCEPTION 'webhook_events names a provider that does not exist'
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    SELECT count(DISTINCT n.target_id) INTO named FROM new_rows n;
-    IF named > 0 THEN
-        SELECT count(*) INTO found
-          FROM (SELECT 1 FROM post_targets t
-                 WHERE t.id IN (SELECT n.target_id FROM new_rows n)
-                 ORDER BY t.id FOR KEY SHARE) l;
-        IF found <> named THEN
-            RAISE EXCEPTION 'webhook_events names a post target that does not exist'
-                USING ERRCODE = 'foreign_key_violation';
-        END IF;
+    IF NOT targets_ok THEN
+        RAISE EXCEPTION 'webhook_events names a post target that does not exist'
+            USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END $$;

@@ -308,13 +308,16 @@ static int store_batch(struct intake *in, struct job *batch, char *err, size_t e
         free(cols[c]);
     }
     PGresult *stored =
-        db_exec(in->conn, "webhook_store", 7, (const char *const *)arrays, err, errlen);
-    if (stored)
+        PQexecPrepared(in->conn, "webhook_store", 7, (const char *const *)arrays, NULL, NULL, 0);
+    int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
+    if (ok)
         mark_new(batch, stored);
+    else
+        db_error(in->conn, stored, err, errlen);
     PQclear(stored);
     for (int c = 0; c < 7; c++)
         free(arrays[c]);
-    return stored ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 static void process(struct intake *in, struct job *batch)
@@ -366,6 +369,17 @@ static void refresh_secrets(struct intake *in, uint64_t now)
         log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
 }
 
+/* Prepares sql/webhook_store.sql once per connection: parsed and planned once, not per batch. */
+static int prepare_store(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQprepare(c, "webhook_store", db_sql("webhook_store"), 7, NULL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_error(c, r, err, errlen);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
 static void maintain_connection(struct intake *in, uint64_t now)
 {
@@ -375,6 +389,12 @@ static void maintain_connection(struct intake *in, uint64_t now)
         return;
     char err[512];
     in->conn = db_connect(in->opt.conninfo, err, sizeof err);
+    if (in->conn && prepare_store(in->conn, err, sizeof err) != 0) {
+        char q[600];
+        log_warn("intake cannot prepare its statement", "reason=%s", log_quote(err, q, sizeof q));
+        PQfinish(in->conn);
+        in->conn = NULL;
+    }
     if (!in->conn) {
         in->backoff_ms = in->backoff_ms ? (in->backoff_ms * 2 > 5000 ? 5000 : in->backoff_ms * 2)
                                         : 100;
