@@ -34,8 +34,9 @@ $$;
 -- ordering: post.published settles any target not already
 -- published/cancelled/expired (a late success beats an earlier failure);
 -- post.failed settles only targets still in flight, never a published one.
--- (plpgsql, not sql: its plan is cached per session instead of parsed and
--- planned at every call.)
+-- Used by postpace_apply_events; postpace_store_events applies the same
+-- rules inline (change both together). plpgsql, not sql: its plan is cached
+-- per session instead of parsed and planned at every call.
 CREATE FUNCTION postpace_settle_targets(p_targets bigint[], p_types text[], p_event_ids text[],
                                         p_post_ids text[], p_payloads jsonb[]) RETURNS integer
 LANGUAGE plpgsql AS $$
@@ -90,13 +91,6 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     m_ord bigint[];     -- matches, as pairs (position in the batch, target)
     m_target bigint[];
-    n_provider text[];  -- the events that are new
-    n_event text[];
-    s_target bigint[];  -- what the new events settle, for postpace_settle_targets
-    s_type text[];
-    s_event text[];
-    s_post text[];
-    s_payload jsonb[];
 BEGIN
     SELECT array_agg(e.ord), array_agg(x.id) INTO m_ord, m_target
       FROM unnest(p_providers, p_references, p_post_ids, p_account_ids) WITH ORDINALITY
@@ -105,6 +99,7 @@ BEGIN
     -- Lock the targets in id order first, as the scheduler does, so the two
     -- writers never deadlock.
     PERFORM 1 FROM post_targets t WHERE t.id = ANY (m_target) ORDER BY t.id FOR UPDATE;
+    RETURN QUERY
     WITH e AS (
         SELECT DISTINCT ON (e.provider, e.event_id) e.*
           FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
@@ -122,26 +117,36 @@ BEGIN
                               FROM m GROUP BY m.ord) f USING (ord)
         ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
         RETURNING w.provider, w.event_id, w.event_type, w.provider_post_id, w.payload
-    ), new AS (
-        SELECT array_agg(s.provider) AS providers, array_agg(s.event_id) AS ids,
-               array_agg(m.target_id) FILTER (WHERE m.target_id IS NOT NULL) AS targets,
-               array_agg(s.event_type) FILTER (WHERE m.target_id IS NOT NULL) AS types,
-               array_agg(s.event_id) FILTER (WHERE m.target_id IS NOT NULL) AS events,
-               array_agg(s.provider_post_id) FILTER (WHERE m.target_id IS NOT NULL) AS posts,
-               array_agg(s.payload) FILTER (WHERE m.target_id IS NOT NULL) AS payloads
+    ), verdict AS (
+        -- postpace_settle_targets' rules, inline: one statement instead of
+        -- collecting the new events into arrays and unnesting them again
+        -- (~15% of the writer's CPU). Change both together.
+        SELECT m.target_id,
+               bool_or(s.event_type = 'post.published') AS published,
+               min(s.provider_post_id) AS provider_post_id,
+               (array_agg(jsonb_build_object('source', 'webhook', 'event_id', s.event_id,
+                                             'error', s.payload -> 'data' -> 'error')
+                          ORDER BY s.event_id) FILTER (WHERE s.event_type = 'post.failed'))[1] AS error
           FROM stored s
           JOIN e ON e.provider = s.provider AND e.event_id = s.event_id
-          LEFT JOIN m ON m.ord = e.ord
+          JOIN m ON m.ord = e.ord
+         GROUP BY m.target_id
+    ), moved AS (
+        UPDATE post_targets t
+           SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
+               provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
+               last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+          FROM verdict v
+         WHERE t.id = v.target_id
+           AND CASE WHEN v.published
+                    THEN t.status IN ('scheduled', 'publishing', 'submitted', 'unconfirmed', 'failed')
+                    ELSE t.status IN ('publishing', 'submitted', 'unconfirmed')
+                         OR (t.status = 'scheduled' AND t.attempts > 0)
+               END
+        RETURNING 1
     )
-    SELECT new.providers, new.ids, new.targets, new.types, new.events, new.posts, new.payloads
-      INTO n_provider, n_event, s_target, s_type, s_event, s_post, s_payload
-      FROM new;
-    IF s_target IS NOT NULL THEN
-        PERFORM postpace_settle_targets(s_target, s_type, s_event, s_post, s_payload);
-    END IF;
-    -- An event that matched several targets appears once per target.
-    RETURN QUERY SELECT DISTINCT n.provider, n.event_id
-                   FROM unnest(n_provider, n_event) AS n(provider, event_id);
+    SELECT s.provider, s.event_id FROM stored s;
 END $$;
 
 -- The 0003 apply (the trigger's path for events stored before their
