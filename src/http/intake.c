@@ -2,10 +2,11 @@
  * DESIGN: two sides. The loop side (intake_webhook) runs on HTTP loop
  * threads: verify the raw body, parse it, queue a job, return. The writer
  * side is one thread with its own PGconn: it takes up to batch_max queued
- * jobs, stores them with one INSERT ... ON CONFLICT DO NOTHING and applies
- * the new ones in the same transaction, then posts each job back to the loop
- * that owns its request (http_later: a client that hangs up early only
- * detaches its job).
+ * jobs, stores and applies them with one statement that is its own
+ * transaction (postpace_store_events: match, lock targets in id order,
+ * INSERT ... ON CONFLICT DO NOTHING already applied, settle the targets), then
+ * posts each job back to the loop that owns its request (http_later: a client
+ * that hangs up early only detaches its job).
  */
 #include "http/intake.h"
 
@@ -278,7 +279,11 @@ static void mark_new(struct job *batch, PGresult *r)
     }
 }
 
-/* One transaction for the batch. Returns 0, or -1 (rolled back) with err. */
+/*
+ * One statement for the batch (sql/webhook_store.sql): it runs as its own
+ * transaction, so its result arrives only after the commit. Returns 0, or -1
+ * (nothing stored) with err.
+ */
 static int store_batch(struct intake *in, struct job *batch, char *err, size_t errlen)
 {
     size_t n = 0;
@@ -302,36 +307,17 @@ static int store_batch(struct intake *in, struct job *batch, char *err, size_t e
         arrays[c] = db_text_array(cols[c], n);
         free(cols[c]);
     }
-    int rc = -1;
-    PGresult *stored = NULL, *applied = NULL;
-    if (db_simple(in->conn, "BEGIN", err, errlen) != 0)
-        goto out;
-    stored = db_exec(in->conn, "webhook_store", 7, (const char *const *)arrays, err, errlen);
-    if (!stored)
-        goto out;
-    mark_new(batch, stored);
-    if (PQntuples(stored) > 0) {
-        /* Apply only what is new, in arrival order. */
-        const char **np = xcalloc((size_t)PQntuples(stored), sizeof(char *));
-        const char **ne = xcalloc((size_t)PQntuples(stored), sizeof(char *));
-        for (int k = 0; k < PQntuples(stored); k++)
-            np[k] = PQgetvalue(stored, k, 0), ne[k] = PQgetvalue(stored, k, 1);
-        char *params[2] = {db_text_array(np, (size_t)PQntuples(stored)),
-                           db_text_array(ne, (size_t)PQntuples(stored))};
-        applied = db_exec(in->conn, "webhook_apply", 2, (const char *const *)params, err, errlen);
-        free(params[0]), free(params[1]), free(np), free(ne);
-        if (!applied)
-            goto out;
-    }
-    rc = db_simple(in->conn, "COMMIT", err, errlen);
-out:
-    if (rc != 0)
-        db_rollback(in->conn);
+    PGresult *stored =
+        PQexecPrepared(in->conn, "webhook_store", 7, (const char *const *)arrays, NULL, NULL, 0);
+    int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
+    if (ok)
+        mark_new(batch, stored);
+    else
+        db_error(in->conn, stored, err, errlen);
     PQclear(stored);
-    PQclear(applied);
     for (int c = 0; c < 7; c++)
         free(arrays[c]);
-    return rc;
+    return ok ? 0 : -1;
 }
 
 static void process(struct intake *in, struct job *batch)
@@ -383,6 +369,17 @@ static void refresh_secrets(struct intake *in, uint64_t now)
         log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
 }
 
+/* Prepares sql/webhook_store.sql once per connection: parsed and planned once, not per batch. */
+static int prepare_store(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQprepare(c, "webhook_store", db_sql("webhook_store"), 7, NULL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_error(c, r, err, errlen);
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
 static void maintain_connection(struct intake *in, uint64_t now)
 {
@@ -392,6 +389,12 @@ static void maintain_connection(struct intake *in, uint64_t now)
         return;
     char err[512];
     in->conn = db_connect(in->opt.conninfo, err, sizeof err);
+    if (in->conn && prepare_store(in->conn, err, sizeof err) != 0) {
+        char q[600];
+        log_warn("intake cannot prepare its statement", "reason=%s", log_quote(err, q, sizeof q));
+        PQfinish(in->conn);
+        in->conn = NULL;
+    }
     if (!in->conn) {
         in->backoff_ms = in->backoff_ms ? (in->backoff_ms * 2 > 5000 ? 5000 : in->backoff_ms * 2)
                                         : 100;

@@ -1,16 +1,33 @@
 /*
- * Webhook intake throughput: N signed post.published deliveries over
- * keep-alive loopback connections (curl multi, C in flight) to a real
- * `postpace serve` on a real PostgreSQL; prints events/s and latency.
- * Bounded: sends exactly N and stops. Usage: bench_webhooks [N] [C] [THREADS]
+ * Webhook intake throughput (issue #6): N signed post.published deliveries,
+ * each with a fresh event id, over C keep-alive loopback connections to a
+ * real `postpace serve` on a real PostgreSQL; prints events/s and latency
+ * side by side for three runs:
+ *   durable  the daemon as configured by default (group commit);
+ *   1-txn    the same daemon with webhook_batch_max=1: one transaction per event;
+ *   bare     an h2o server on src/http/server.c whose handler only answers 200:
+ *            the ceiling of the generator and the HTTP layer on this machine.
+ * The generator is a plain epoll HTTP/1.1 keep-alive client with every
+ * request signed and serialised before the clock starts (curl multi cost
+ * ~100 us of CPU per request here, capping the bare run near 11k/s).
+ * Bounded: each run sends exactly N and stops.
+ * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list, default
+ * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
  */
-#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "http/server.h"
 #include "pgtest.h"
 #include "proc.h"
 #include "webhook/whsig.h"
@@ -18,10 +35,25 @@
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 struct req {
-    char body[256];
-    struct curl_slist *headers;
-    long status;
-    double seconds;
+    char *text; /* the whole HTTP request, signed */
+    size_t len;
+    int status;
+    double sent_at, seconds;
+};
+
+struct result {
+    const char *name;
+    int sent, ok, published; /* published < 0: not applicable */
+    double rate, p50_ms, p99_ms;
+};
+
+/* One keep-alive connection with at most one request in flight. */
+struct conn {
+    int fd;
+    struct req *r;     /* in flight, or NULL */
+    size_t off;        /* bytes of r->text written */
+    char in[4096];
+    size_t inlen;
 };
 
 static double now_s(void)
@@ -31,39 +63,41 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static size_t discard(char *p, size_t s, size_t n, void *u)
+/* Event i (from 1) names target i through its request key. */
+static void prepare(struct req *r, int i, int port, const struct whsig_key *k)
 {
-    return s * n;
-}
-
-static void prepare(struct req *r, int i, const struct whsig_key *k)
-{
-    char id[32], ts[32], sig[WHSIG_SIG_LEN], h[128];
-    snprintf(r->body, sizeof r->body,
-             "{\"type\":\"post.published\",\"data\":{\"reference\":\"ref-%d\",\"post_id\":\"p%d\"}}",
-             i, i);
+    char body[256], id[32], ts[32], sig[WHSIG_SIG_LEN];
+    int blen = snprintf(
+        body, sizeof body,
+        "{\"type\":\"post.published\",\"data\":{\"reference\":\"ref-%d\",\"post_id\":\"p%d\"}}", i,
+        i);
     snprintf(id, sizeof id, "evt-%d", i);
     snprintf(ts, sizeof ts, "%ld", (long)time(NULL));
-    whsig_sign(k, id, ts, r->body, strlen(r->body), sig);
-    snprintf(h, sizeof h, "webhook-id: %s", id);
-    r->headers = curl_slist_append(NULL, h);
-    snprintf(h, sizeof h, "webhook-timestamp: %s", ts);
-    r->headers = curl_slist_append(r->headers, h);
-    snprintf(h, sizeof h, "webhook-signature: %s", sig);
-    r->headers = curl_slist_append(r->headers, h);
-    r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
+    whsig_sign(k, id, ts, body, (size_t)blen, sig);
+    r->text = malloc(1024);
+    int n = snprintf(r->text, 1024,
+                     "POST /webhooks/feedhorizon HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                     "webhook-id: %s\r\nwebhook-timestamp: %s\r\nwebhook-signature: %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                     port, id, ts, sig, blen, body);
+    r->len = (size_t)n;
 }
 
-static CURL *easy_for(struct req *r, const char *url)
+static struct req *prepare_all(int n, int port)
 {
-    CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
-    return e;
+    struct whsig_key k;
+    whsig_key_parse(&k, SECRET);
+    struct req *reqs = calloc((size_t)n, sizeof *reqs);
+    for (int i = 0; i < n; i++)
+        prepare(&reqs[i], i + 1, port, &k);
+    return reqs;
+}
+
+static void free_all(struct req *reqs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(reqs[i].text);
+    free(reqs);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -72,10 +106,124 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+static int dial(int port)
 {
-    int n = argc > 1 ? atoi(argv[1]) : 20000, conc = argc > 2 ? atoi(argv[2]) : 64;
-    const char *threads = argc > 3 ? argv[3] : "2";
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        perror("bench: connect");
+        exit(1);
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+/* Writes what is left of the request; the socket buffer takes it whole in practice. */
+static void push(struct conn *c)
+{
+    while (c->off < c->r->len) {
+        ssize_t w = write(c->fd, c->r->text + c->off, c->r->len - c->off);
+        if (w < 0 && errno == EAGAIN)
+            return; /* retried on the next readiness event */
+        if (w <= 0) {
+            perror("bench: write");
+            exit(1);
+        }
+        c->off += (size_t)w;
+    }
+}
+
+/* Returns 1 once c->in holds one whole response (headers and Content-Length body). */
+static int response_done(struct conn *c)
+{
+    c->in[c->inlen] = '\0';
+    char *end = strstr(c->in, "\r\n\r\n");
+    if (!end)
+        return 0;
+    const char *cl = strcasestr(c->in, "\r\ncontent-length:");
+    size_t body = cl && cl < end ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
+    if (c->inlen < (size_t)(end + 4 - c->in) + body)
+        return 0;
+    c->r->status = atoi(c->in + 9);
+    return 1;
+}
+
+/*
+ * Sends reqs[0..n) with `conc` in flight, one per connection, the next
+ * request going out on a connection as soon as its response is in.
+ */
+static void load(int port, struct req *reqs, int n, int conc, struct result *res)
+{
+    int ep = epoll_create1(0), next = 0, done = 0;
+    struct conn *conns = calloc((size_t)conc, sizeof *conns);
+    for (int i = 0; i < conc; i++) {
+        conns[i].fd = dial(port);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
+        epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+    }
+    double t0 = now_s();
+    for (int i = 0; i < conc && next < n; i++) {
+        conns[i].r = &reqs[next++];
+        conns[i].r->sent_at = now_s();
+        push(&conns[i]);
+    }
+    struct epoll_event evs[256];
+    while (done < n) {
+        int k = epoll_wait(ep, evs, 256, 30000);
+        if (k <= 0) {
+            fprintf(stderr, "bench: no answer for 30 s\n");
+            exit(1);
+        }
+        for (int e = 0; e < k; e++) {
+            struct conn *c = evs[e].data.ptr;
+            if (c->r && (evs[e].events & EPOLLOUT))
+                push(c);
+            for (;;) {
+                ssize_t got = read(c->fd, c->in + c->inlen, sizeof c->in - 1 - c->inlen);
+                if (got < 0 && errno == EAGAIN)
+                    break;
+                if (got <= 0) {
+                    fprintf(stderr, "bench: the server closed a connection\n");
+                    exit(1);
+                }
+                c->inlen += (size_t)got;
+                if (!c->r || !response_done(c))
+                    continue;
+                double t = now_s();
+                c->r->seconds = t - c->r->sent_at;
+                res->ok += c->r->status == 200;
+                done++;
+                c->inlen = 0, c->off = 0, c->r = NULL;
+                if (next < n) {
+                    c->r = &reqs[next++];
+                    c->r->sent_at = t;
+                    push(c);
+                }
+            }
+        }
+    }
+    double elapsed = now_s() - t0;
+    for (int i = 0; i < conc; i++)
+        close(conns[i].fd);
+    free(conns);
+    close(ep);
+
+    double *lat = malloc((size_t)n * sizeof *lat);
+    for (int i = 0; i < n; i++)
+        lat[i] = reqs[i].seconds;
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    res->sent = n;
+    res->rate = n / elapsed;
+    res->p50_ms = lat[n / 2] * 1000;
+    res->p99_ms = lat[(int)(n * 0.99)] * 1000;
+    free(lat);
+}
+
+/* A migrated database with n submitted targets, target i carrying request key ref-i. */
+static char *bench_db(int n)
+{
     char *ci = pgt_create_migrated_db();
     PGconn *c = pgt_connect(ci);
     pgt_exec(c, "INSERT INTO provider_keys (provider, label, secret_ref, webhook_secret_ref) "
@@ -90,77 +238,115 @@ int main(int argc, char **argv)
                 "request_ref = 'ref-' || post_id");
     pgt_exec(c, "VACUUM ANALYZE post_targets");
     pgt_exec(c, "CHECKPOINT");
+    PQfinish(c);
+    return ci;
+}
 
-    char env_db[1024], env_threads[64];
+/* Runs the daemon on a fresh database; batch_max 0 keeps the daemon's default. */
+static void run_daemon(const char *name, int n, int conc, const char *threads, int batch_max,
+                       struct result *res)
+{
+    char *ci = bench_db(n);
+    char env_db[1024], env_threads[64], env_batch[64];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", ci);
     snprintf(env_threads, sizeof env_threads, "POSTPACE_HTTP_THREADS=%s", threads);
+    snprintf(env_batch, sizeof env_batch, "POSTPACE_WEBHOOK_BATCH_MAX=%d", batch_max);
     char *envs[] = {env_db, env_threads, "PP_BENCH_WHSEC=" SECRET, "POSTPACE_LOG_LEVEL=warn",
-                    NULL};
+                    batch_max > 0 ? env_batch : NULL, NULL};
     char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0",
                     getenv("BENCH_DEBUG") ? "--log-level=debug" : "--log-level=info", NULL};
     struct proc server;
     proc_start(&server, args, envs);
     const char *at = proc_await(&server, " port=");
-    if (!at)
-        return 1;
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/webhooks/feedhorizon", atoi(at + 6));
-
-    struct whsig_key k;
-    whsig_key_parse(&k, SECRET);
-    struct req *reqs = calloc((size_t)n, sizeof *reqs);
-    for (int i = 0; i < n; i++)
-        prepare(&reqs[i], i + 1, &k);
-
-    CURLM *m = curl_multi_init();
-    curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conc);
-    int next = 0, running = 0, done = 0, ok = 0;
-    double t0 = now_s();
-    while (done < n) {
-        while (next < n && running < conc) {
-            curl_multi_add_handle(m, easy_for(&reqs[next++], url));
-            running++;
-        }
-        int still;
-        curl_multi_perform(m, &still);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            struct req *r;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_TOTAL_TIME, &r->seconds);
-            ok += r->status == 200;
-            curl_multi_remove_handle(m, msg->easy_handle);
-            curl_easy_cleanup(msg->easy_handle);
-            running--, done++;
-        }
-        curl_multi_poll(m, NULL, 0, 100, NULL);
+    if (!at) {
+        fprintf(stderr, "bench: the daemon did not start:\n%s\n", server.out);
+        exit(1);
     }
-    double elapsed = now_s() - t0;
-    double *lat = malloc((size_t)n * sizeof *lat);
-    for (int i = 0; i < n; i++)
-        lat[i] = reqs[i].seconds;
-    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    int port = atoi(at + 6);
+    struct req *reqs = prepare_all(n, port);
+    res->name = name;
+    load(port, reqs, n, conc, res);
 
+    PGconn *c = pgt_connect(ci);
     PGresult *r = PQexec(c, "SELECT count(*) FROM post_targets WHERE status = 'published'");
-    int published = atoi(PQgetvalue(r, 0, 0));
+    res->published = atoi(PQgetvalue(r, 0, 0));
     PQclear(r);
-    printf("webhooks: %d sent, %d answered 200, %d targets published, %.0f events/s "
-           "(concurrency %d, %s loop threads), latency p50 %.1f ms p99 %.1f ms\n",
-           n, ok, published, n / elapsed, conc, threads, lat[n / 2] * 1000,
-           lat[(int)(n * 0.99)] * 1000);
+    PQfinish(c);
 
     kill(server.pid, SIGTERM);
     proc_wait(&server);
     if (getenv("BENCH_DEBUG"))
         fputs(server.out, stderr);
-    for (int i = 0; i < n; i++)
-        curl_slist_free_all(reqs[i].headers);
-    free(reqs);
-    free(lat);
-    curl_multi_cleanup(m);
-    PQfinish(c);
+    free_all(reqs, n);
     pgt_drop_db(ci);
-    return ok == n && published == n ? 0 : 1;
+}
+
+static int on_bare(void *app, h2o_req_t *req)
+{
+    static const char accepted[] = "{\"status\":\"accepted\"}";
+    (void)app;
+    http_send_json(req, 200, "OK", accepted, sizeof accepted - 1);
+    return 0;
+}
+
+/* The same load against a handler that answers 200 at once. */
+static void run_bare(int n, int conc, const char *threads, struct result *res)
+{
+    static const struct http_route routes[] = {{"POST", "/webhooks/", on_bare}};
+    struct http_options opt = {"127.0.0.1:0", atoi(threads), 262144, 1000};
+    char err[256];
+    struct http_server *s = http_server_start(&opt, routes, 1, NULL, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "bench: bare server: %s\n", err);
+        exit(1);
+    }
+    struct req *reqs = prepare_all(n, http_server_port(s));
+    res->name = "bare 200";
+    res->published = -1;
+    load(http_server_port(s), reqs, n, conc, res);
+    http_server_stop(s);
+    free_all(reqs, n);
+}
+
+static int wanted(const char *runs, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = runs; (p = strstr(p, name)); p += len)
+        if ((p == runs || p[-1] == ',') && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 20000, conc = argc > 2 ? atoi(argv[2]) : 64;
+    const char *threads = argc > 3 ? argv[3] : "2";
+    const char *runs = argc > 4 ? argv[4] : "durable,1-txn,bare";
+    struct result res[3];
+    int nres = 0, bad = 0;
+    if (wanted(runs, "durable")) {
+        memset(&res[nres], 0, sizeof res[nres]);
+        run_daemon("durable", n, conc, threads, 0, &res[nres++]);
+    }
+    if (wanted(runs, "1-txn")) {
+        memset(&res[nres], 0, sizeof res[nres]);
+        run_daemon("1-txn", n < 5000 ? n : 5000, conc, threads, 1, &res[nres++]);
+    }
+    if (wanted(runs, "bare")) {
+        memset(&res[nres], 0, sizeof res[nres]);
+        run_bare(n, conc, threads, &res[nres++]);
+    }
+    printf("webhooks: concurrency %d, %s loop threads\n", conc, threads);
+    printf("  %-9s %7s %7s %10s %10s %9s %9s\n", "run", "sent", "200", "published", "events/s",
+           "p50 ms", "p99 ms");
+    for (int i = 0; i < nres; i++) {
+        struct result *r = &res[i];
+        char pub[16] = "-";
+        if (r->published >= 0)
+            snprintf(pub, sizeof pub, "%d", r->published);
+        printf("  %-9s %7d %7d %10s %10.0f %9.1f %9.1f\n", r->name, r->sent, r->ok, pub, r->rate,
+               r->p50_ms, r->p99_ms);
+        bad |= r->ok != r->sent || (r->published >= 0 && r->published != r->sent);
+    }
+    return bad;
 }
