@@ -104,9 +104,13 @@ static json_t *window_where(json_t *key, const char *route, int64_t window_ms)
 static void test_limits_shows_usage_and_next_free_slot_of_every_window(void **state)
 {
     char *ci = make_db();
+    /* A few seconds ago, but never before UTC midnight: the account's daily
+     * window must hold all three whenever the test runs. */
     exec_on(ci,
             "INSERT INTO attempts (provider_key_id, target_ids, route, sent_at, accounts, posts)"
-            " SELECT 1, ARRAY[g], 'POST /api/posts', now() - g * interval '1 second', 1, 1"
+            " SELECT 1, ARRAY[g], 'POST /api/posts',"
+            "        greatest(now() - g * interval '1 second', date_trunc('day', now(), 'UTC')),"
+            "        1, 1"
             "   FROM generate_series(1, 3) g");
     exec_on(ci,
             "INSERT INTO attempts (provider_key_id, target_ids, route, sent_at, accounts, posts)"
