@@ -1053,7 +1053,8 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         s->rr = i + 1;
     }
     if (keys.n == 0) {
-        col_take(&keys), col_take(&lims);
+        free(col_take(&keys));
+        free(col_take(&lims));
         return;
     }
     char *kt = col_take(&keys), *lt = col_take(&lims), ttl[32];
