@@ -190,7 +190,7 @@ static int keys_rate(long big)
      * in 20,000 requests. */
     keys_posts(&f, 20, 0, "now");
     long due = drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE next_attempt_at <= now() + interval '1 minute'");
-    char *env[] = {"POSTPACE_SKEW_MS=5", "POSTPACE_MAX_IN_FLIGHT=256", NULL};
+    char *env[] = {"POSTPACE_SKEW_MS=5", "POSTPACE_MAX_IN_FLIGHT=512", NULL};
     double t0 = now_s();
     long start_ms = drainfx_count(&f, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint");
     if (drainfx_start(&f, 0, env) != 0) {
