@@ -2,9 +2,10 @@
 -- send now: the due targets of the key's earliest due post, at most $2[i] of
 -- them (parallel to $1), marked publishing under this instance ($3) until
 -- now + $4 ms, with the request's key (request_ref: the first target's own
--- key, plus '+N' when it carries N > 1 targets). Returns them grouped by key, with what to send. The intent is
--- committed, with its attempts rows, before any request leaves. SKIP LOCKED
--- everywhere: a claim never waits, so it cannot deadlock with anything.
+-- key, plus '+N' when it carries N > 1 targets). Returns them grouped by key,
+-- with what to send. The intent is committed, with its attempts rows, before
+-- any request leaves. SKIP LOCKED everywhere: a claim never waits, so it
+-- cannot deadlock with anything.
 WITH want AS (
     SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
 ), first AS MATERIALIZED (
