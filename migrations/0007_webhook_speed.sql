@@ -28,14 +28,26 @@ LANGUAGE sql STABLE AS $$
     SELECT * FROM postpace_match_targets(e.provider, e.reference, e.provider_post_id, e.account_id)
 $$;
 
+-- Whether a webhook's verdict may move a target: post.published settles any
+-- target not already published/cancelled/expired (a late success beats an
+-- earlier failure); post.failed only one still in flight (or put back after
+-- a try), never a published one. One expression, inlined where it is used.
+CREATE FUNCTION postpace_webhook_may_settle(status target_status, attempts integer,
+                                            published boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN published
+                THEN status IN ('scheduled', 'publishing', 'submitted', 'unconfirmed', 'failed')
+                ELSE status IN ('publishing', 'submitted', 'unconfirmed')
+                     OR (status = 'scheduled' AND attempts > 0)
+           END
+$$;
+
 -- Settles targets from matched events, given as parallel arrays (one entry
 -- per target an event matched); returns how many targets moved. The caller
 -- holds the targets' row locks. The rules commute, so a batch needs no
--- ordering: post.published settles any target not already
--- published/cancelled/expired (a late success beats an earlier failure);
--- post.failed settles only targets still in flight, never a published one.
--- Used by postpace_apply_events; postpace_store_events applies the same
--- rules inline (change both together). plpgsql, not sql: its plan is cached
+-- ordering; which targets may move is postpace_webhook_may_settle.
+-- Used by postpace_apply_events; postpace_store_events writes the same
+-- verdict and update inline (change both together). plpgsql, not sql: its plan is cached
 -- per session instead of parsed and planned at every call.
 CREATE FUNCTION postpace_settle_targets(p_targets bigint[], p_types text[], p_event_ids text[],
                                         p_post_ids text[], p_payloads jsonb[]) RETURNS integer
@@ -61,11 +73,7 @@ BEGIN
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
           FROM verdict v
          WHERE t.id = v.target_id
-           AND CASE WHEN v.published
-                    THEN t.status IN ('scheduled', 'publishing', 'submitted', 'unconfirmed', 'failed')
-                    ELSE t.status IN ('publishing', 'submitted', 'unconfirmed')
-                         OR (t.status = 'scheduled' AND t.attempts > 0)
-               END
+           AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
         RETURNING 1
     )
     SELECT count(*) INTO moved FROM moved_targets;
@@ -139,11 +147,7 @@ BEGIN
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
           FROM verdict v
          WHERE t.id = v.target_id
-           AND CASE WHEN v.published
-                    THEN t.status IN ('scheduled', 'publishing', 'submitted', 'unconfirmed', 'failed')
-                    ELSE t.status IN ('publishing', 'submitted', 'unconfirmed')
-                         OR (t.status = 'scheduled' AND t.attempts > 0)
-               END
+           AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
         RETURNING 1
     )
     SELECT s.provider, s.event_id FROM stored s;
