@@ -106,3 +106,29 @@ char *db_text_array(const char *const *vals, size_t n)
     out[len] = '\0';
     return out;
 }
+
+void db_col_push(struct db_column *c, const char *text)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = text ? xstrdup(text) : NULL;
+}
+
+void db_col_push_i64(struct db_column *c, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", v);
+    db_col_push(c, buf);
+}
+
+char *db_col_take(struct db_column *c)
+{
+    char *text = db_text_array((const char *const *)c->v, c->n);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i]);
+    free(c->v);
+    memset(c, 0, sizeof *c);
+    return text;
+}

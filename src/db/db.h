@@ -37,6 +37,20 @@ int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
  */
 char *db_text_array(const char *const *vals, size_t n);
 
+/*
+ * A column of text values growing one row at a time, sent as one array
+ * parameter: set-based statements take their rows as parallel arrays.
+ * Zero-initialise; db_col_take hands the literal over and empties it.
+ */
+struct db_column {
+    char **v;
+    size_t n, cap;
+};
+
+void db_col_push(struct db_column *c, const char *text); /* NULL is SQL NULL; copied */
+void db_col_push_i64(struct db_column *c, long long v);
+char *db_col_take(struct db_column *c); /* the array literal; the caller frees it */
+
 /* Rolls back the open transaction, if any; failure is ignored (the connection may be gone). */
 void db_rollback(PGconn *c);
 

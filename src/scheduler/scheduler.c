@@ -1,6 +1,8 @@
 /*
  * DESIGN: one thread owns everything here: a PGconn (queries and LISTEN), a
- * curl multi handle, the registry and its limiter set. Each turn of the loop
+ * curl multi handle, the registry and its limiter set. Outcomes go to the
+ * recorder (recorder.h), which writes them on a thread and connection of its
+ * own, so claiming the next requests never waits for recording the last. Each turn of the loop
  * reads the clock once, renews leases when due, does housekeeping when due,
  * learns when each owned key is next due, claims and sends what the limiter
  * allows now, then sleeps in curl_multi_poll (with the database socket as an
@@ -28,6 +30,7 @@
 #include "db/db.h"
 #include "metrics.h"
 #include "provider/provider.h"
+#include "scheduler/recorder.h"
 #include "scheduler/registry.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -59,30 +62,9 @@ struct flight {
     struct flight *next;
 };
 
-/* One target's outcome, waiting to be written. */
-struct settle {
-    int64_t target_id;
-    const char *status;   /* static string */
-    char *post_id;        /* NULL: keep */
-    uint64_t next_ms;     /* 0: keep */
-    char *error;          /* JSON object text, NULL: keep */
-    int uncount;          /* 1: the attempt does not count (429) */
-    struct settle *next;
-};
-
-/* An attempts row to finish. */
-struct finish {
-    int64_t attempt_id;
-    int http_status;      /* 0: none */
-    const char *outcome;
-    int64_t retry_after_ms; /* -1: none */
-    char *excerpt;
-    struct finish *next;
-};
-
 struct key_state {
-    uint64_t due_ms;      /* earliest scheduled target at the last look; 0 none */
-    int stale;            /* a claim found nothing due: look again next turn */
+    uint64_t due_ms; /* earliest scheduled target at the last look; 0 none */
+    int stale;       /* a claim found nothing due: look again next turn */
 };
 
 struct scheduler {
@@ -96,21 +78,22 @@ struct scheduler {
     struct registry reg;
     int reg_loaded;
     uint64_t next_reload_ms;
-    int64_t *owned;       /* key ids whose group this instance leases */
+    int64_t *owned; /* key ids whose group this instance leases */
     size_t nowned;
     struct key_state *state; /* parallel to reg.keys */
-    size_t rr;            /* where the next turn starts in owned */
-    uint64_t next_due_ms; /* when to look at every owned key's due time again */
+    size_t rr;               /* where the next turn starts in owned */
+    uint64_t next_due_ms;    /* when to look at every owned key's due time again */
     uint64_t next_lease_ms, next_house_ms, next_stats_ms;
     struct flight *flights;
     int in_flight;
-    struct settle *settles;
-    struct finish *finishes;
+    struct rec_settle *settles; /* outcomes of this turn, for the recorder */
+    struct rec_finish *finishes;
+    struct recorder *rec;
     unsigned rng;
     pthread_mutex_t stats_lock;
-    char *stats_text;     /* rendered gauges, under stats_lock */
+    char *stats_text; /* rendered gauges, under stats_lock */
     char last_progress[512];
-    char fingerprint[64];  /* of the configuration the registry was loaded from */
+    char fingerprint[64]; /* of the configuration the registry was loaded from */
 };
 
 /* ---- small helpers ---- */
@@ -140,8 +123,8 @@ static char *id_array(const int64_t *ids, size_t n)
 
 static char *error_json(const char *source, int http_status, const char *code, const char *msg)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "source", source, "code", code ? code : "",
-                          "message", msg ? msg : "");
+    json_t *o = json_pack("{s:s, s:s, s:s}", "source", source, "code", code ? code : "", "message",
+                          msg ? msg : "");
     if (http_status)
         json_object_set_new(o, "http_status", json_integer(http_status));
     char *text = json_dumps(o, JSON_COMPACT);
@@ -152,7 +135,7 @@ static char *error_json(const char *source, int http_status, const char *code, c
 static void add_settle(struct scheduler *s, int64_t target, const char *status, const char *post_id,
                        uint64_t next_ms, char *error, int uncount)
 {
-    struct settle *x = xcalloc(1, sizeof *x);
+    struct rec_settle *x = xcalloc(1, sizeof *x);
     x->target_id = target;
     x->status = status;
     x->post_id = post_id && *post_id ? xstrdup(post_id) : NULL;
@@ -166,7 +149,7 @@ static void add_settle(struct scheduler *s, int64_t target, const char *status, 
 static void add_finish(struct scheduler *s, int64_t attempt, int status, const char *outcome,
                        int64_t retry_ms, const char *excerpt, size_t len)
 {
-    struct finish *f = xcalloc(1, sizeof *f);
+    struct rec_finish *f = xcalloc(1, sizeof *f);
     f->attempt_id = attempt;
     f->http_status = status;
     f->outcome = outcome;
@@ -367,12 +350,16 @@ static void release_leases(struct scheduler *s)
 static void emit_gauges(void *arg, void (*emit)(void *sink, const char *text), void *sink)
 {
     struct scheduler *s = arg;
-    char line[256];
+    char line[512];
     snprintf(line, sizeof line,
              "# HELP postpace_scheduler_notifies_total Calendar NOTIFYs that woke the scheduler\n"
              "# TYPE postpace_scheduler_notifies_total counter\n"
-             "postpace_scheduler_notifies_total %llu\n",
-             (unsigned long long)atomic_load(&s->notifies));
+             "postpace_scheduler_notifies_total %llu\n"
+             "# HELP postpace_scheduler_outcomes_pending Outcomes handed to the recorder, not yet "
+             "written\n"
+             "# TYPE postpace_scheduler_outcomes_pending gauge\n"
+             "postpace_scheduler_outcomes_pending %ld\n",
+             (unsigned long long)atomic_load(&s->notifies), rec_pending(s->rec));
     emit(sink, line);
     pthread_mutex_lock(&s->stats_lock);
     if (s->stats_text)
@@ -406,11 +393,13 @@ static void refresh_stats(struct scheduler *s)
     for (int i = 0; i < PQntuples(r); i++)
         fprintf(f, "postpace_targets{status=\"%s\"} %s\n", PQgetvalue(r, i, 0),
                 PQgetvalue(r, i, 1));
-    fprintf(f, "# HELP postpace_in_flight Publish requests in flight\n# TYPE postpace_in_flight "
-               "gauge\npostpace_in_flight %d\n",
+    fprintf(f,
+            "# HELP postpace_in_flight Publish requests in flight\n# TYPE postpace_in_flight "
+            "gauge\npostpace_in_flight %d\n",
             s->in_flight);
-    fprintf(f, "# HELP postpace_leased_keys Keys this instance leases\n# TYPE postpace_leased_keys "
-               "gauge\npostpace_leased_keys %zu\n",
+    fprintf(f,
+            "# HELP postpace_leased_keys Keys this instance leases\n# TYPE postpace_leased_keys "
+            "gauge\npostpace_leased_keys %zu\n",
             s->nowned);
     uint64_t now = now_ms(s);
     fprintf(f, "# HELP postpace_key_lag_seconds How far the key's earliest due target is behind "
@@ -452,136 +441,11 @@ static void housekeeping(struct scheduler *s, uint64_t now)
 /* ---- writing outcomes ---- */
 
 /* Columns of a set-based statement: parallel text arrays, NULL entries allowed. */
-struct column {
-    char **v;
-    size_t n, cap;
-};
-
-static void col_push(struct column *c, const char *text)
-{
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->v = xrealloc(c->v, c->cap * sizeof *c->v);
-    }
-    c->v[c->n++] = text ? xstrdup(text) : NULL;
-}
-
-static void col_push_i64(struct column *c, int64_t v)
-{
-    char buf[32];
-    col_push(c, fmt_i64(buf, sizeof buf, v));
-}
-
-/* The column as an array literal; empties the column. */
-static char *col_take(struct column *c)
-{
-    char *text = db_text_array((const char *const *)c->v, c->n);
-    for (size_t i = 0; i < c->n; i++)
-        free(c->v[i]);
-    free(c->v);
-    memset(c, 0, sizeof *c);
-    return text;
-}
-
-/* Runs `name` with the columns as its first n parameters and `last` (may be
- * NULL) after them. Empties the columns. */
-static int run_columns(struct scheduler *s, const char *name, struct column *cols, int n,
-                       const char *last)
-{
-    char *texts[8];
-    const char *params[9];
-    for (int i = 0; i < n; i++)
-        params[i] = texts[i] = col_take(&cols[i]);
-    params[n] = last;
-    PGresult *r = q(s, name, last ? n + 1 : n, params);
-    for (int i = 0; i < n; i++)
-        free(texts[i]);
-    PQclear(r);
-    return r ? 0 : -1;
-}
-
-/* Every pending settle in one statement. */
-static int write_settles(struct scheduler *s)
-{
-    struct column c[6] = {0};
-    for (const struct settle *x = s->settles; x; x = x->next) {
-        col_push_i64(&c[0], x->target_id);
-        col_push(&c[1], x->status);
-        col_push(&c[2], x->post_id);
-        if (x->next_ms)
-            col_push_i64(&c[3], (int64_t)x->next_ms);
-        else
-            col_push(&c[3], NULL);
-        col_push(&c[4], x->error);
-        col_push_i64(&c[5], x->uncount);
-    }
-    return run_columns(s, "sched_settle", c, 6, s->o.instance_id);
-}
-
-/* Every pending attempts row to finish in one statement. */
-static int write_finishes(struct scheduler *s)
-{
-    struct column c[5] = {0};
-    for (const struct finish *f = s->finishes; f; f = f->next) {
-        col_push_i64(&c[0], f->attempt_id);
-        if (f->http_status)
-            col_push_i64(&c[1], f->http_status);
-        else
-            col_push(&c[1], NULL);
-        col_push(&c[2], f->outcome);
-        if (f->retry_after_ms >= 0)
-            col_push_i64(&c[3], f->retry_after_ms);
-        else
-            col_push(&c[3], NULL);
-        col_push(&c[4], f->excerpt);
-    }
-    return run_columns(s, "sched_finish_attempt", c, 5, NULL);
-}
-
-static void free_settles(struct settle *x)
-{
-    while (x) {
-        struct settle *next = x->next;
-        free(x->post_id);
-        free(x->error);
-        free(x);
-        x = next;
-    }
-}
-
-static void free_finishes(struct finish *f)
-{
-    while (f) {
-        struct finish *next = f->next;
-        free(f->excerpt);
-        free(f);
-        f = next;
-    }
-}
-
-/* Writes every pending outcome in one transaction; kept for later if it fails. */
+/* Hands the turn's outcomes to the recorder, which writes them on its own
+ * connection while this thread goes on claiming. */
 static void flush(struct scheduler *s)
 {
-    if (!s->settles && !s->finishes)
-        return;
-    if (begin(s) != 0)
-        return;
-    /* Outcomes need not wait for the disk: if this commit is lost in a
-     * crash, the targets stay publishing, are recovered as unconfirmed and
-     * settled by their webhooks. The intent (claim + attempt) is synchronous. */
-    char err[256];
-    int ok = db_simple(s->conn, "SET LOCAL synchronous_commit = off", err, sizeof err) == 0;
-    if (ok && s->settles)
-        ok = write_settles(s) == 0;
-    if (ok && s->finishes)
-        ok = write_finishes(s) == 0;
-    if (!ok || commit(s) != 0) {
-        if (s->conn)
-            db_rollback(s->conn);
-        return;
-    }
-    free_settles(s->settles);
-    free_finishes(s->finishes);
+    rec_hand(s->rec, s->settles, s->finishes);
     s->settles = NULL;
     s->finishes = NULL;
 }
@@ -707,8 +571,9 @@ static void on_status(struct scheduler *s, struct flight *f, long status, uint64
         settle_all(s, f, "failed", 0, err, 0);
         free(err);
     }
-    int64_t retry_ms = f->fb.retry_after_s >= 0 ? f->fb.retry_after_s * 1000
-                     : f->fb.body_retry_after_s >= 0 ? f->fb.body_retry_after_s * 1000 : -1;
+    int64_t retry_ms = f->fb.retry_after_s >= 0        ? f->fb.retry_after_s * 1000
+                       : f->fb.body_retry_after_s >= 0 ? f->fb.body_retry_after_s * 1000
+                                                       : -1;
     add_finish(s, f->attempt_id, (int)status, outcome, retry_ms, f->resp, f->resp_len);
 }
 
@@ -819,8 +684,6 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_multi_add_handle(s->multi, e);
-    int running;
-    curl_multi_perform(s->multi, &running); /* on its way now, as the limiter assumed */
     f->next = s->flights;
     s->flights = f;
     s->in_flight++;
@@ -904,21 +767,21 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
  * transaction) and notes each one's id. */
 static int record_intents(struct scheduler *s, struct pending *queue, uint64_t now)
 {
-    struct column c[4] = {0};
+    struct db_column c[4] = {0};
     int i = 0;
     for (struct pending *p = queue; p; p = p->next) {
         i++;
-        col_push_i64(&c[0], p->f->key_id);
-        col_push(&c[1], prov_create_route(p->f->provider));
+        db_col_push_i64(&c[0], p->f->key_id);
+        db_col_push(&c[1], prov_create_route(p->f->provider));
         for (size_t j = 0; j < p->f->n; j++) {
-            col_push_i64(&c[2], i);
-            col_push_i64(&c[3], p->f->target_ids[j]);
+            db_col_push_i64(&c[2], i);
+            db_col_push_i64(&c[3], p->f->target_ids[j]);
         }
     }
     char *texts[4], sent[32];
     const char *params[6];
     for (int j = 0; j < 4; j++)
-        params[j] = texts[j] = col_take(&c[j]);
+        params[j] = texts[j] = db_col_take(&c[j]);
     params[4] = fmt_i64(sent, sizeof sent, (int64_t)now);
     params[5] = s->o.instance_id;
     PGresult *a = q(s, "sched_intent", 6, params);
@@ -970,6 +833,10 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
         }
         pending_free(p);
     }
+    /* On their way now, as the limiter assumed: one pass over the multi
+     * handle for them all (a pass per request walks every transfer each time). */
+    int running;
+    curl_multi_perform(s->multi, &running);
 }
 
 /*
@@ -1024,7 +891,7 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
 {
     if (refresh_due(s, now) != 0)
         return;
-    struct column keys = {0}, lims = {0};
+    struct db_column keys = {0}, lims = {0};
     int room = s->o.max_in_flight - s->in_flight;
     /* Start where the last turn stopped, so no key waits behind the others. */
     size_t start = s->nowned ? s->rr % s->nowned : 0;
@@ -1047,17 +914,17 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
             continue;
         }
         size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
-        col_push_i64(&keys, k->id);
-        col_push_i64(&lims, (int64_t)batch);
+        db_col_push_i64(&keys, k->id);
+        db_col_push_i64(&lims, (int64_t)batch);
         s->state[k - s->reg.keys].stale = 1; /* until the claim finds something */
         s->rr = i + 1;
     }
     if (keys.n == 0) {
-        free(col_take(&keys));
-        free(col_take(&lims));
+        free(db_col_take(&keys));
+        free(db_col_take(&lims));
         return;
     }
-    char *kt = col_take(&keys), *lt = col_take(&lims), ttl[32];
+    char *kt = db_col_take(&keys), *lt = db_col_take(&lims), ttl[32];
     const char *params[] = {kt, lt, s->o.instance_id,
                             fmt_i64(ttl, sizeof ttl, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
     PGresult *r = begin(s) == 0 ? q(s, "sched_claim", 4, params) : NULL;
@@ -1170,12 +1037,12 @@ static void *sched_main(void *arg)
     while (s->in_flight > 0 && clk_mono_ms(clk_real) < deadline)
         turn(s);
     abandon_flights(s);
-    for (int i = 0; i < 50 && (s->settles || s->finishes); i++) {
-        connect_db(s, now_ms(s));
-        flush(s);
-        if (s->settles || s->finishes)
-            wait_for_work(s, now_ms(s), now_ms(s) + 100);
-    }
+    /* The leases go only once the outcomes are recorded (bounded: with the
+     * database gone, what is left is recovered as unconfirmed). */
+    flush(s);
+    if (rec_drain(s->rec, 5000) != 0)
+        log_warn("scheduler stopped before every outcome was recorded", "pending=%ld",
+                 rec_pending(s->rec));
     if (s->conn)
         release_leases(s);
     return NULL;
@@ -1207,6 +1074,7 @@ struct scheduler *sched_start(const struct sched_options *o)
         s->o.clock = clk_real;
     s->rng = (unsigned)clk_mono_ms(clk_real);
     s->multi = curl_multi_init();
+    s->rec = rec_create(s->o.conninfo, s->o.instance_id);
     pthread_mutex_init(&s->stats_lock, NULL);
     met_register_collector(emit_gauges, s);
     pthread_create(&s->thread, NULL, sched_main, s);
@@ -1221,8 +1089,7 @@ void sched_stop(struct scheduler *s)
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
     met_unregister_collector(emit_gauges, s);
-    free_settles(s->settles);
-    free_finishes(s->finishes);
+    rec_destroy(s->rec);
     if (s->reg_loaded)
         reg_finish(&s->reg);
     PQfinish(s->conn);
