@@ -14,9 +14,14 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define KEY_STR(n, e, field, def, help) {n, e, CFG_STR, offsetof(struct config, field), def, 0, 0, help}
-#define KEY_INT(n, e, field, def, lo, hi, help) \
-    {n, e, CFG_INT, offsetof(struct config, field), def, lo, hi, help}
+#define KEY_STR(n, e, field, def, help)                                                            \
+    {                                                                                              \
+        n, e, CFG_STR, offsetof(struct config, field), def, 0, 0, help                             \
+    }
+#define KEY_INT(n, e, field, def, lo, hi, help)                                                    \
+    {                                                                                              \
+        n, e, CFG_INT, offsetof(struct config, field), def, lo, hi, help                           \
+    }
 
 const struct cfg_key cfg_keys[] = {
     KEY_STR("database_url", "DATABASE_URL", database_url, "",
@@ -33,22 +38,24 @@ const struct cfg_key cfg_keys[] = {
             600000, "how long shutdown waits for requests in flight"),
     KEY_INT("webhook_tolerance_s", "POSTPACE_WEBHOOK_TOLERANCE_S", webhook_tolerance_s, "300", 1,
             86400, "accepted webhook-timestamp skew in seconds, both directions"),
-    KEY_INT("webhook_batch_max", "POSTPACE_WEBHOOK_BATCH_MAX", webhook_batch_max, "256", 1,
-            10000, "most webhook events committed in one transaction"),
+    KEY_INT("webhook_batch_max", "POSTPACE_WEBHOOK_BATCH_MAX", webhook_batch_max, "256", 1, 10000,
+            "most webhook events committed in one transaction"),
+    KEY_INT("webhook_writers", "POSTPACE_WEBHOOK_WRITERS", webhook_writers, "2", 1, 16,
+            "webhook writer threads, each with its own database connection"),
     KEY_INT("scheduler", "POSTPACE_SCHEDULER", scheduler, "1", 0, 1,
             "1: this instance publishes; 0: HTTP only"),
     KEY_INT("max_in_flight", "POSTPACE_MAX_IN_FLIGHT", max_in_flight, "64", 1, 4096,
             "publish requests in flight at once"),
-    KEY_INT("request_timeout_ms", "POSTPACE_REQUEST_TIMEOUT_MS", request_timeout_ms, "30000",
-            100, 600000, "timeout of one provider request"),
+    KEY_INT("request_timeout_ms", "POSTPACE_REQUEST_TIMEOUT_MS", request_timeout_ms, "30000", 100,
+            600000, "timeout of one provider request"),
     KEY_INT("max_attempts", "POSTPACE_MAX_ATTEMPTS", max_attempts, "5", 1, 100,
             "tries of a target (5xx, network, unconfirmed) before it fails"),
     KEY_INT("backoff_ms", "POSTPACE_BACKOFF_MS", backoff_ms, "1000", 1, 3600000,
             "first retry delay; doubles each try, with jitter"),
     KEY_INT("catchup_ms", "POSTPACE_CATCHUP_MS", catchup_ms, "3600000", 0, 2000000000,
             "never-tried targets overdue beyond this expire instead of going out late"),
-    KEY_INT("unconfirmed_retry_ms", "POSTPACE_UNCONFIRMED_RETRY_MS", unconfirmed_retry_ms,
-            "300000", 0, 2000000000,
+    KEY_INT("unconfirmed_retry_ms", "POSTPACE_UNCONFIRMED_RETRY_MS", unconfirmed_retry_ms, "300000",
+            0, 2000000000,
             "how long an unconfirmed target waits for its webhook before it is re-sent"),
     KEY_INT("lease_ttl_ms", "POSTPACE_LEASE_TTL_MS", lease_ttl_ms, "15000", 300, 3600000,
             "key-group lease length (renewed at a third of it)"),
@@ -81,8 +88,8 @@ static int set_value(struct config *c, const struct cfg_key *k, const char *valu
         if (strcmp(k->name, "log_level") == 0) {
             enum log_level lv;
             if (log_level_parse(value, &lv) != 0) {
-                snprintf(err, errlen, "%s: must be debug, info, warn or error, not \"%s\"",
-                         k->name, value);
+                snprintf(err, errlen, "%s: must be debug, info, warn or error, not \"%s\"", k->name,
+                         value);
                 return -1;
             }
         }
@@ -187,8 +194,7 @@ int cfg_load_env(struct config *c, char *err, size_t errlen)
 }
 
 /* Splits "--name=value" / "--name value"; returns the index of the next arg. */
-static int flag_value(int argc, char **argv, int i, char *name, size_t namelen,
-                      const char **value)
+static int flag_value(int argc, char **argv, int i, char *name, size_t namelen, const char **value)
 {
     const char *arg = argv[i] + 2, *eq = strchr(arg, '=');
     size_t n = eq ? (size_t)(eq - arg) : strlen(arg);

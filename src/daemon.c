@@ -105,10 +105,10 @@ static int check_schema(const struct config *cfg)
     char err[512], safe[512], qdb[600], qerr[600];
     PGconn *c = db_connect(cfg->database_url, err, sizeof err);
     if (!c) {
-        log_error("cannot connect to the database", "db=%s reason=%s",
-                  log_quote(log_redact_conninfo(cfg->database_url, safe, sizeof safe), qdb,
-                            sizeof qdb),
-                  log_quote(err, qerr, sizeof qerr));
+        log_error(
+            "cannot connect to the database", "db=%s reason=%s",
+            log_quote(log_redact_conninfo(cfg->database_url, safe, sizeof safe), qdb, sizeof qdb),
+            log_quote(err, qerr, sizeof qerr));
         return -1;
     }
     size_t n;
@@ -161,16 +161,20 @@ int daemon_serve(const struct config *cfg)
     if (check_schema(cfg) != 0)
         return 1;
 
-    struct intake_options io = {cfg->database_url, cfg->webhook_tolerance_s,
-                                cfg->webhook_batch_max, 30000, clk_real};
+    struct intake_options io = {.conninfo = cfg->database_url,
+                                .tolerance_s = cfg->webhook_tolerance_s,
+                                .batch_max = cfg->webhook_batch_max,
+                                .writers = cfg->webhook_writers,
+                                .secrets_refresh_ms = 30000,
+                                .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers};
     struct app app = {intake_start(&io), api_start(&ao)};
 
     char err[256], q[300];
     struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit,
                                cfg->shutdown_grace_ms};
-    struct http_server *http = http_server_start(&opt, routes, sizeof routes / sizeof routes[0],
-                                                 &app, err, sizeof err);
+    struct http_server *http =
+        http_server_start(&opt, routes, sizeof routes / sizeof routes[0], &app, err, sizeof err);
     if (!http) {
         log_error("cannot start the HTTP server", "reason=%s", log_quote(err, q, sizeof q));
         intake_stop(app.intake);

@@ -1,12 +1,16 @@
 /*
  * DESIGN: two sides. The loop side (intake_webhook) runs on HTTP loop
  * threads: verify the raw body, parse it, queue a job, return. The writer
- * side is one thread with its own PGconn: it takes up to batch_max queued
- * jobs, stores and applies them with one statement that is its own
- * transaction (postpace_store_events: match, lock targets in id order,
- * INSERT ... ON CONFLICT DO NOTHING already applied, settle the targets), then
- * posts each job back to the loop that owns its request (http_later: a client
- * that hangs up early only detaches its job).
+ * side is `writers` threads, each with its own PGconn, sharing one queue:
+ * each takes up to batch_max queued jobs, stores and applies them with one
+ * statement that is its own transaction (postpace_store_events: match, lock
+ * targets in id order, INSERT ... ON CONFLICT DO NOTHING already applied,
+ * settle the targets), then posts each job back to the loop that owns its
+ * request (http_later: a client that hangs up early only detaches its job).
+ * With two writers one batch executes while the other waits for its commit
+ * to reach the disk, so both cores work. They cannot deadlock on targets
+ * (both lock in id order first); a duplicate of an event another writer is
+ * storing waits for that commit and is then skipped.
  */
 #include "http/intake.h"
 
@@ -26,7 +30,7 @@
 enum job_result { JOB_PENDING, JOB_ACCEPTED, JOB_DUPLICATE, JOB_UNAVAILABLE, JOB_FAILED };
 
 struct job {
-    struct http_later later;             /* the request, answered on its loop */
+    struct http_later later; /* the request, answered on its loop */
     enum prov_id prov;
     char *event_id, *type, *payload, *reference, *post_id, *account_id;
     uint64_t received_ms;
@@ -34,18 +38,26 @@ struct job {
     struct job *next;
 };
 
+/* One writer thread and what only it touches. */
+struct writer {
+    struct intake *in;
+    int index; /* 0 also reloads the signing secrets */
+    pthread_t thread;
+    PGconn *conn;
+    int connected; /* counted in in->db_ok */
+    uint64_t next_connect_ms, backoff_ms, next_refresh_ms;
+};
+
 struct intake {
     struct intake_options opt;
     struct whsec_store *secrets;
-    pthread_t thread;
+    struct writer *writers;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct job *head, **tail;     /* the queue, under lock */
-    int stopping;                 /* under lock */
+    struct job *head, **tail; /* the queue, under lock */
+    int stopping;             /* under lock */
     atomic_int accepting;
-    atomic_int db_ok;
-    PGconn *conn;                 /* writer thread only */
-    uint64_t next_connect_ms, backoff_ms, next_refresh_ms;
+    atomic_int db_ok; /* writers with a working connection */
 };
 
 /* ---- loop side ---- */
@@ -70,21 +82,18 @@ static void send_result(h2o_req_t *req, enum job_result r)
     case JOB_DUPLICATE: http_send_json(req, 200, "OK", duplicate, sizeof duplicate - 1); break;
     case JOB_UNAVAILABLE:
     case JOB_PENDING:
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                       H2O_STRLIT("5"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
         http_send_error(req, 503, "unavailable", "the database is unavailable; retry later");
         break;
-    case JOB_FAILED:
-        http_send_error(req, 500, "internal", "the event could not be stored");
-        break;
+    case JOB_FAILED: http_send_error(req, 500, "internal", "the event could not be stored"); break;
     }
 }
 
 static enum met_webhook_result metric_of(enum job_result r)
 {
-    return r == JOB_ACCEPTED ? MET_WH_APPLIED
-         : r == JOB_DUPLICATE ? MET_WH_DUPLICATE
-                              : MET_WH_UNAVAILABLE;
+    return r == JOB_ACCEPTED    ? MET_WH_APPLIED
+           : r == JOB_DUPLICATE ? MET_WH_DUPLICATE
+                                : MET_WH_UNAVAILABLE;
 }
 
 /* Runs on the loop thread that received the request. */
@@ -94,8 +103,7 @@ static void job_answer(struct http_deferred *d)
     h2o_req_t *req = http_later_take(&j->later);
     if (req) {
         met_webhook(j->prov, metric_of(j->result));
-        met_observe_ms(MET_HIST_WEBHOOK_SECONDS, j->prov,
-                       clk_mono_ms(clk_real) - j->received_ms);
+        met_observe_ms(MET_HIST_WEBHOOK_SECONDS, j->prov, clk_mono_ms(clk_real) - j->received_ms);
         send_result(req, j->result);
     }
     job_free(j);
@@ -212,8 +220,8 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
     }
     if (strlen(id) > 200) {
         met_webhook(p, MET_WH_BAD_REQUEST);
-        http_send_field_error(req, 400, "invalid_request", "the event cannot be read",
-                              "webhook-id", "longer than 200 characters");
+        http_send_field_error(req, 400, "invalid_request", "the event cannot be read", "webhook-id",
+                              "longer than 200 characters");
         return 0;
     }
     struct job *j = xcalloc(1, sizeof *j);
@@ -253,14 +261,17 @@ static void answer_all(struct job *batch, enum job_result r)
     }
 }
 
-static void connection_lost(struct intake *in, const char *why)
+static void connection_lost(struct writer *w, const char *why)
 {
     char q[600];
-    if (atomic_exchange(&in->db_ok, 0))
-        log_warn("intake lost the database; answering 503 until it is back", "reason=%s",
-                 log_quote(why, q, sizeof q));
-    PQfinish(in->conn);
-    in->conn = NULL;
+    if (w->connected) {
+        w->connected = 0;
+        if (atomic_fetch_sub(&w->in->db_ok, 1) == 1)
+            log_warn("intake lost the database; answering 503 until it is back", "reason=%s",
+                     log_quote(why, q, sizeof q));
+    }
+    PQfinish(w->conn);
+    w->conn = NULL;
 }
 
 /* Marks each job whose (provider, event id) the INSERT returned as accepted. */
@@ -270,7 +281,8 @@ static void mark_new(struct job *batch, PGresult *r)
         j->result = JOB_DUPLICATE;
     for (int i = 0; i < PQntuples(r); i++) {
         for (struct job *j = batch; j; j = j->next) {
-            if (j->result == JOB_DUPLICATE && strcmp(prov_name(j->prov), PQgetvalue(r, i, 0)) == 0 &&
+            if (j->result == JOB_DUPLICATE &&
+                strcmp(prov_name(j->prov), PQgetvalue(r, i, 0)) == 0 &&
                 strcmp(j->event_id, PQgetvalue(r, i, 1)) == 0) {
                 j->result = JOB_ACCEPTED;
                 break;
@@ -284,7 +296,7 @@ static void mark_new(struct job *batch, PGresult *r)
  * transaction, so its result arrives only after the commit. Returns 0, or -1
  * (nothing stored) with err.
  */
-static int store_batch(struct intake *in, struct job *batch, char *err, size_t errlen)
+static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen)
 {
     size_t n = 0;
     for (struct job *j = batch; j; j = j->next)
@@ -308,27 +320,27 @@ static int store_batch(struct intake *in, struct job *batch, char *err, size_t e
         free(cols[c]);
     }
     PGresult *stored =
-        PQexecPrepared(in->conn, "webhook_store", 7, (const char *const *)arrays, NULL, NULL, 0);
+        PQexecPrepared(conn, "webhook_store", 7, (const char *const *)arrays, NULL, NULL, 0);
     int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
     if (ok)
         mark_new(batch, stored);
     else
-        db_error(in->conn, stored, err, errlen);
+        db_error(conn, stored, err, errlen);
     PQclear(stored);
     for (int c = 0; c < 7; c++)
         free(arrays[c]);
     return ok ? 0 : -1;
 }
 
-static void process(struct intake *in, struct job *batch)
+static void process(struct writer *w, struct job *batch)
 {
     char err[512], q[600];
-    if (!in->conn) {
+    if (!w->conn) {
         answer_all(batch, JOB_UNAVAILABLE);
         return;
     }
     uint64_t t0 = clk_mono_ms(clk_real);
-    if (store_batch(in, batch, err, sizeof err) == 0) {
+    if (store_batch(w->conn, batch, err, sizeof err) == 0) {
         size_t n = 0;
         for (struct job *j = batch; j; j = j->next)
             n++;
@@ -337,8 +349,8 @@ static void process(struct intake *in, struct job *batch)
         answer_all(batch, JOB_PENDING);
         return;
     }
-    if (PQstatus(in->conn) != CONNECTION_OK) {
-        connection_lost(in, err);
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        connection_lost(w, err);
         for (struct job *j = batch; j; j = j->next)
             j->result = JOB_UNAVAILABLE;
         answer_all(batch, JOB_UNAVAILABLE);
@@ -350,8 +362,8 @@ static void process(struct intake *in, struct job *batch)
     while (batch) {
         struct job *next = batch->next;
         batch->next = NULL;
-        if (store_batch(in, batch, err, sizeof err) != 0) {
-            batch->result = PQstatus(in->conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
+        if (store_batch(w->conn, batch, err, sizeof err) != 0) {
+            batch->result = PQstatus(w->conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
             log_error("webhook event not stored", "event_id=%s reason=%s", batch->event_id,
                       log_quote(err, q, sizeof q));
         }
@@ -360,11 +372,11 @@ static void process(struct intake *in, struct job *batch)
     }
 }
 
-static void refresh_secrets(struct intake *in, uint64_t now)
+static void refresh_secrets(struct writer *w, uint64_t now)
 {
     char err[512], q[600];
-    in->next_refresh_ms = now + (uint64_t)in->opt.secrets_refresh_ms;
-    int n = whsec_store_load(in->secrets, in->conn, err, sizeof err);
+    w->next_refresh_ms = now + (uint64_t)w->in->opt.secrets_refresh_ms;
+    int n = whsec_store_load(w->in->secrets, w->conn, err, sizeof err);
     if (n < 0)
         log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
 }
@@ -381,35 +393,41 @@ static int prepare_store(PGconn *c, char *err, size_t errlen)
 }
 
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
-static void maintain_connection(struct intake *in, uint64_t now)
+static void maintain_connection(struct writer *w, uint64_t now)
 {
-    if (in->conn && PQstatus(in->conn) != CONNECTION_OK)
-        connection_lost(in, "connection closed");
-    if (in->conn || now < in->next_connect_ms)
+    if (w->conn && PQstatus(w->conn) != CONNECTION_OK)
+        connection_lost(w, "connection closed");
+    if (w->conn || now < w->next_connect_ms)
         return;
     char err[512];
-    in->conn = db_connect(in->opt.conninfo, err, sizeof err);
-    if (in->conn && prepare_store(in->conn, err, sizeof err) != 0) {
+    w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
+    if (w->conn && prepare_store(w->conn, err, sizeof err) != 0) {
         char q[600];
         log_warn("intake cannot prepare its statement", "reason=%s", log_quote(err, q, sizeof q));
-        PQfinish(in->conn);
-        in->conn = NULL;
+        PQfinish(w->conn);
+        w->conn = NULL;
     }
-    if (!in->conn) {
-        in->backoff_ms = in->backoff_ms ? (in->backoff_ms * 2 > 5000 ? 5000 : in->backoff_ms * 2)
-                                        : 100;
-        in->next_connect_ms = now + in->backoff_ms;
+    if (!w->conn) {
+        w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > 5000 ? 5000 : w->backoff_ms * 2) : 100;
+        w->next_connect_ms = now + w->backoff_ms;
         return;
     }
-    in->backoff_ms = 0;
-    refresh_secrets(in, now);
-    atomic_store(&in->db_ok, 1);
-    log_info("intake connected to the database", NULL);
+    w->backoff_ms = 0;
+    if (w->index == 0)
+        refresh_secrets(w, now);
+    w->connected = 1;
+    if (atomic_fetch_add(&w->in->db_ok, 1) == 0)
+        log_info("intake connected to the database", "writer=%d", w->index);
 }
 
-/* Takes up to batch_max jobs, waiting at most `wait_ms` for the first. */
-static struct job *take_batch(struct intake *in, uint64_t wait_ms, int *stop)
+/*
+ * Takes up to batch_max jobs, waiting at most `wait_ms` for the first. A
+ * writer without a connection takes none while another writer has one;
+ * when none has, it takes them to answer 503 rather than leave them waiting.
+ */
+static struct job *take_batch(struct writer *w, uint64_t wait_ms, int *stop)
 {
+    struct intake *in = w->in;
     pthread_mutex_lock(&in->lock);
     if (!in->head && !in->stopping) {
         struct timespec ts;
@@ -420,13 +438,19 @@ static struct job *take_batch(struct intake *in, uint64_t wait_ms, int *stop)
             ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&in->cond, &in->lock, &ts);
     }
-    struct job *batch = in->head, **end = &in->head;
-    for (int n = 0; *end && n < in->opt.batch_max; n++)
-        end = &(*end)->next;
-    in->head = *end;
-    *end = NULL;
-    if (!in->head)
-        in->tail = &in->head;
+    struct job *batch = NULL;
+    if (w->conn || atomic_load(&in->db_ok) == 0) {
+        struct job **end = &in->head;
+        for (int n = 0; *end && n < in->opt.batch_max; n++)
+            end = &(*end)->next;
+        batch = in->head;
+        in->head = *end;
+        *end = NULL;
+        if (!in->head)
+            in->tail = &in->head;
+        if (in->head) /* more than one batch waits: wake another writer */
+            pthread_cond_signal(&in->cond);
+    }
     *stop = in->stopping && !in->head && !batch;
     pthread_mutex_unlock(&in->lock);
     return batch;
@@ -434,23 +458,26 @@ static struct job *take_batch(struct intake *in, uint64_t wait_ms, int *stop)
 
 static void *writer_main(void *arg)
 {
-    struct intake *in = arg;
+    struct writer *w = arg;
     for (;;) {
         uint64_t now = clk_mono_ms(clk_real);
-        maintain_connection(in, now);
-        if (in->conn && now >= in->next_refresh_ms)
-            refresh_secrets(in, now);
+        maintain_connection(w, now);
+        if (w->conn && w->index == 0 && now >= w->next_refresh_ms)
+            refresh_secrets(w, now);
         int stop;
-        struct job *batch = take_batch(in, in->conn ? 1000 : 100, &stop);
+        struct job *batch = take_batch(w, w->conn ? 1000 : 100, &stop);
         if (stop)
             break;
         if (batch)
-            process(in, batch);
-        else if (in->conn && PQstatus(in->conn) == CONNECTION_OK)
-            PQconsumeInput(in->conn); /* notices a server that went away while idle */
+            process(w, batch);
+        else if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
+            PQconsumeInput(w->conn); /* notices a server that went away while idle */
     }
-    PQfinish(in->conn);
-    in->conn = NULL;
+    if (w->connected)
+        atomic_fetch_sub(&w->in->db_ok, 1);
+    w->connected = 0;
+    PQfinish(w->conn);
+    w->conn = NULL;
     return NULL;
 }
 
@@ -462,6 +489,8 @@ struct intake *intake_start(const struct intake_options *opt)
         in->opt.batch_max = 256;
     if (in->opt.secrets_refresh_ms <= 0)
         in->opt.secrets_refresh_ms = 30000;
+    if (in->opt.writers <= 0)
+        in->opt.writers = 1;
     if (!in->opt.clock)
         in->opt.clock = clk_real;
     in->secrets = whsec_store_create();
@@ -469,9 +498,15 @@ struct intake *intake_start(const struct intake_options *opt)
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->cond, NULL);
     atomic_store(&in->accepting, 1);
-    /* Connect once up front so the daemon starts ready when the database is. */
-    maintain_connection(in, clk_mono_ms(clk_real));
-    pthread_create(&in->thread, NULL, writer_main, in);
+    in->writers = xcalloc((size_t)in->opt.writers, sizeof *in->writers);
+    for (int i = 0; i < in->opt.writers; i++) {
+        struct writer *w = &in->writers[i];
+        w->in = in;
+        w->index = i;
+        /* Connect once up front so the daemon starts ready when the database is. */
+        maintain_connection(w, clk_mono_ms(clk_real));
+        pthread_create(&w->thread, NULL, writer_main, w);
+    }
     return in;
 }
 
@@ -482,9 +517,11 @@ void intake_stop(struct intake *in)
     atomic_store(&in->accepting, 0);
     pthread_mutex_lock(&in->lock);
     in->stopping = 1;
-    pthread_cond_signal(&in->cond);
+    pthread_cond_broadcast(&in->cond);
     pthread_mutex_unlock(&in->lock);
-    pthread_join(in->thread, NULL);
+    for (int i = 0; i < in->opt.writers; i++)
+        pthread_join(in->writers[i].thread, NULL);
+    free(in->writers);
     whsec_store_destroy(in->secrets);
     pthread_mutex_destroy(&in->lock);
     pthread_cond_destroy(&in->cond);
@@ -493,7 +530,7 @@ void intake_stop(struct intake *in)
 
 int intake_ready(const struct intake *in)
 {
-    return atomic_load(&in->db_ok);
+    return atomic_load(&in->db_ok) > 0;
 }
 
 struct whsec_store *intake_secrets(struct intake *in)

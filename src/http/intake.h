@@ -1,7 +1,7 @@
 /*
  * intake: webhook intake. HTTP loop threads verify and parse deliveries
- * (intake_webhook) and hand them to one writer thread, which stores many
- * events in one transaction, applies them to their targets, and answers each
+ * (intake_webhook) and hand them to writer threads, each of which stores
+ * many events in one transaction, applies them to their targets, and answers each
  * request through its loop's queue. A delivery is answered 2xx only after
  * its event is committed; while the database is unreachable it gets 503.
  */
@@ -18,27 +18,28 @@
 struct intake;
 
 struct intake_options {
-    const char *conninfo;     /* the writer's own connection */
-    int tolerance_s;          /* webhook-timestamp tolerance, both directions */
-    int batch_max;            /* most events per transaction */
-    int secrets_refresh_ms;   /* how often signing secrets are reloaded */
-    struct clk *clock;        /* for timestamps; clk_real in production */
+    const char *conninfo;   /* each writer connects on its own */
+    int tolerance_s;        /* webhook-timestamp tolerance, both directions */
+    int batch_max;          /* most events per transaction */
+    int writers;            /* writer threads, each with its own connection */
+    int secrets_refresh_ms; /* how often signing secrets are reloaded */
+    struct clk *clock;      /* for timestamps; clk_real in production */
 };
 
 /*
- * Starts the writer thread. It connects (and keeps reconnecting with backoff
- * while the database is down) and loads the signing secrets. Never fails for
+ * Starts the writer threads. They connect (and keep reconnecting with backoff
+ * while the database is down); the first loads the signing secrets. Never fails for
  * a down database: deliveries get 503 until it is back.
  */
 struct intake *intake_start(const struct intake_options *opt);
 
 /*
  * Stops taking deliveries (new ones get 503), answers every queued one, and
- * joins the writer. Call while the HTTP loops still run. NULL is a no-op.
+ * joins the writers. Call while the HTTP loops still run. NULL is a no-op.
  */
 void intake_stop(struct intake *in);
 
-/* True while the writer's connection works. Any thread. */
+/* True while at least one writer's connection works. Any thread. */
 int intake_ready(const struct intake *in);
 
 /* The signing secrets (tests add keys directly). */

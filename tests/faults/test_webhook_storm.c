@@ -6,6 +6,8 @@
  * applied once (the first delivery answered "accepted", every repeat
  * "duplicate"), and each target ends as the rules say whatever the order:
  * published when any event says published, failed when only failures came.
+ * Three writers store batches side by side, so an event and its repeat (or
+ * two events of one target) are often in two transactions at once.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -97,7 +99,7 @@ static void test_storm_with_duplicates_and_reordering_applies_each_event_once(vo
     char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
     char *envs[] = {env_db, "PP_STORM_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0",
-                    "POSTPACE_HTTP_THREADS=2", NULL};
+                    "POSTPACE_HTTP_THREADS=2", "POSTPACE_WEBHOOK_WRITERS=3", NULL};
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     static struct proc server;
     proc_start(&server, argv, envs);
