@@ -221,7 +221,8 @@ static void load(int port, struct req *reqs, int n, int conc, struct result *res
     free(lat);
 }
 
-/* A migrated database with n submitted targets, target i carrying request key ref-i. */
+/* A migrated database with n submitted targets, target i carrying request key
+ * ref-i and, as a 2xx answer leaves it, the provider's post id pi. */
 static char *bench_db(int n)
 {
     char *ci = pgt_create_migrated_db();
@@ -235,7 +236,7 @@ static char *bench_db(int n)
              n);
     pgt_exec(c, sql);
     pgt_exec(c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
-                "request_ref = 'ref-' || post_id");
+                "request_ref = 'ref-' || post_id, provider_post_id = 'p' || post_id");
     pgt_exec(c, "VACUUM ANALYZE post_targets");
     pgt_exec(c, "CHECKPOINT");
     PQfinish(c);
