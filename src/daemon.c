@@ -167,7 +167,7 @@ int daemon_serve(const struct config *cfg)
                                 .writers = cfg->webhook_writers,
                                 .secrets_refresh_ms = 30000,
                                 .clock = clk_real};
-    struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers};
+    struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};
 
     char err[256], q[300];

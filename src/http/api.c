@@ -30,6 +30,7 @@ struct api {
     unsigned char tokens[MAX_TOKENS][SHA256_DIGEST_LENGTH];
     size_t ntokens;
     char *conninfo;
+    int skew_ms;
     struct api_pool *pool;
 };
 
@@ -50,9 +51,11 @@ struct api *api_start(const struct api_options *opt)
         log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)",
                  NULL);
     a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
-    static const char *const prepared[] = {"api_post_check",  "api_post_insert", "api_posts_json",
-                                           "api_posts_list",  "api_post_lock",   "api_post_update",
-                                           "api_post_retarget", "api_post_cancel", NULL};
+    a->skew_ms = opt->skew_ms;
+    static const char *const prepared[] = {
+        "api_post_check",    "api_post_insert", "api_posts_json",
+        "api_posts_list",    "api_post_lock",   "api_post_update",
+        "api_post_retarget", "api_post_cancel", NULL};
     struct api_pool_options po = {a->conninfo, opt->workers, prepared};
     a->pool = api_pool_start(&po);
     return a;
@@ -193,7 +196,7 @@ int api_post_patch(struct api *a, h2o_req_t *req)
 /* ---- query parameters ---- */
 
 static const char *const statuses[] = {"scheduled", "publishing", "submitted", "unconfirmed",
-                                       "published", "failed", "cancelled", "expired"};
+                                       "published", "failed",     "cancelled", "expired"};
 
 static int known_status(const char *s)
 {
@@ -211,7 +214,8 @@ static char *time_param(h2o_req_t *req, const char *name, json_t **details, uint
     if (!v)
         return NULL;
     if (plan_parse_time(v, &t) != 0) {
-        api_detail(details, name, "not an ISO 8601 time with an offset (2026-12-01T09:00:00+01:00)");
+        api_detail(details, name,
+                   "not an ISO 8601 time with an offset (2026-12-01T09:00:00+01:00)");
         free(v);
         return NULL;
     }
@@ -239,8 +243,9 @@ static void read_list_filters(h2o_req_t *req, struct api_list_in *in, json_t **d
     enum prov_id p;
     in->status = query(req, "status");
     if (in->status && !known_status(in->status))
-        api_detail(details, "status", "unknown target status (scheduled, publishing, submitted, "
-                                      "unconfirmed, published, failed, cancelled, expired)");
+        api_detail(details, "status",
+                   "unknown target status (scheduled, publishing, submitted, "
+                   "unconfirmed, published, failed, cancelled, expired)");
     in->provider = query(req, "provider");
     if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
         api_detail(details, "provider", "unknown provider");
@@ -256,8 +261,7 @@ static void read_list_filters(h2o_req_t *req, struct api_list_in *in, json_t **d
 
 static void invalid_query(h2o_req_t *req, json_t *details)
 {
-    api_send_error(req, 422, "invalid_query", "bad query parameters; details names each",
-                   details);
+    api_send_error(req, 422, "invalid_query", "bad query parameters; details names each", details);
 }
 
 int api_posts_list(struct api *a, h2o_req_t *req)
@@ -284,6 +288,7 @@ int api_limits(struct api *a, h2o_req_t *req)
     json_t *details = NULL;
     enum prov_id p;
     in->conninfo = xstrdup(a->conninfo);
+    in->skew_ms = a->skew_ms;
     in->provider = query(req, "provider");
     if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
         api_detail(&details, "provider", "unknown provider");
@@ -304,6 +309,7 @@ int api_plan(struct api *a, h2o_req_t *req)
     struct api_read_in *in = xcalloc(1, sizeof *in);
     json_t *details = NULL;
     in->conninfo = xstrdup(a->conninfo);
+    in->skew_ms = a->skew_ms;
     free(time_param(req, "from", &details, &in->from_ms));
     free(time_param(req, "to", &details, &in->to_ms));
     if (!details && in->to_ms && in->from_ms && in->to_ms <= in->from_ms)

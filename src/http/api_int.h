@@ -24,17 +24,17 @@ enum {
 
 /* One post as a request gave it, as SQL parameters (NULL: not given or unreadable). */
 struct api_post_in {
-    int64_t id;           /* the post of PATCH */
+    int64_t id; /* the post of PATCH */
     char *external_id;
-    char *provider_key;   /* a key id or label */
-    char *accounts;       /* text[] literal */
+    char *provider_key; /* a key id or label */
+    char *accounts;     /* text[] literal */
     char *content;
-    char *media;          /* compact JSON array */
-    char *local;          /* scheduled_at without its offset: YYYY-MM-DD HH:MM:SS.ffffff */
-    char *offset;         /* +HH:MM, or NULL for a local time in time_zone */
+    char *media;  /* compact JSON array */
+    char *local;  /* scheduled_at without its offset: YYYY-MM-DD HH:MM:SS.ffffff */
+    char *offset; /* +HH:MM, or NULL for a local time in time_zone */
     char *time_zone;
-    unsigned given;       /* API_F_* */
-    json_t *details;      /* field -> reason: what the body itself got wrong */
+    unsigned given;  /* API_F_* */
+    json_t *details; /* field -> reason: what the body itself got wrong */
 };
 
 /*
@@ -71,8 +71,9 @@ void api_list_in_free(void *in);
 
 /* GET /v1/limits and /v1/plan. */
 struct api_read_in {
-    char *conninfo;         /* limits and plan open their own read session */
-    char *provider, *key;   /* limits filters, NULL: all */
+    char *conninfo;          /* limits and plan open their own read session */
+    int skew_ms;             /* the limiter as the scheduler configures it */
+    char *provider, *key;    /* limits filters, NULL: all */
     uint64_t from_ms, to_ms; /* plan range */
 };
 void api_read_in_free(void *in);

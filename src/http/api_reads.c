@@ -28,6 +28,7 @@ static int open_read_session(struct api_job *j, const struct api_read_in *in, st
     struct config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.database_url = in->conninfo;
+    cfg.skew_ms = in->skew_ms;
     if (pcli_open(db, &cfg) == 0)
         return 0;
     api_job_error(j, 503, "unavailable", "the limits could not be read; retry later", NULL);
@@ -130,8 +131,8 @@ static json_t *result_json(const struct plan_doc *d, const struct plan_result *r
     for (uint32_t i = 0; i < r->ntargets; i++)
         json_array_append_new(ids, json_integer(d->targets[r->first + i].id));
     int leaves = r->state != PLAN_IN_FLIGHT && r->state != PLAN_NEVER && r->leave_ms;
-    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:I, s:s, s:o, s:o}",
-                     "post_id", (json_int_t)r->post_id, "key_id", (json_int_t)k->id, "provider",
+    return json_pack("{s:I, s:I, s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:I, s:s, s:o, s:o}", "post_id",
+                     (json_int_t)r->post_id, "key_id", (json_int_t)k->id, "provider",
                      prov_name(k->provider), "key", k->label, "target_ids", ids, "accounts",
                      (json_int_t)r->ntargets, "due_at", time_json(r->due_ms), "scheduled_at",
                      time_json(r->scheduled_ms), "leaves_at",
@@ -157,14 +158,13 @@ static json_t *exhausted_json(const struct plan_doc *d)
 static json_t *summary_json(const struct plan_doc *d)
 {
     const struct plan_summary *s = &d->sum;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "requests",
-                     (json_int_t)s->requests, "posts", (json_int_t)s->posts, "targets",
-                     (json_int_t)s->targets, "on_time", (json_int_t)s->on_time, "late",
-                     (json_int_t)s->late, "never", (json_int_t)s->never, "beyond",
-                     (json_int_t)s->beyond, "in_flight", (json_int_t)s->in_flight,
-                     "max_late_ms", (json_int_t)s->max_late_ms, "avg_late_ms",
-                     (json_int_t)(s->late ? s->sum_late_ms / s->late : 0), "first_exhausted",
-                     exhausted_json(d));
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "requests",
+        (json_int_t)s->requests, "posts", (json_int_t)s->posts, "targets", (json_int_t)s->targets,
+        "on_time", (json_int_t)s->on_time, "late", (json_int_t)s->late, "never",
+        (json_int_t)s->never, "beyond", (json_int_t)s->beyond, "in_flight",
+        (json_int_t)s->in_flight, "max_late_ms", (json_int_t)s->max_late_ms, "avg_late_ms",
+        (json_int_t)(s->late ? s->sum_late_ms / s->late : 0), "first_exhausted", exhausted_json(d));
 }
 
 static json_t *plan_json(const struct plan_doc *d)

@@ -38,6 +38,10 @@ struct lim_bucket {
     int32_t pace_win;
     uint64_t pace_p, pace_l, burst;
     uint64_t tat_q, tat_r;
+    /* a fixed paced window instead: the period entered (by its first paced
+     * send) at pace_entry, which ends at pace_end (0: none yet) and whose
+     * sends must leave by pace_last; pace_units sent in it since */
+    uint64_t pace_entry, pace_end, pace_last, pace_units;
 };
 
 struct lim_set {

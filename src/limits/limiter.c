@@ -14,6 +14,14 @@
  * time on by W/L, and a send may go once it is no more than `burst` units
  * ahead of it. W/L need not be whole milliseconds, so the time is kept as
  * whole ms plus a remainder in L-ths of a ms: exact, without drift.
+ *
+ * A clock-aligned (fixed) paced window spreads its budget over what is left
+ * of the period instead, from the moment it was entered (its first paced
+ * send): `burst` units at once, then an allowance growing evenly to the
+ * whole budget at the period's last moment. In a full period that is W/L
+ * apart, as above; in a period entered part-way (a start, a takeover) the
+ * whole budget is still used, evenly, instead of only the share its
+ * remaining time gets at W/L. A new period starts afresh.
  */
 #include "limits/lim_internal.h"
 
@@ -83,6 +91,7 @@ void lim_set_reset(struct lim_set *s)
         struct lim_bucket *b = &s->b[i];
         b->last_sent = b->blocked_until = 0;
         b->tat_q = b->tat_r = 0;
+        b->pace_entry = b->pace_end = b->pace_last = b->pace_units = 0;
     }
 }
 
@@ -241,6 +250,53 @@ static void pace_commit(struct lim_bucket *b, uint64_t units, uint64_t t)
     }
 }
 
+/* Whether the bucket paces a fixed window by its period: only where a send
+ * counts in at most two adjacent periods (a skew under half a period);
+ * elsewhere (a scaled demo with a large skew) the plain spacing W+skew keeps
+ * the window's two-period count exact. */
+static int paces_period(const struct lim_set *s, const struct lim_bucket *b)
+{
+    const struct lim_win *w = &s->w[b->first + b->pace_win];
+    return w->kind == LIM_FIXED && w->len > 2 * s->cfg.skew_ms;
+}
+
+/*
+ * Earliest time a fixed paced window lets `units` more go at or after now:
+ * once units sent since the period was entered exceed the burst, at the
+ * point where the allowance, growing evenly from the burst at entry to the
+ * budget at pace_last, covers them. At the period's end at the latest.
+ */
+static uint64_t period_earliest(const struct lim_bucket *b, uint64_t units, uint64_t now)
+{
+    if (!b->pace_end || now >= b->pace_end)
+        return now; /* a new period: nothing sent in it yet */
+    uint64_t k = b->pace_units + units;
+    if (k <= b->burst || b->pace_l <= b->burst)
+        return now;
+    uint64_t span = b->pace_last > b->pace_entry ? b->pace_last - b->pace_entry : 0;
+    uint64_t over = k - b->burst, room = b->pace_l - b->burst;
+    /* entry + over * span / room, rounded up, without overflow for any span */
+    uint64_t t = b->pace_entry + over * (span / room) + (over * (span % room) + room - 1) / room;
+    return t < b->pace_end ? t : b->pace_end;
+}
+
+static void period_commit(const struct lim_set *s, struct lim_bucket *b, uint64_t units, uint64_t t)
+{
+    if (!b->pace_end || t >= b->pace_end) {
+        uint64_t skew = s->cfg.skew_ms;
+        const struct lim_win *w = &s->w[b->first + b->pace_win];
+        b->pace_entry = t;
+        /* The latest period the send counts in (one within skew of a
+         * boundary counts in both) ends, for a send, at its successor's
+         * start + skew. */
+        b->pace_end = lim_win_period_end(w, t + 2 * skew, skew);
+        /* The last moment a send counts in this period only. */
+        b->pace_last = b->pace_end > 2 * skew ? b->pace_end - 2 * skew - 1 : 0;
+        b->pace_units = 0;
+    }
+    b->pace_units += units;
+}
+
 static uint64_t paced_units(const struct lim_set *s, const struct lim_bucket *b,
                             const struct lim_req *r)
 {
@@ -270,8 +326,15 @@ static void bucket_slot(const struct lim_set *s, uint32_t bi, const struct lim_r
     consider(best, why, b->last_sent, LIM_WHY_ORDER, (int32_t)bi, -1);
     consider(best, why, b->blocked_until, LIM_WHY_BLOCK, (int32_t)bi, -1);
     uint64_t pu = paced_units(s, b, r);
-    if (pu)
+    if (pu && !paces_period(s, b)) {
         consider(best, why, pace_earliest(b, pu), LIM_WHY_PACE, (int32_t)bi, -1);
+    } else if (pu) {
+        /* At the period's end the paced window itself is why. */
+        uint64_t t = period_earliest(b, pu, *best);
+        int end = t == b->pace_end;
+        consider(best, why, t, end ? LIM_WHY_WINDOW : LIM_WHY_PACE, (int32_t)bi,
+                 end ? b->pace_win : -1);
+    }
     /* From the bucket's newest send on, every window is an up-set (a fixed
      * window before it may look emptier than the period the send filled). */
     uint64_t now = *best;
@@ -321,7 +384,9 @@ static void bucket_commit(struct lim_set *s, struct lim_bucket *b, const struct 
         lim_win_add(w, lim_req_units(r, w->spec.cost), t, s->cfg.skew_ms);
     }
     uint64_t pu = paced_units(s, b, r);
-    if (pu)
+    if (pu && paces_period(s, b))
+        period_commit(s, b, pu, t);
+    else if (pu)
         pace_commit(b, pu, t);
     if (t > b->last_sent)
         b->last_sent = t;

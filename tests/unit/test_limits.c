@@ -345,6 +345,73 @@ static void test_pacing_fractional_spacing_does_not_drift(void **state)
     lim_set_destroy(s);
 }
 
+/* A SchedPilot-like bucket: 30 writes per clock hour, paced, burst 3. */
+static struct lim_set *fixed_hour_set(uint32_t *b, uint64_t skew)
+{
+    struct lim_config cfg;
+    lim_config_init(&cfg);
+    cfg.skew_ms = skew;
+    struct lim_set *s = lim_set_create(&cfg);
+    struct lim_window_spec w = {LIM_FIXED, HOUR, 30, LIM_COST_REQUEST};
+    struct lim_bucket_spec spec = {"*", &w, 1, 1, 3};
+    *b = lim_set_add_bucket(s, &spec);
+    return s;
+}
+
+/* Sends as soon as allowed from `from` until `until`; returns how many. */
+static int send_until(struct lim_set *s, const struct lim_req *r, uint64_t from, uint64_t until,
+                      uint64_t *first, uint64_t *last)
+{
+    int n = 0;
+    for (uint64_t t = lim_next_slot(s, r, from); t < until; t = lim_next_slot(s, r, t)) {
+        if (n++ == 0)
+            *first = t;
+        *last = t;
+        lim_commit(s, r, t);
+    }
+    return n;
+}
+
+static void test_fixed_window_entered_part_way_still_spends_its_budget(void **state)
+{
+    uint32_t b;
+    struct lim_set *s = fixed_hour_set(&b, 1000);
+    struct lim_req r = req_for(&b, 1, "POST /post");
+    /* Starting at :40, what is left of the hour (20 min) gets all 30 sends,
+     * spread over it; W/L spacing (2 min) would have fitted only 13. */
+    uint64_t first = 0, last = 0;
+    assert_int_equal(send_until(s, &r, T0 + 40 * MIN, T0 + HOUR, &first, &last), 30);
+    assert_int_equal(first, T0 + 40 * MIN);
+    assert_true(last > T0 + 55 * MIN); /* spread to the end, not bunched at the start */
+    /* The next hour is a full one: 30 again, about W/L apart after the burst. */
+    uint64_t next_first = 0;
+    assert_int_equal(send_until(s, &r, T0 + HOUR, T0 + 2 * HOUR, &next_first, &last), 30);
+    assert_int_equal(next_first, T0 + HOUR + SEC); /* the window's skew margin */
+    assert_true(last > T0 + HOUR + 55 * MIN);
+    lim_set_destroy(s);
+}
+
+static void test_fixed_window_pacing_leaves_the_budget_spent_elsewhere(void **state)
+{
+    uint32_t b;
+    struct lim_set *s = fixed_hour_set(&b, 0);
+    struct lim_req r = req_for(&b, 1, "POST /post");
+    uint64_t first = 0, last = 0;
+    assert_int_equal(send_until(s, &r, T0, T0 + 10 * MIN, &first, &last), 7);
+    /* Another client spent 13 (the provider reports 20 used): only the 10
+     * left go this hour, and the next hour starts afresh with its 30. */
+    struct lim_feedback fb;
+    lim_feedback_init(&fb);
+    fb.status = 201;
+    fb.limit = 30;
+    fb.remaining = 10;
+    lim_apply_feedback(s, &r, &fb, T0 + 10 * MIN);
+    assert_int_equal(send_until(s, &r, T0 + 10 * MIN, T0 + HOUR, &first, &last), 10);
+    assert_int_equal(send_until(s, &r, T0 + HOUR, T0 + 2 * HOUR, &first, &last), 30);
+    assert_int_equal(first, T0 + HOUR);
+    lim_set_destroy(s);
+}
+
 static void test_long_windows_are_not_paced(void **state)
 {
     uint32_t b;
@@ -489,6 +556,8 @@ int main(void)
         cmocka_unit_test(test_pacing_spaces_sends_by_window_over_limit_after_burst),
         cmocka_unit_test(test_pacing_burst_refills_while_idle),
         cmocka_unit_test(test_pacing_fractional_spacing_does_not_drift),
+        cmocka_unit_test(test_fixed_window_entered_part_way_still_spends_its_budget),
+        cmocka_unit_test(test_fixed_window_pacing_leaves_the_budget_spent_elsewhere),
         cmocka_unit_test(test_long_windows_are_not_paced),
         cmocka_unit_test(test_replay_rebuilds_windows_from_unsorted_history),
         cmocka_unit_test(test_clone_is_independent_for_plan_simulation),

@@ -201,14 +201,14 @@ static void test_schedpilot_31st_write_waits_for_the_top_of_the_hour(void **stat
     struct tkey k = make_key(s, "schedpilot", "default", NULL);
     struct plan_key pk = plan_key_of(&k, "POST /post", 100);
     struct plan_target t[31];
-    fill(t, 31, 0, 1, T0 + MIN); /* paced 2 min apart after a burst of 3: the 30th at :55 */
+    fill(t, 31, 0, 1, T0 + MIN); /* a burst of 3, the other 27 spread over the hour */
     struct plan_opts o = opts_at(T0, T0 + DAY);
     struct plan_result *res;
     size_t n;
     struct plan_summary sum;
     plan_run(s, &pk, 1, t, 31, &o, &res, &n, &sum);
     assert_int_equal(n, 31);
-    assert_int_equal(res[29].leave_ms, T0 + 55 * MIN);
+    assert_true(res[29].leave_ms > T0 + 55 * MIN && res[29].leave_ms < T0 + HOUR);
     assert_int_equal(res[30].leave_ms, T0 + HOUR);
     assert_int_equal(res[30].why.reason, LIM_WHY_WINDOW);
     char why[128];
