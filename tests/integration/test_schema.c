@@ -45,10 +45,11 @@ static const char *insert_post(PGconn *c, const char *accounts, const char *cont
                                const char *media, const char *tz)
 {
     const char *p[] = {accounts, content, media, tz};
-    return pgt_try(c,
-                   "INSERT INTO posts (provider_key_id, account_ids, content, media, scheduled_at, "
-                   "time_zone) VALUES (1, $1::text[], $2, $3::jsonb, now() + interval '1 hour', $4)",
-                   4, p);
+    return pgt_try(
+        c,
+        "INSERT INTO posts (provider_key_id, account_ids, content, media, scheduled_at, "
+        "time_zone) VALUES (1, $1::text[], $2, $3::jsonb, now() + interval '1 hour', $4)",
+        4, p);
 }
 
 static int query_int(PGconn *c, const char *sql)
@@ -168,8 +169,8 @@ static void test_post_expands_into_one_target_per_account(void **state)
                                      "'scheduled' AND next_attempt_at = (SELECT scheduled_at FROM "
                                      "posts) AND provider_key_id = 1"),
                      3);
-    assert_int_equal(
-        query_int(f->c, "SELECT count(DISTINCT idempotency_key) FROM post_targets"), 3);
+    assert_int_equal(query_int(f->c, "SELECT count(DISTINCT idempotency_key) FROM post_targets"),
+                     3);
 }
 
 static void test_reschedule_moves_untried_targets(void **state)
@@ -189,27 +190,27 @@ static void test_terminal_status_never_regresses(void **state)
     assert_string_equal(insert_post(f->c, "{a,b}", "hi", "[]", "UTC"), "00000");
     pgt_exec(f->c, "UPDATE post_targets SET status = 'published' WHERE account_id = 'a'");
     pgt_exec(f->c, "UPDATE post_targets SET status = 'failed' WHERE account_id = 'b'");
-    assert_string_equal(pgt_try(f->c,
-                                "UPDATE post_targets SET status = 'scheduled' WHERE account_id = 'a'",
-                                0, NULL),
-                        CHECK_VIOLATION);
-    assert_string_equal(pgt_try(f->c,
-                                "UPDATE post_targets SET status = 'submitted' WHERE account_id = 'b'",
-                                0, NULL),
-                        CHECK_VIOLATION);
+    assert_string_equal(
+        pgt_try(f->c, "UPDATE post_targets SET status = 'scheduled' WHERE account_id = 'a'", 0,
+                NULL),
+        CHECK_VIOLATION);
+    assert_string_equal(
+        pgt_try(f->c, "UPDATE post_targets SET status = 'submitted' WHERE account_id = 'b'", 0,
+                NULL),
+        CHECK_VIOLATION);
     /* A late post.published still settles a failed target. */
-    assert_string_equal(pgt_try(f->c,
-                                "UPDATE post_targets SET status = 'published' WHERE account_id = 'b'",
-                                0, NULL),
-                        "00000");
+    assert_string_equal(
+        pgt_try(f->c, "UPDATE post_targets SET status = 'published' WHERE account_id = 'b'", 0,
+                NULL),
+        "00000");
 }
 
 static void test_lease_owner_and_expiry_go_together(void **state)
 {
     struct fx *f = *state;
     assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
-    assert_string_equal(
-        pgt_try(f->c, "UPDATE post_targets SET lease_owner = 'me'", 0, NULL), CHECK_VIOLATION);
+    assert_string_equal(pgt_try(f->c, "UPDATE post_targets SET lease_owner = 'me'", 0, NULL),
+                        CHECK_VIOLATION);
 }
 
 /* Waits (bounded by a 5 s select timeout) for one notification on `c`. */
@@ -255,6 +256,49 @@ static void test_notify_fires_when_something_becomes_due_sooner(void **state)
     PQfinish(listener);
 }
 
+static void test_webhook_events_must_name_a_real_provider_and_target(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    const char *ins = "INSERT INTO webhook_events (provider, event_id, event_type, payload, "
+                      "reference, target_id) VALUES ($1, $2, 'post.published', '{}', 'r', "
+                      "$3::bigint)";
+    const char *bad_target[] = {"posteverywhere", "e1", "999"};
+    assert_string_equal(pgt_try(f->c, ins, 3, bad_target), FK_VIOLATION);
+    const char *bad_provider[] = {"nope", "e2", NULL};
+    assert_string_equal(pgt_try(f->c, ins, 3, bad_provider), FK_VIOLATION);
+    const char *good[] = {"posteverywhere", "e3", "1"};
+    assert_string_equal(pgt_try(f->c, ins, 3, good), "00000");
+}
+
+/* The intake's store function refuses an unknown provider, stores and
+ * applies a known one; the reference check holds for every other writer in
+ * the same transaction too. */
+static void test_store_events_refuses_unknown_providers_and_applies_known_ones(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "request_ref = 'ref-1'");
+    const char *store = "SELECT * FROM postpace_store_events($1::text[], '{ev-1}', "
+                        "'{post.published}', '{\"{}\"}', '{ref-1}', '{p-1}', '{NULL}')";
+    const char *unknown[] = {"{nope}"};
+    assert_string_equal(pgt_try(f->c, store, 1, unknown), FK_VIOLATION);
+    pgt_exec(f->c, "BEGIN");
+    const char *known[] = {"{posteverywhere}"};
+    assert_string_equal(pgt_try(f->c, store, 1, known), "00000");
+    /* Later in the same transaction, another writer is checked again. */
+    const char *ins = "INSERT INTO webhook_events (provider, event_id, event_type, payload, "
+                      "reference, target_id) VALUES ('posteverywhere', 'ev-2', 'post.published', "
+                      "'{}', 'r', 999)";
+    assert_string_equal(pgt_try(f->c, ins, 0, NULL), FK_VIOLATION);
+    pgt_exec(f->c, "ROLLBACK");
+    assert_string_equal(pgt_try(f->c, store, 1, known), "00000");
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets WHERE status = "
+                                     "'published' AND provider_post_id = 'p-1'"),
+                     1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -271,6 +315,8 @@ int main(void)
         T(test_terminal_status_never_regresses),
         T(test_lease_owner_and_expiry_go_together),
         T(test_notify_fires_when_something_becomes_due_sooner),
+        T(test_webhook_events_must_name_a_real_provider_and_target),
+        T(test_store_events_refuses_unknown_providers_and_applies_known_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
