@@ -12,9 +12,11 @@
  * Never double-post: the claim and the attempts row commit before a request
  * leaves; a request whose fate is unknown (timeout, 5xx, crash) leaves its
  * targets unconfirmed, to be settled by the webhook or re-sent with the same
- * idempotency key after unconfirmed_retry_ms. Create requests never reuse a
- * connection: libcurl silently re-sends a request when a reused connection
- * dies before answering, which could post twice.
+ * idempotency key after unconfirmed_retry_ms. Create requests use keep-alive
+ * connections, but libcurl's silent re-send on a reused connection that died
+ * before answering (which could post twice) cannot happen: the body comes
+ * from a read callback that refuses to rewind, so such a request fails
+ * instead (CURLE_SEND_FAIL_REWIND), and its targets become unconfirmed.
  */
 #include "scheduler/scheduler.h"
 
@@ -55,6 +57,7 @@ struct flight {
     int attempts[MAX_BATCH];
     char *accounts[MAX_BATCH];
     char *body;
+    size_t body_len, body_sent; /* what the read callback has handed libcurl */
     char *resp;
     size_t resp_len;
     struct lim_feedback fb;
@@ -647,6 +650,24 @@ static void drain_done(struct scheduler *s)
 
 /* ---- sending ---- */
 
+static size_t read_body(char *buf, size_t size, size_t n, void *arg)
+{
+    struct flight *f = arg;
+    size_t left = f->body_len - f->body_sent, take = size * n < left ? size * n : left;
+    memcpy(buf, f->body + f->body_sent, take);
+    f->body_sent += take;
+    return take;
+}
+
+/* libcurl rewinds a body only to send the request again: after its
+ * connection died unanswered (the post may exist) or for a redirect or auth
+ * round (not used). Refused: the request fails, and its fate is unknown. */
+static int refuse_rewind(void *arg, curl_off_t offset, int origin)
+{
+    (void)arg, (void)offset, (void)origin;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 static int start_request(struct scheduler *s, struct flight *f, const struct reg_key *k,
                          const char *content, const char *media, const char *reference)
 {
@@ -659,6 +680,7 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     secret[strcspn(secret, "\r\n")] = '\0';
     struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference};
     f->body = ops->encode_create(&post);
+    f->body_len = strlen(f->body);
     snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);
     f->headers = curl_slist_append(NULL, line);
     memset(secret, 0, sizeof secret);
@@ -671,7 +693,11 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     lim_feedback_init(&f->fb);
     CURL *e = f->easy = curl_easy_init();
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->body_len);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+    curl_easy_setopt(e, CURLOPT_READDATA, f);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, refuse_rewind);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
@@ -680,9 +706,6 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     curl_easy_setopt(e, CURLOPT_PRIVATE, f);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->o.request_timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    /* Never re-sent by libcurl on a dead reused connection (see DESIGN). */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_multi_add_handle(s->multi, e);
     f->next = s->flights;
     s->flights = f;

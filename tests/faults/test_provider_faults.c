@@ -1,6 +1,8 @@
 /*
  * The providers misbehave: 5xx after creating the post, 5xx before, dropped
- * connections (phase A, with duplicated and reordered webhooks), then every
+ * connections, before anything is done or after the post is created (on
+ * keep-alive connections: an HTTP library that silently re-sends there posts
+ * twice) (phase A, with duplicated and reordered webhooks), then every
  * answer hanging beyond request_timeout_ms (phase B). Requests whose fate is
  * unknown leave their targets `unconfirmed`; the webhooks settle them, or
  * they are re-sent with the same idempotency key. Nothing is created twice,
@@ -32,7 +34,8 @@ static void test_5xx_drops_and_hangs_settle_by_webhook_without_duplicates(void *
     char faults[256];
     snprintf(faults, sizeof faults,
              "{\"error_after_create_ratio\":0.2,\"error_ratio\":0.1,\"drop_ratio\":0.15,"
-             "\"webhook_duplicate_ratio\":0.2,\"webhook_reorder\":true,\"seed\":%u}",
+             "\"drop_after_create_ratio\":0.15,\"webhook_duplicate_ratio\":0.2,"
+             "\"webhook_reorder\":true,\"seed\":%u}",
              seed % 1000000);
     assert_int_equal(sim_ctl_faults(&f.sim, faults), 0);
     drainfx_posts(&f, "je", 60, "{main}", 0);
@@ -56,7 +59,8 @@ static void test_5xx_drops_and_hangs_settle_by_webhook_without_duplicates(void *
     /* Phase B: every answer hangs beyond the request timeout (the post is created). */
     long attempts_before = drainfx_count(&f, "SELECT coalesce(max(id), 0) FROM attempts");
     assert_int_equal(sim_ctl_faults(&f.sim, "{\"error_after_create_ratio\":0,\"error_ratio\":0,"
-                                            "\"drop_ratio\":0,\"webhook_duplicate_ratio\":0,"
+                                            "\"drop_ratio\":0,\"drop_after_create_ratio\":0,"
+                                            "\"webhook_duplicate_ratio\":0,"
                                             "\"webhook_reorder\":false,\"latency_ms\":1500}"),
                      0);
     drainfx_posts(&f, "je", 20, "{hang}", 0);

@@ -58,6 +58,7 @@ struct sim_faults {
     double error_ratio;              /* 5xx, nothing created */
     double error_after_create_ratio; /* 5xx after the post was created */
     double drop_ratio;               /* close without an answer, nothing done */
+    double drop_after_create_ratio;  /* close without an answer after creating */
     double partial_failure_ratio;    /* per account of a multi-account create */
     double webhook_fail_ratio;       /* post.failed instead of post.published */
     double webhook_duplicate_ratio;  /* deliver an event twice (same id) */
@@ -405,9 +406,9 @@ void sim_reply(struct rctx *c, int status, json_t *body)
 }
 
 /* Closes the connection without an answer: the pending write fails and h2o closes it. */
-static void drop_connection(struct rctx *c)
+static void drop_connection(struct rctx *c, const char *fault)
 {
-    c->fault = "drop";
+    c->fault = fault;
     BUMP(c, dropped);
     record_outcome(c, 0);
     h2o_conn_t *conn = c->req->conn;
@@ -720,6 +721,10 @@ static void run_create(struct rctx *c)
         goto done;
     }
     do_create(c, &cr);
+    if (roll(s, s->faults.drop_after_create_ratio)) {
+        drop_connection(c, "drop_after_create");
+        goto done;
+    }
     c->p->headers(c, -1, 0);
     if (roll(s, s->faults.error_after_create_ratio)) {
         c->fault = "error_after_create";
@@ -847,7 +852,7 @@ static int on_provider(void *app, h2o_req_t *req)
     BUMP(c, requests);
     c->idem = header_value(req, "idempotency-key");
     if (roll(s, s->faults.drop_ratio)) {
-        drop_connection(c);
+        drop_connection(c, "drop");
         return 0;
     }
     c->route = find_route(c);
@@ -921,13 +926,14 @@ static int on_stats(void *app, h2o_req_t *req)
 
 static json_t *faults_json(const struct sim_faults *f)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:b,s:I,s:I}", "error_ratio", f->error_ratio,
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:b,s:I,s:I}", "error_ratio", f->error_ratio,
                      "error_after_create_ratio", f->error_after_create_ratio, "drop_ratio",
-                     f->drop_ratio, "partial_failure_ratio", f->partial_failure_ratio,
-                     "webhook_fail_ratio", f->webhook_fail_ratio, "webhook_duplicate_ratio",
-                     f->webhook_duplicate_ratio, "latency_ms", (json_int_t)f->latency_ms,
-                     "webhook_reorder", f->webhook_reorder, "webhook_reorder_ms",
-                     (json_int_t)f->webhook_reorder_ms, "seed", (json_int_t)f->seed);
+                     f->drop_ratio, "drop_after_create_ratio", f->drop_after_create_ratio,
+                     "partial_failure_ratio", f->partial_failure_ratio, "webhook_fail_ratio",
+                     f->webhook_fail_ratio, "webhook_duplicate_ratio", f->webhook_duplicate_ratio,
+                     "latency_ms", (json_int_t)f->latency_ms, "webhook_reorder", f->webhook_reorder,
+                     "webhook_reorder_ms", (json_int_t)f->webhook_reorder_ms, "seed",
+                     (json_int_t)f->seed);
 }
 
 static void faults_defaults(struct sim *s)
@@ -948,6 +954,7 @@ static const char *faults_apply(struct sim *s, json_t *o)
         {"error_ratio", offsetof(struct sim_faults, error_ratio)},
         {"error_after_create_ratio", offsetof(struct sim_faults, error_after_create_ratio)},
         {"drop_ratio", offsetof(struct sim_faults, drop_ratio)},
+        {"drop_after_create_ratio", offsetof(struct sim_faults, drop_after_create_ratio)},
         {"partial_failure_ratio", offsetof(struct sim_faults, partial_failure_ratio)},
         {"webhook_fail_ratio", offsetof(struct sim_faults, webhook_fail_ratio)},
         {"post_failed_ratio", offsetof(struct sim_faults, webhook_fail_ratio)},
