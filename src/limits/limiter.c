@@ -21,7 +21,8 @@
  * whole budget at the period's last moment. In a full period that is W/L
  * apart, as above; in a period entered part-way (a start, a takeover) the
  * whole budget is still used, evenly, instead of only the share its
- * remaining time gets at W/L. A new period starts afresh.
+ * remaining time gets at W/L. A new period starts afresh. (Only where skew
+ * is under half a period: see paces_period.)
  */
 #include "limits/lim_internal.h"
 
@@ -251,9 +252,11 @@ static void pace_commit(struct lim_bucket *b, uint64_t units, uint64_t t)
 }
 
 /* Whether the bucket paces a fixed window by its period: only where a send
- * counts in at most two adjacent periods (a skew under half a period);
- * elsewhere (a scaled demo with a large skew) the plain spacing W+skew keeps
- * the window's two-period count exact. */
+ * counts in at most two adjacent periods (a skew under half a period), as
+ * the window's count of two periods assumes. Elsewhere (a scaled demo with a
+ * large skew) a send can span three periods; there the plain (W+skew)/L
+ * spacing is kept, which the random-stream property tests find within every
+ * window. */
 static int paces_period(const struct lim_set *s, const struct lim_bucket *b)
 {
     const struct lim_win *w = &s->w[b->first + b->pace_win];

@@ -2,12 +2,13 @@
  * DESIGN: one thread owns everything here: a PGconn (queries and LISTEN), a
  * curl multi handle, the registry and its limiter set. Outcomes go to the
  * recorder (recorder.h), which writes them on a thread and connection of its
- * own, so claiming the next requests never waits for recording the last. Each turn of the loop
- * reads the clock once, renews leases when due, does housekeeping when due,
- * learns when each owned key is next due, claims and sends what the limiter
- * allows now, then sleeps in curl_multi_poll (with the database socket as an
- * extra fd, so a NOTIFY wakes it) until the earliest of: a request finishing,
- * the next budget opening, the next due time, or a housekeeping deadline.
+ * own, so claiming the next requests never waits for recording the last.
+ * Each turn of the loop reads the clock once, renews leases when due, does
+ * housekeeping when due, learns when each owned key is next due, claims and
+ * sends what the limiter allows now, then sleeps in curl_multi_poll (with the
+ * database socket as an extra fd, so a NOTIFY wakes it) until the earliest
+ * of: a request finishing, the next budget opening, the next due time, or a
+ * housekeeping deadline.
  *
  * Never double-post: the claim and the attempts row commit before a request
  * leaves; a request whose fate is unknown (timeout, 5xx, crash) leaves its
@@ -443,7 +444,6 @@ static void housekeeping(struct scheduler *s, uint64_t now)
 
 /* ---- writing outcomes ---- */
 
-/* Columns of a set-based statement: parallel text arrays, NULL entries allowed. */
 /* Hands the turn's outcomes to the recorder, which writes them on its own
  * connection while this thread goes on claiming. */
 static void flush(struct scheduler *s)
