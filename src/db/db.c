@@ -42,7 +42,13 @@ static void ignore_notice(void *arg, const char *msg)
 
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
-    PGconn *c = PQconnectdb(conninfo ? conninfo : "");
+    /* A default connect_timeout first: the URL's own, if it has one, comes
+     * later in the list and wins. Without one, a host that drops packets
+     * holds a (re)connecting thread for the kernel's TCP timeout (minutes),
+     * and a shutdown waits for it. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {DB_CONNECT_TIMEOUT_S, conninfo ? conninfo : "", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c) != CONNECTION_OK) {
         first_line(PQerrorMessage(c), err, errlen);
         PQfinish(c);

@@ -12,9 +12,13 @@
 /* The text of sql/NAME.sql. Aborts on an unknown name (a programming error). */
 const char *db_sql(const char *name);
 
+/* connect_timeout when the connection string names none (seconds). */
+#define DB_CONNECT_TIMEOUT_S "10"
+
 /*
  * Opens a connection. On failure returns NULL and a one-line reason in err
- * (libpq's message, which never contains the password).
+ * (libpq's message, which never contains the password). Waits at most
+ * connect_timeout (DB_CONNECT_TIMEOUT_S unless the string names one).
  */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
     __attribute__((warn_unused_result));
