@@ -7,6 +7,7 @@
 #define POSTPACE_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct clk;
 
@@ -23,5 +24,8 @@ void clk_advance(struct clk *c, uint64_t ms);
 uint64_t clk_now_ms(const struct clk *c);
 /* Monotonic milliseconds, for timeouts and durations (virtual: same as now). */
 uint64_t clk_mono_ms(const struct clk *c);
+
+/* The real moment ms from now, as pthread_cond_timedwait takes it. */
+struct timespec clk_cond_deadline(uint64_t ms);
 
 #endif

@@ -111,8 +111,7 @@ static void send_body(h2o_req_t *req, int status, const char *text, size_t len)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL,
                        H2O_STRLIT("Bearer realm=\"postpace\""));
     if (status == 503)
-        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL,
-                       H2O_STRLIT("5"));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("5"));
     http_send_json(req, status, reason_of(status), body, len);
 }
 
@@ -257,8 +256,7 @@ static void run_job(struct worker *w, struct api_job *j)
         j->work(w->conn, j);
         if (PQstatus(w->conn) != CONNECTION_OK) {
             connection_lost(w, "connection closed during a request");
-            api_job_error(j, 503, "unavailable", "the database is unavailable; retry later",
-                          NULL);
+            api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
         } else if (!j->body) {
             api_job_error(j, 500, "internal", "the request could not be completed", NULL);
         }
@@ -271,12 +269,7 @@ static struct api_job *take(struct api_pool *p, uint64_t wait_ms, int *stop)
 {
     pthread_mutex_lock(&p->lock);
     if (!p->head && !p->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(wait_ms / 1000);
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        struct timespec ts = clk_cond_deadline(wait_ms);
         pthread_cond_timedwait(&p->cond, &p->lock, &ts);
     }
     struct api_job *j = p->head;

@@ -430,12 +430,7 @@ static struct job *take_batch(struct writer *w, uint64_t wait_ms, int *stop)
     struct intake *in = w->in;
     pthread_mutex_lock(&in->lock);
     if (!in->head && !in->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(wait_ms / 1000);
-        ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        struct timespec ts = clk_cond_deadline(wait_ms);
         pthread_cond_timedwait(&in->cond, &in->lock, &ts);
     }
     struct job *batch = NULL;

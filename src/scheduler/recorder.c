@@ -17,8 +17,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "db/db.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -195,25 +195,11 @@ static int write_batch(struct recorder *r, const struct rec_settle *settles,
     return -1;
 }
 
-/* The wall-clock moment ms from now, for pthread_cond_timedwait. */
-static struct timespec after_ms(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* Sleeps (lock held) for the backoff, or until quit. */
 static void back_off(struct recorder *r)
 {
     r->backoff_ms = r->backoff_ms ? (r->backoff_ms * 2 > 5000 ? 5000 : r->backoff_ms * 2) : 100;
-    struct timespec until = after_ms(r->backoff_ms);
+    struct timespec until = clk_cond_deadline((uint64_t)r->backoff_ms);
     while (!r->quit && pthread_cond_timedwait(&r->work, &r->lock, &until) == 0)
         ;
 }
@@ -280,7 +266,7 @@ void rec_hand(struct recorder *r, struct rec_settle *settles, struct rec_finish 
 
 int rec_drain(struct recorder *r, int timeout_ms)
 {
-    struct timespec until = after_ms(timeout_ms);
+    struct timespec until = clk_cond_deadline((uint64_t)timeout_ms);
     pthread_mutex_lock(&r->lock);
     while ((r->busy || r->settles || r->finishes) &&
            pthread_cond_timedwait(&r->idle, &r->lock, &until) == 0)
