@@ -10,10 +10,15 @@
  * The generator is a plain epoll HTTP/1.1 keep-alive client with every
  * request signed and serialised before the clock starts (curl multi cost
  * ~100 us of CPU per request here, capping the bare run near 11k/s).
+ * Each run also reports the CPU it cost per event, from /proc: every
+ * postgres process (backends, autovacuum, WAL writer, checkpointer), the
+ * daemon, and this generator: a figure steadier than events/s on a shared
+ * machine, and the one that says where the time goes.
  * Bounded: each run sends exactly N and stops.
  * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list, default
  * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -45,7 +50,47 @@ struct result {
     const char *name;
     int sent, ok, published; /* published < 0: not applicable */
     double rate, p50_ms, p99_ms;
+    double pg_us, daemon_us, gen_us; /* CPU per event */
 };
+
+/* CPU seconds (user + system) used so far by every process named `comm`. */
+static double cpu_of(const char *comm)
+{
+    double ticks = 0;
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[300], buf[1024];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        if (!open || !close || (size_t)(close - open - 1) != strlen(comm) ||
+            strncmp(open + 1, comm, strlen(comm)) != 0)
+            continue;
+        unsigned long utime = 0, stime = 0; /* fields 14 and 15 */
+        if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                   &stime) == 2)
+            ticks += (double)(utime + stime);
+    }
+    if (d)
+        closedir(d);
+    return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct cpu {
+    double pg, daemon, gen;
+};
+
+static struct cpu cpu_now(void)
+{
+    return (struct cpu){cpu_of("postgres"), cpu_of("postpace"), cpu_of("bench_webhooks")};
+}
 
 /* One keep-alive connection with at most one request in flight. */
 struct conn {
@@ -163,6 +208,7 @@ static void load(int port, struct req *reqs, int n, int conc, struct result *res
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
     }
+    struct cpu c0 = cpu_now();
     double t0 = now_s();
     for (int i = 0; i < conc && next < n; i++) {
         conns[i].r = &reqs[next++];
@@ -205,6 +251,10 @@ static void load(int port, struct req *reqs, int n, int conc, struct result *res
         }
     }
     double elapsed = now_s() - t0;
+    struct cpu c1 = cpu_now();
+    res->pg_us = (c1.pg - c0.pg) * 1e6 / n;
+    res->daemon_us = (c1.daemon - c0.daemon) * 1e6 / n;
+    res->gen_us = (c1.gen - c0.gen) * 1e6 / n;
     for (int i = 0; i < conc; i++)
         close(conns[i].fd);
     free(conns);
@@ -338,15 +388,15 @@ int main(int argc, char **argv)
         run_bare(n, conc, threads, &res[nres++]);
     }
     printf("webhooks: concurrency %d, %s loop threads\n", conc, threads);
-    printf("  %-9s %7s %7s %10s %10s %9s %9s\n", "run", "sent", "200", "published", "events/s",
-           "p50 ms", "p99 ms");
+    printf("  %-9s %7s %7s %10s %10s %9s %9s   %s\n", "run", "sent", "200", "published",
+           "events/s", "p50 ms", "p99 ms", "CPU us/event: postgres daemon generator");
     for (int i = 0; i < nres; i++) {
         struct result *r = &res[i];
         char pub[16] = "-";
         if (r->published >= 0)
             snprintf(pub, sizeof pub, "%d", r->published);
-        printf("  %-9s %7d %7d %10s %10.0f %9.1f %9.1f\n", r->name, r->sent, r->ok, pub, r->rate,
-               r->p50_ms, r->p99_ms);
+        printf("  %-9s %7d %7d %10s %10.0f %9.1f %9.1f   %8.0f %6.0f %9.0f\n", r->name, r->sent,
+               r->ok, pub, r->rate, r->p50_ms, r->p99_ms, r->pg_us, r->daemon_us, r->gen_us);
         bad |= r->ok != r->sent || (r->published >= 0 && r->published != r->sent);
     }
     return bad;
