@@ -21,6 +21,8 @@ struct config {
     int webhook_tolerance_s;  /* accepted webhook-timestamp skew, both directions */
     int webhook_batch_max;    /* most webhook events committed in one transaction */
     int webhook_writers;      /* webhook writer threads, each with its own connection */
+    int webhook_gather_events; /* a writer waits for this many while another stores... */
+    int webhook_gather_ms;     /* ...at most this long */
     int scheduler;            /* 1: this instance publishes; 0: HTTP only */
     int max_in_flight;        /* publish requests in flight at once */
     int request_timeout_ms;   /* one provider request */

@@ -165,6 +165,8 @@ int daemon_serve(const struct config *cfg)
                                 .tolerance_s = cfg->webhook_tolerance_s,
                                 .batch_max = cfg->webhook_batch_max,
                                 .writers = cfg->webhook_writers,
+                                .gather_events = cfg->webhook_gather_events,
+                                .gather_ms = cfg->webhook_gather_ms,
                                 .secrets_refresh_ms = 30000,
                                 .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};

@@ -8,7 +8,12 @@
  * settle the targets), then posts each job back to the loop that owns its
  * request (http_later: a client that hangs up early only detaches its job).
  * With two writers one batch executes while the other waits for its commit
- * to reach the disk, so both cores work. They cannot deadlock on targets
+ * to reach the disk, so both cores work. While one writer is storing a
+ * batch, another that finds fewer than gather_events queued waits up to
+ * gather_ms for more (as PostgreSQL's commit_delay waits for siblings): a
+ * batch costs about a millisecond of database CPU however small it is, so
+ * under load fewer, larger batches leave more of it for events, and with
+ * no batch in flight nothing waits. They cannot deadlock on targets
  * (both lock in id order first); a duplicate of an event another writer is
  * storing waits for that commit and is then skipped.
  */
@@ -55,6 +60,8 @@ struct intake {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct job *head, **tail; /* the queue, under lock */
+    int queued;               /* jobs in the queue, under lock */
+    int storing;              /* writers storing a batch, under lock */
     int stopping;             /* under lock */
     atomic_int accepting;
     atomic_int db_ok; /* writers with a working connection */
@@ -194,6 +201,7 @@ static int enqueue(struct intake *in, struct job *j)
     if (!stopping) {
         *in->tail = j;
         in->tail = &j->next;
+        in->queued++;
         pthread_cond_signal(&in->cond);
     }
     pthread_mutex_unlock(&in->lock);
@@ -421,7 +429,8 @@ static void maintain_connection(struct writer *w, uint64_t now)
 }
 
 /*
- * Takes up to batch_max jobs, waiting at most `wait_ms` for the first. A
+ * Takes up to batch_max jobs, waiting at most `wait_ms` for the first, then
+ * (while another writer is storing) at most gather_ms for gather_events. A
  * writer without a connection takes none while another writer has one;
  * when none has, it takes them to answer 503 rather than leave them waiting.
  */
@@ -433,11 +442,20 @@ static struct job *take_batch(struct writer *w, uint64_t wait_ms, int *stop)
         struct timespec ts = clk_cond_deadline(wait_ms);
         pthread_cond_timedwait(&in->cond, &in->lock, &ts);
     }
+    if (w->conn && in->head && in->queued < in->opt.gather_events && in->storing > 0) {
+        struct timespec ts = clk_cond_deadline((uint64_t)in->opt.gather_ms);
+        while (in->queued < in->opt.gather_events && in->storing > 0 && !in->stopping)
+            if (pthread_cond_timedwait(&in->cond, &in->lock, &ts) != 0)
+                break;
+    }
     struct job *batch = NULL;
     if (w->conn || atomic_load(&in->db_ok) == 0) {
         struct job **end = &in->head;
-        for (int n = 0; *end && n < in->opt.batch_max; n++)
+        int n = 0;
+        for (; *end && n < in->opt.batch_max; n++)
             end = &(*end)->next;
+        in->queued -= n;
+        in->storing += n > 0;
         batch = in->head;
         in->head = *end;
         *end = NULL;
@@ -463,8 +481,13 @@ static void *writer_main(void *arg)
         struct job *batch = take_batch(w, w->conn ? 1000 : 100, &stop);
         if (stop)
             break;
-        if (batch)
+        if (batch) {
             process(w, batch);
+            pthread_mutex_lock(&w->in->lock);
+            w->in->storing--;
+            pthread_cond_broadcast(&w->in->cond); /* a gathering writer goes now */
+            pthread_mutex_unlock(&w->in->lock);
+        }
         else if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
             PQconsumeInput(w->conn); /* notices a server that went away while idle */
     }

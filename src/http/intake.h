@@ -22,6 +22,8 @@ struct intake_options {
     int tolerance_s;        /* webhook-timestamp tolerance, both directions */
     int batch_max;          /* most events per transaction */
     int writers;            /* writer threads, each with its own connection */
+    int gather_events;      /* while a batch is being stored, wait for this many... */
+    int gather_ms;          /* ...at most this long (0 events: never wait) */
     int secrets_refresh_ms; /* how often signing secrets are reloaded */
     struct clk *clock;      /* for timestamps; clk_real in production */
 };
