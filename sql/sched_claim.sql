@@ -5,7 +5,8 @@
 -- key, plus '+N' when it carries N > 1 targets). Returns them grouped by key,
 -- with what to send. The intent is committed, with its attempts rows, before
 -- any request leaves. SKIP LOCKED everywhere: a claim never waits, so it
--- cannot deadlock with anything.
+-- cannot deadlock with anything. due_at <= now() is "scheduled and due"
+-- (due_at: next_attempt_at while scheduled, else NULL; migration 0010).
 WITH want AS (
     SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
 ), first AS MATERIALIZED (
@@ -14,9 +15,8 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT t.post_id
              FROM post_targets t
-            WHERE t.provider_key_id = w.key_id AND t.status = 'scheduled'
-              AND t.next_attempt_at <= now()
-            ORDER BY t.next_attempt_at, t.id
+            WHERE t.provider_key_id = w.key_id AND t.due_at <= now()
+            ORDER BY t.due_at, t.id
             LIMIT 1
               FOR UPDATE SKIP LOCKED) f
 ), picked AS MATERIALIZED (
@@ -28,7 +28,7 @@ WITH want AS (
            SELECT t.id, t.idempotency_key
              FROM post_targets t
             WHERE t.post_id = first.post_id AND t.provider_key_id = first.key_id
-              AND t.status = 'scheduled' AND t.next_attempt_at <= now()
+              AND t.due_at <= now()
             ORDER BY t.id
             LIMIT first.lim
               FOR UPDATE SKIP LOCKED) p

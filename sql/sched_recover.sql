@@ -1,8 +1,9 @@
 -- Claims whose holder vanished: the request may have left, so the target is
 -- unconfirmed (settled by its webhook, or retried with the same key after
--- $1 ms), never blindly re-sent.
+-- $1 ms), never blindly re-sent. (lease_lapses_at: lease_expires_at while
+-- publishing, else NULL.)
 UPDATE post_targets
    SET status = 'unconfirmed', lease_owner = NULL, lease_expires_at = NULL,
        next_attempt_at = now() + make_interval(secs => $1::double precision / 1000),
        updated_at = now()
- WHERE status = 'publishing' AND lease_expires_at < now();
+ WHERE lease_lapses_at < now();

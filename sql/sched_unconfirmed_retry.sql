@@ -1,9 +1,10 @@
 -- Unconfirmed targets whose webhook never came: retried (same idempotency
--- key) while attempts remain ($1), else failed.
+-- key) while attempts remain ($1), else failed. (recheck_at: next_attempt_at
+-- while unconfirmed, else NULL.)
 UPDATE post_targets
    SET status = CASE WHEN attempts < $1 THEN 'scheduled' ELSE 'failed' END::target_status,
        last_error = CASE WHEN attempts < $1 THEN last_error
                          ELSE jsonb_build_object('code', 'unconfirmed',
                                                  'message', 'no answer and no webhook after the last attempt') END,
        updated_at = now()
- WHERE status = 'unconfirmed' AND next_attempt_at <= now();
+ WHERE recheck_at <= now();
