@@ -299,6 +299,77 @@ static void test_store_events_refuses_unknown_providers_and_applies_known_ones(v
                      1);
 }
 
+/* Polls (10 ms apart, 10 s at most) until `sql` answers 1. */
+static int await_true(PGconn *c, const char *sql)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (query_int(c, sql) == 1)
+            return 1;
+        struct timeval tv = {0, 10000};
+        select(0, NULL, NULL, NULL, &tv);
+    }
+    return 0;
+}
+
+/* Sends `sql` from a second session, waits until it blocks on a lock, lets
+ * `writer` commit, and returns the SQLSTATE the sent statement ended with. */
+static const char *blocked_until_commit(struct fx *f, PGconn *writer, const char *sql)
+{
+    static char state[6];
+    PGconn *d = pgt_connect(f->ci);
+    assert_int_equal(PQsendQuery(d, sql), 1);
+    char probe[512];
+    snprintf(probe, sizeof probe,
+             "SELECT (count(*) = 1)::int FROM pg_stat_activity WHERE pid = %d "
+             "AND wait_event_type = 'Lock'",
+             PQbackendPID(d));
+    assert_true(await_true(f->c, probe));
+    pgt_exec(writer, "COMMIT");
+    PGresult *r = PQgetResult(d);
+    const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    snprintf(state, sizeof state, "%s", s ? s : "00000");
+    PQclear(r);
+    while ((r = PQgetResult(d)))
+        PQclear(r);
+    PQfinish(d);
+    return state;
+}
+
+/* The reference check takes no row locks (0011): a delete waits instead for
+ * the transactions writing events, then sees what they wrote. */
+static void test_deleting_a_target_waits_for_events_naming_it(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    PGconn *w = pgt_connect(f->ci);
+    pgt_exec(w, "BEGIN");
+    pgt_exec(w, "INSERT INTO webhook_events (provider, event_id, event_type, payload, reference, "
+                "target_id) VALUES ('posteverywhere', 'e1', 'post.published', '{}', 'r', 1)");
+    assert_string_equal(blocked_until_commit(f, w, "DELETE FROM post_targets WHERE id = 1"),
+                        "00000");
+    PQfinish(w);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events "
+                                     "WHERE event_id = 'e1' AND target_id IS NULL"),
+                     1);
+}
+
+static void test_deleting_a_provider_waits_for_events_naming_it(void **state)
+{
+    struct fx *f = *state;
+    pgt_exec(f->c, "INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts) "
+                   "VALUES ('spare', 'Spare', 'http://127.0.0.1:1', 'none', false)");
+    PGconn *w = pgt_connect(f->ci);
+    pgt_exec(w, "BEGIN");
+    pgt_exec(w, "INSERT INTO webhook_events (provider, event_id, event_type, payload, reference) "
+                "VALUES ('spare', 'e1', 'post.published', '{}', 'r')");
+    assert_string_equal(blocked_until_commit(f, w, "DELETE FROM providers WHERE id = 'spare'"),
+                        FK_VIOLATION);
+    PQfinish(w);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM providers WHERE id = 'spare'"), 1);
+    /* Renaming nothing away (an upsert at start-up) takes no lock at all. */
+    pgt_exec(f->c, "UPDATE providers SET name = name");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -317,6 +388,8 @@ int main(void)
         T(test_notify_fires_when_something_becomes_due_sooner),
         T(test_webhook_events_must_name_a_real_provider_and_target),
         T(test_store_events_refuses_unknown_providers_and_applies_known_ones),
+        T(test_deleting_a_target_waits_for_events_naming_it),
+        T(test_deleting_a_provider_waits_for_events_naming_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
