@@ -201,8 +201,10 @@ static int enqueue(struct intake *in, struct job *j)
     if (!stopping) {
         *in->tail = j;
         in->tail = &j->next;
-        in->queued++;
-        pthread_cond_signal(&in->cond);
+        /* Wake a writer for the first job, and a gathering one when enough
+         * have come: a signal per job woke it two dozen times a batch. */
+        if (++in->queued == 1 || in->queued == in->opt.gather_events)
+            pthread_cond_signal(&in->cond);
     }
     pthread_mutex_unlock(&in->lock);
     return stopping ? -1 : 0;
