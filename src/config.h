@@ -11,29 +11,29 @@
 #include <stdio.h>
 
 struct config {
-    char *database_url;       /* libpq conninfo or URL; empty: libpq's PG* defaults */
-    char *listen;             /* host:port of the HTTP server */
-    int http_threads;         /* h2o event-loop threads */
-    char *log_level;          /* debug | info | warn | error */
-    int body_limit;           /* largest accepted request body, bytes */
-    char *instance_id;        /* names this process in leases; empty: host:pid */
-    int shutdown_grace_ms;    /* how long shutdown waits for requests in flight */
-    int webhook_tolerance_s;  /* accepted webhook-timestamp skew, both directions */
-    int webhook_batch_max;    /* most webhook events committed in one transaction */
-    int webhook_writers;      /* webhook writer threads, each with its own connection */
+    char *database_url;        /* libpq conninfo or URL; empty: libpq's PG* defaults */
+    char *listen;              /* host:port of the HTTP server */
+    int http_threads;          /* h2o event-loop threads */
+    char *log_level;           /* debug | info | warn | error */
+    int body_limit;            /* largest accepted request body, bytes */
+    char *instance_id;         /* names this process in leases; empty: host:pid */
+    int shutdown_grace_ms;     /* how long shutdown waits for requests in flight */
+    int webhook_tolerance_s;   /* accepted webhook-timestamp skew, both directions */
+    int webhook_batch_max;     /* most webhook events committed in one transaction */
+    int webhook_writers;       /* webhook writer threads, each with its own connection */
     int webhook_gather_events; /* a writer waits for this many while another stores... */
     int webhook_gather_ms;     /* ...at most this long */
-    int scheduler;            /* 1: this instance publishes; 0: HTTP only */
-    int max_in_flight;        /* publish requests in flight at once */
-    int request_timeout_ms;   /* one provider request */
-    int max_attempts;         /* tries of a target before it fails */
-    int backoff_ms;           /* first retry delay (doubles, with jitter) */
-    int catchup_ms;           /* never-tried targets overdue beyond this expire */
-    int unconfirmed_retry_ms; /* wait for a webhook before re-sending an unconfirmed target */
-    int lease_ttl_ms;         /* key-group lease length */
-    int skew_ms;              /* clock-skew margin at window edges */
-    char *api_tokens;         /* space-separated bearer tokens of /v1; empty: API disabled */
-    int api_workers;          /* API worker threads, each with its own connection */
+    int scheduler;             /* 1: this instance publishes; 0: HTTP only */
+    int max_in_flight;         /* publish requests in flight at once */
+    int request_timeout_ms;    /* one provider request */
+    int max_attempts;          /* tries of a target before it fails */
+    int backoff_ms;            /* first retry delay (doubles, with jitter) */
+    int catchup_ms;            /* never-tried targets overdue beyond this expire */
+    int unconfirmed_retry_ms;  /* wait for a webhook before re-sending an unconfirmed target */
+    int lease_ttl_ms;          /* key-group lease length */
+    int skew_ms;               /* clock-skew margin at window edges */
+    char *api_tokens;          /* space-separated bearer tokens of /v1; empty: API disabled */
+    int api_workers;           /* API worker threads, each with its own connection */
 };
 
 /* One key of the table; exposed so `help` and the README can list them. */

@@ -489,8 +489,7 @@ static void *writer_main(void *arg)
             w->in->storing--;
             pthread_cond_broadcast(&w->in->cond); /* a gathering writer goes now */
             pthread_mutex_unlock(&w->in->lock);
-        }
-        else if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
+        } else if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
             PQconsumeInput(w->conn); /* notices a server that went away while idle */
     }
     if (w->connected)

@@ -95,8 +95,8 @@ static struct cpu cpu_now(void)
 /* One keep-alive connection with at most one request in flight. */
 struct conn {
     int fd;
-    struct req *r;     /* in flight, or NULL */
-    size_t off;        /* bytes of r->text written */
+    struct req *r; /* in flight, or NULL */
+    size_t off;    /* bytes of r->text written */
     char in[4096];
     size_t inlen;
 };
@@ -302,8 +302,12 @@ static void run_daemon(const char *name, int n, int conc, const char *threads, i
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", ci);
     snprintf(env_threads, sizeof env_threads, "POSTPACE_HTTP_THREADS=%s", threads);
     snprintf(env_batch, sizeof env_batch, "POSTPACE_WEBHOOK_BATCH_MAX=%d", batch_max);
-    char *envs[] = {env_db, env_threads, "PP_BENCH_WHSEC=" SECRET, "POSTPACE_LOG_LEVEL=warn",
-                    batch_max > 0 ? env_batch : NULL, NULL};
+    char *envs[] = {env_db,
+                    env_threads,
+                    "PP_BENCH_WHSEC=" SECRET,
+                    "POSTPACE_LOG_LEVEL=warn",
+                    batch_max > 0 ? env_batch : NULL,
+                    NULL};
     char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0",
                     getenv("BENCH_DEBUG") ? "--log-level=debug" : "--log-level=info", NULL};
     struct proc server;
@@ -388,8 +392,8 @@ int main(int argc, char **argv)
         run_bare(n, conc, threads, &res[nres++]);
     }
     printf("webhooks: concurrency %d, %s loop threads\n", conc, threads);
-    printf("  %-9s %7s %7s %10s %10s %9s %9s   %s\n", "run", "sent", "200", "published",
-           "events/s", "p50 ms", "p99 ms", "CPU us/event: postgres daemon generator");
+    printf("  %-9s %7s %7s %10s %10s %9s %9s   %s\n", "run", "sent", "200", "published", "events/s",
+           "p50 ms", "p99 ms", "CPU us/event: postgres daemon generator");
     for (int i = 0; i < nres; i++) {
         struct result *r = &res[i];
         char pub[16] = "-";
