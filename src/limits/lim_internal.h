@@ -15,6 +15,11 @@ struct lim_ent {
 
 /* One window's spec and state. `kind` is the effective kind: a calendar
  * month under a time scale counts as LIM_FIXED of 30 days/scale. */
+/* Periods a fixed window remembers: a send counts in every period within
+ * skew of it, so 2*skew/len + 2 of them (a demo's 1 s window with a 1 s
+ * skew: four); older ones count as full. */
+#define LIM_PERIODS 8
+
 struct lim_win {
     struct lim_window_spec spec;
     enum lim_kind kind;
@@ -23,8 +28,10 @@ struct lim_win {
     struct lim_ent *ring;
     uint32_t cap, head, n;
     uint64_t sum;
-    /* fixed, month, lifetime: units in period `per` and in period per-1 */
-    uint64_t per, cur, prev;
+    /* fixed, month, lifetime: units in period p for per - LIM_PERIODS < p
+     * <= per, at cnt[p % LIM_PERIODS] */
+    uint64_t per;
+    uint64_t cnt[LIM_PERIODS];
 };
 
 struct lim_bucket {

@@ -253,10 +253,10 @@ static void pace_commit(struct lim_bucket *b, uint64_t units, uint64_t t)
 
 /* Whether the bucket paces a fixed window by its period: only where a send
  * counts in at most two adjacent periods (a skew under half a period), as
- * the window's count of two periods assumes. Elsewhere (a scaled demo with a
- * large skew) a send can span three periods; there the plain (W+skew)/L
- * spacing is kept, which the random-stream property tests find within every
- * window. */
+ * the period's budget arithmetic below assumes. Elsewhere (a scaled demo with
+ * a large skew) a send spans three periods or more; there the plain
+ * (W+skew)/L spacing is kept, which the random-stream property tests find
+ * within every window. */
 static int paces_period(const struct lim_set *s, const struct lim_bucket *b)
 {
     const struct lim_win *w = &s->w[b->first + b->pace_win];

@@ -10,11 +10,13 @@
  * [t, t + len + skew).
  *
  * Fixed, calendar-month and lifetime windows are counters per period. With a
- * skew margin, a send at x counts in the period of x - skew and in the period
- * of x + skew, so whichever side of a boundary the provider's clock puts it,
- * it is counted there; the effect at a boundary is that a full period opens
- * skew ms late. Only the newest two periods are kept: sends arrive in time
- * order, and an older period can no longer matter.
+ * skew margin, a send at x counts in every period from that of x - skew to
+ * that of x + skew, so wherever the provider's clock puts it, it is counted
+ * there; the effect at a boundary is that a full period opens skew ms late.
+ * That is two periods at most while skew is under half a period, more in a
+ * scaled demo (a 1 s minute, a 1 s skew: four). The newest LIM_PERIODS
+ * periods are kept: sends arrive in time order, and an older period can no
+ * longer matter, so it counts as full.
  */
 #include "limits/lim_internal.h"
 
@@ -81,15 +83,25 @@ static uint64_t period_start(const struct lim_win *w, uint64_t p)
     }
 }
 
-/* Units counted in period p. A period older than the two we keep is treated
+/* Whether period p is one of those kept (p <= per). */
+static int kept(const struct lim_win *w, uint64_t p)
+{
+    return p <= w->per && w->per - p < LIM_PERIODS;
+}
+
+/* Units counted in period p. A period older than those we keep is treated
  * as full: nothing may be placed there any more. */
 static uint64_t count_in(const struct lim_win *w, uint64_t p)
 {
-    if (p == w->per)
-        return w->cur;
-    if (p + 1 == w->per)
-        return w->prev;
-    return p > w->per ? 0 : UINT64_MAX;
+    if (p > w->per)
+        return 0;
+    return kept(w, p) ? w->cnt[p % LIM_PERIODS] : UINT64_MAX;
+}
+
+/* The first period of pa..pb worth looking at: older ones are not kept. */
+static uint64_t span_from(uint64_t pa, uint64_t pb)
+{
+    return pb - pa < LIM_PERIODS ? pa : pb - (LIM_PERIODS - 1);
 }
 
 static int fits(uint64_t used, uint64_t units, uint64_t max)
@@ -101,17 +113,18 @@ static void advance_to(struct lim_win *w, uint64_t p)
 {
     if (p <= w->per)
         return;
-    w->prev = p == w->per + 1 ? w->cur : 0;
-    w->cur = 0;
+    if (p - w->per >= LIM_PERIODS)
+        memset(w->cnt, 0, sizeof w->cnt);
+    else
+        for (uint64_t q = w->per + 1; q <= p; q++)
+            w->cnt[q % LIM_PERIODS] = 0;
     w->per = p;
 }
 
 static void bump(struct lim_win *w, uint64_t p, uint64_t units)
 {
-    if (p == w->per)
-        w->cur = sat_add(w->cur, units);
-    else if (p + 1 == w->per)
-        w->prev = sat_add(w->prev, units);
+    if (kept(w, p))
+        w->cnt[p % LIM_PERIODS] = sat_add(w->cnt[p % LIM_PERIODS], units);
 }
 
 void lim_win_init(struct lim_win *w, const struct lim_window_spec *spec, double scale)
@@ -156,7 +169,8 @@ void lim_win_clear(struct lim_win *w)
 {
     w->head = w->n = 0;
     w->sum = 0;
-    w->per = w->cur = w->prev = 0;
+    w->per = 0;
+    memset(w->cnt, 0, sizeof w->cnt);
 }
 
 /* ---- rolling ---- */
@@ -264,13 +278,19 @@ static uint64_t period_earliest(const struct lim_win *w, uint64_t units, uint64_
     if (units > max)
         return LIM_NEVER;
     uint64_t x = now;
-    /* Each step moves x past a full period; only the newest two can be full. */
-    for (int i = 0; i < 8 && x != LIM_NEVER; i++) {
+    uint64_t oldest = w->per >= LIM_PERIODS - 1 ? w->per - (LIM_PERIODS - 1) : 0;
+    /* Each step moves x past the newest full period x would count in (one
+     * older than those kept counts as full); past the newest period kept,
+     * nothing is full. */
+    for (int i = 0; i < LIM_PERIODS + 2 && x != LIM_NEVER; i++) {
         uint64_t pa = period_of(w, sat_sub(x, skew));
         uint64_t pb = period_of(w, sat_add(x, skew));
-        uint64_t full = !fits(count_in(w, pa), units, max)   ? pa
-                        : !fits(count_in(w, pb), units, max) ? pb
-                                                             : UINT64_MAX;
+        uint64_t full = UINT64_MAX;
+        if (pa < oldest)
+            full = pb < oldest ? pb : oldest - 1;
+        for (uint64_t p = pa > oldest ? pa : oldest; p <= pb && p <= w->per; p++)
+            if (!fits(count_in(w, p), units, max))
+                full = p;
         if (full == UINT64_MAX)
             return x;
         x = sat_add(period_start(w, full + 1), skew);
@@ -283,18 +303,21 @@ static void period_add(struct lim_win *w, uint64_t units, uint64_t t, uint64_t s
     uint64_t pa = period_of(w, sat_sub(t, skew));
     uint64_t pb = period_of(w, sat_add(t, skew));
     advance_to(w, pb);
-    bump(w, pb, units);
-    if (pa != pb)
-        bump(w, pa, units);
+    for (uint64_t p = span_from(pa, pb); p <= pb; p++)
+        bump(w, p, units);
 }
 
 static uint64_t period_used(const struct lim_win *w, uint64_t now, uint64_t skew)
 {
-    uint64_t a = count_in(w, period_of(w, sat_sub(now, skew)));
-    uint64_t b = count_in(w, period_of(w, sat_add(now, skew)));
-    a = a == UINT64_MAX ? 0 : a;
-    b = b == UINT64_MAX ? 0 : b;
-    return a > b ? a : b;
+    uint64_t pa = period_of(w, sat_sub(now, skew));
+    uint64_t pb = period_of(w, sat_add(now, skew));
+    uint64_t used = 0;
+    for (uint64_t p = span_from(pa, pb); p <= pb; p++) {
+        uint64_t c = count_in(w, p);
+        if (c != UINT64_MAX && c > used)
+            used = c;
+    }
+    return used;
 }
 
 /* ---- the interface ---- */
@@ -350,10 +373,8 @@ void lim_win_raise(struct lim_win *w, uint64_t used, uint64_t now, uint64_t rese
     uint64_t latest = period_of(w, sat_add(now, skew));
     q = q < latest ? q : latest;
     advance_to(w, q);
-    if (q == w->per && w->cur < used)
-        w->cur = used;
-    else if (q + 1 == w->per && w->prev < used)
-        w->prev = used;
+    if (kept(w, q) && w->cnt[q % LIM_PERIODS] < used)
+        w->cnt[q % LIM_PERIODS] = used;
 }
 
 /* When the period holding now ends (+ skew); a rolling window has emptied

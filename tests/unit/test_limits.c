@@ -263,6 +263,35 @@ static void test_skew_margin_delays_rolling_expiry_and_fixed_opening(void **stat
     lim_set_destroy(s);
 }
 
+/* A skew of half a period or more (a scaled demo: a minute lasting a second,
+ * a 1 s skew) puts a send in three periods or more; it counts in every one.
+ * Counting only the outer two left the send's own period empty, so a second
+ * send could have joined it there. */
+static void test_skew_wider_than_half_a_period_counts_in_every_period_it_spans(void **state)
+{
+    (void)state;
+    struct lim_set *s = set_without_pacing(SEC);
+    uint32_t fix = add_one(s, "*", LIM_FIXED, SEC, 1, LIM_COST_REQUEST, 1);
+    struct lim_req r = req_for(&fix, 1, "POST /");
+    lim_commit(s, &r, T0 + 2500); /* periods 1, 2 and 3 (seconds after T0) */
+    /* The next send may not count in any of them: it waits until x - skew is
+     * in period 4. */
+    assert_int_equal(lim_next_slot(s, &r, T0 + 2600), T0 + 5000);
+    struct lim_window_state ws;
+    lim_window_state(s, fix, 0, T0 + 2500, &ws);
+    assert_int_equal(ws.used, 1);
+    lim_set_destroy(s);
+
+    /* Wider than the periods kept (21 periods): the send is counted in the
+     * newest ones, the older ones count as full, and the next send still
+     * waits until it can count in none of them: x - skew in period 41. */
+    s = set_without_pacing(10 * SEC);
+    fix = add_one(s, "*", LIM_FIXED, SEC, 1, LIM_COST_REQUEST, 1);
+    lim_commit(s, &r, T0 + 30500);
+    assert_int_equal(lim_next_slot(s, &r, T0 + 30600), T0 + 51000);
+    lim_set_destroy(s);
+}
+
 static void test_rolling_log_bounded_by_max_units_stays_conservative(void **state)
 {
     struct lim_set *s = set_without_pacing(0);
@@ -552,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_request_draws_only_on_matching_routes),
         cmocka_unit_test(test_time_scale_divides_windows_and_aligns_fixed),
         cmocka_unit_test(test_skew_margin_delays_rolling_expiry_and_fixed_opening),
+        cmocka_unit_test(test_skew_wider_than_half_a_period_counts_in_every_period_it_spans),
         cmocka_unit_test(test_rolling_log_bounded_by_max_units_stays_conservative),
         cmocka_unit_test(test_pacing_spaces_sends_by_window_over_limit_after_burst),
         cmocka_unit_test(test_pacing_burst_refills_while_idle),
