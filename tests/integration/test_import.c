@@ -317,23 +317,6 @@ static void test_usage_errors_exit_2_with_one_line(void **state)
 
 /* ---- dying midway ---- */
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Polls `sql` (a count) until it is non-zero; bounded at 30 s. */
-static int await_count(struct fx *f, const char *sql)
-{
-    for (int i = 0; i < 1500; i++) {
-        if (count(f, sql) > 0)
-            return 1;
-        sleep_ms(20);
-    }
-    return 0;
-}
-
 static void generate(FILE *fp, long from, long to)
 {
     for (long i = from; i < to; i++)
@@ -356,12 +339,12 @@ static void test_killed_while_streaming_leaves_nothing(void **state)
     fputs(HDR, fp);
     generate(fp, 0, 20000);
     fflush(fp);
-    assert_true(await_count(f, "SELECT count(*) FROM pg_stat_activity "
+    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
                                "WHERE query LIKE '%COPY import_stage%' AND pid <> pg_backend_pid()"));
     kill(p.pid, SIGKILL);
     assert_int_equal(proc_wait(&p), 128 + SIGKILL);
     fclose(fp);
-    assert_true(await_count(f, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
+    assert_true(pgt_await(f->c, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
                                "WHERE query LIKE '%COPY import_stage%' AND pid <> pg_backend_pid()"));
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
 }
@@ -384,13 +367,13 @@ static void test_killed_while_inserting_leaves_nothing(void **state)
     char *envs[] = {f->env, NULL};
     struct proc p;
     proc_start(&p, argv, envs);
-    assert_true(await_count(f, "SELECT count(*) FROM pg_stat_activity "
+    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
                                "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
     kill(p.pid, SIGKILL);
     assert_int_equal(proc_wait(&p), 128 + SIGKILL);
     pgt_exec(blocker, "COMMIT"); /* the insert runs now, then finds its client gone */
     PQfinish(blocker);
-    assert_true(await_count(f, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
+    assert_true(pgt_await(f->c, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
                                "WHERE query LIKE '%INSERT INTO posts%' AND pid <> pg_backend_pid()"));
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
     assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 0);

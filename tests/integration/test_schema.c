@@ -299,18 +299,6 @@ static void test_store_events_refuses_unknown_providers_and_applies_known_ones(v
                      1);
 }
 
-/* Polls (10 ms apart, 10 s at most) until `sql` answers 1. */
-static int await_true(PGconn *c, const char *sql)
-{
-    for (int i = 0; i < 1000; i++) {
-        if (query_int(c, sql) == 1)
-            return 1;
-        struct timeval tv = {0, 10000};
-        select(0, NULL, NULL, NULL, &tv);
-    }
-    return 0;
-}
-
 /* Sends `sql` from a second session, waits until it blocks on a lock, lets
  * `writer` commit, and returns the SQLSTATE the sent statement ended with. */
 static const char *blocked_until_commit(struct fx *f, PGconn *writer, const char *sql)
@@ -323,7 +311,7 @@ static const char *blocked_until_commit(struct fx *f, PGconn *writer, const char
              "SELECT (count(*) = 1)::int FROM pg_stat_activity WHERE pid = %d "
              "AND wait_event_type = 'Lock'",
              PQbackendPID(d));
-    assert_true(await_true(f->c, probe));
+    assert_true(pgt_await(f->c, probe));
     pgt_exec(writer, "COMMIT");
     PGresult *r = PQgetResult(d);
     const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,7 +29,8 @@ const char *pgt_cluster(void)
     }
     FILE *f = fopen(PGTEST_URL_FILE, "r");
     if (!f || !fgets(url, sizeof url, f)) {
-        fprintf(stderr, "pgtest: no cluster: set PGTEST_URL or run through ctest (fixture pg, %s)\n",
+        fprintf(stderr,
+                "pgtest: no cluster: set PGTEST_URL or run through ctest (fixture pg, %s)\n",
                 PGTEST_URL_FILE);
         exit(1);
     }
@@ -121,4 +123,19 @@ void pgt_drop_db(char *conninfo)
 const char *pgt_postpace_bin(void)
 {
     return POSTPACE_BIN;
+}
+
+int pgt_await(PGconn *c, const char *sql)
+{
+    for (int i = 0; i < 1500; i++) {
+        PGresult *r = PQexec(c, sql);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        long n = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        if (n > 0)
+            return 1;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }

@@ -29,6 +29,10 @@ void pgt_exec(PGconn *c, const char *sql);
 /* Runs a statement with parameters; returns the SQLSTATE ("00000" on success). */
 const char *pgt_try(PGconn *c, const char *sql, int n, const char *const *params);
 
+/* Polls `sql` (one integer) every 20 ms until it is above zero; returns 1
+ * then, 0 after 30 s. For waiting on another session's state. */
+int pgt_await(PGconn *c, const char *sql);
+
 /* Path of the built postpace binary (for CLI tests). */
 const char *pgt_postpace_bin(void);
 
