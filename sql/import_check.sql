@@ -97,7 +97,10 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                   FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
            -- content
            CASE WHEN v.bad & 8 = 0 AND (v.content IS NULL OR v.content !~ '[^[:space:]]') THEN E'content\tempty' END,
-           CASE WHEN octet_length(v.content) > v.max_content_len AND length(v.content) > v.max_content_len THEN
+           -- IS NOT NULL first: with no limit, octet_length > NULL is NULL, and AND
+           -- goes on to count the characters of every post for nothing.
+           CASE WHEN v.max_content_len IS NOT NULL AND octet_length(v.content) > v.max_content_len
+                     AND length(v.content) > v.max_content_len THEN
                format(E'content\t%s characters, %s allows %s', length(v.content), v.provider, v.max_content_len) END,
            -- media
            CASE WHEN jsonb_typeof(v.media) <> 'array' THEN
