@@ -4,6 +4,13 @@
 # with `psql \copy` of the same file into an unindexed text table (the floor).
 # Prints wall time and peak RSS of each. A measurement, not a pass/fail test.
 #
+# Then the write floor: the rows the import produced, already checked and
+# typed, dumped and loaded back with `psql \copy` into empty tables shaped
+# like posts and post_targets (the same columns, indexes, checks, defaults
+# and generated columns; no triggers). No import can write the calendar in
+# less: it is the cost of the tables themselves, before any reading,
+# validation or expansion of accounts into targets.
+#
 #   tests/bench/bench_import.sh [BUILD_DIR] [ROWS]
 #
 # Uses a private cluster under BUILD_DIR/pgbench-import (started and stopped here).
@@ -53,3 +60,17 @@ grep -v '^import: ' "$work/err" | head -n 5 || true
 measure "postpace import (re-import)" env DATABASE_URL="$db" "$bin" import "$csv"
 tail -n 1 "$work/out"
 psql -qXAt "$db" -c "SELECT 'posts ' || count(*) FROM posts" -c "SELECT 'targets ' || count(*) FROM post_targets"
+
+# The write floor (see the top). The dumps are not timed; the loads are.
+psql -qX "$db" -c "\\copy (SELECT id, external_id, provider_key_id, account_ids, content, media,
+                   scheduled_at, time_zone FROM posts) TO '$work/posts.copy'" \
+  -c "\\copy (SELECT id, post_id, provider_key_id, account_id, next_attempt_at, idempotency_key
+                FROM post_targets) TO '$work/targets.copy'" \
+  -c "CREATE TABLE shape_posts (LIKE posts INCLUDING ALL)" \
+  -c "CREATE TABLE shape_targets (LIKE post_targets INCLUDING ALL)" -c "CHECKPOINT"
+measure "write floor: posts" psql -qX "$db" -c "\\copy shape_posts (id, external_id,
+  provider_key_id, account_ids, content, media, scheduled_at, time_zone) FROM '$work/posts.copy'"
+measure "write floor: targets" psql -qX "$db" -c "\\copy shape_targets (id, post_id,
+  provider_key_id, account_id, next_attempt_at, idempotency_key) FROM '$work/targets.copy'"
+psql -qXAt "$db" -c "SELECT 'write floor rows: posts ' || (SELECT count(*) FROM shape_posts)
+                            || ', targets ' || (SELECT count(*) FROM shape_targets)"
