@@ -59,6 +59,10 @@ int imp_reader_finish(struct imp_reader *r);
 /* Physical lines seen so far (the line being read, 1-based). */
 long imp_reader_line(const struct imp_reader *r);
 
+/* Tests: with on != 0 every byte goes through the state machine, none is
+ * copied as part of a run; the records must come out the same either way. */
+void imp_reader_set_bytewise(struct imp_reader *r, int on);
+
 /*
  * Checks that s[0..len) is UTF-8 without NUL bytes (PostgreSQL text cannot
  * hold them). Returns len when it is, else the offset of the first bad byte.

@@ -31,16 +31,23 @@ static int collect(void *arg, const struct imp_record *rec)
     return 0;
 }
 
-/* Parses `in` fed `chunk` bytes at a time. */
-static void parse(enum imp_format fmt, const char *in, size_t n, size_t chunk, size_t max,
-                  struct sink *s)
+/* Parses `in` fed `chunk` bytes at a time (bytewise: no run copying). */
+static void parse_as(enum imp_format fmt, const char *in, size_t n, size_t chunk, size_t max,
+                     int bytewise, struct sink *s)
 {
     memset(s, 0, sizeof *s);
     struct imp_reader *r = imp_reader_create(fmt, max, collect, s);
+    imp_reader_set_bytewise(r, bytewise);
     for (size_t at = 0; at < n; at += chunk)
         assert_int_equal(imp_reader_feed(r, in + at, n - at < chunk ? n - at : chunk), 0);
     assert_int_equal(imp_reader_finish(r), 0);
     imp_reader_destroy(r);
+}
+
+static void parse(enum imp_format fmt, const char *in, size_t n, size_t chunk, size_t max,
+                  struct sink *s)
+{
+    parse_as(fmt, in, n, chunk, max, 0, s);
 }
 
 /* The same result whatever the chunk size (1 byte splits every CRLF, quote and BOM). */
@@ -164,6 +171,43 @@ static void test_invalid_utf8_and_nul_are_found(void **state)
     assert_non_null(strstr(s.out, "L2[e1][k][a][caf\xE9]"));
 }
 
+/* Runs of plain bytes are copied at once (put_bytes); the result must be the
+ * one the state machine gives a byte at a time. Random records over the
+ * bytes that matter (separators, quotes, CR, LF, a UTF-8 pair), some past
+ * the record cap, must read the same with run copying, fed whole or in
+ * pieces, as without it. */
+static void test_runs_read_like_single_bytes(void **state)
+{
+    static const char *const atoms[] = {"a",  "bc", ",",    "\"",      "\"\"",
+                                        "\r", "\n", "\r\n", "\xC3\xA9"};
+    static const size_t caps[] = {0, 70, 72, 80, 100};
+    unsigned seed = 12345;
+    for (int t = 0; t < 3000; t++) {
+        char in[128];
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        int atoms_n = (int)(seed >> 16) % 24;
+        for (int k = 0; k < atoms_n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *a = atoms[(seed >> 16) % (sizeof atoms / sizeof atoms[0])];
+            memcpy(in + n, a, strlen(a));
+            n += strlen(a);
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t cap = caps[(seed >> 16) % (sizeof caps / sizeof caps[0])];
+        enum imp_format fmt = t % 4 == 3 ? IMP_JSONL : IMP_CSV;
+        struct sink want, got;
+        parse_as(fmt, in, n, 1 << 20, cap, 1, &want);
+        for (size_t chunk = 3; chunk <= (1 << 20); chunk *= 1024) {
+            parse_as(fmt, in, n, chunk, cap, 0, &got);
+            if (strcmp(got.out, want.out) != 0)
+                fprintf(stderr, "input %d (%zu bytes, cap %zu, chunk %zu):\n%s---bytewise:\n%s",
+                        t, n, cap, chunk, got.out, want.out);
+            assert_string_equal(got.out, want.out);
+        }
+    }
+}
+
 /* ---- rows ---- */
 
 struct rows {
@@ -285,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_too_many_fields),
         cmocka_unit_test(test_jsonl_lines),
         cmocka_unit_test(test_invalid_utf8_and_nul_are_found),
+        cmocka_unit_test(test_runs_read_like_single_bytes),
         cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
         cmocka_unit_test(test_row_refuses_bad_columns_in_c),
         cmocka_unit_test(test_header_must_name_known_columns),
