@@ -15,4 +15,7 @@ UPDATE post_targets t
           AND o.due_at < now() - make_interval(secs => $1::double precision / 1000)
        OFFSET 0) d
  WHERE t.id = d.id
+   -- Again on t itself: a row changed meanwhile (claimed, rescheduled,
+   -- cancelled) is checked again in its new version, and d is not.
+   AND t.due_at < now() - make_interval(secs => $1::double precision / 1000)
    AND t.attempts = 0;
