@@ -358,6 +358,41 @@ static void test_deleting_a_provider_waits_for_events_naming_it(void **state)
     pgt_exec(f->c, "UPDATE providers SET name = name");
 }
 
+/* The store function vouches for its references only once it holds the
+ * locks that keep them (0013): a provider deleted while the store waits for
+ * its lock is caught; a target deleted while it waits drops out of the
+ * match, and the event waits for a target, as if it had come first. */
+static void test_store_events_rechecks_what_a_waited_for_delete_removed(void **state)
+{
+    struct fx *f = *state;
+    pgt_exec(f->c, "INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts) "
+                   "VALUES ('spare', 'Spare', 'http://127.0.0.1:1', 'none', false)");
+    PGconn *w = pgt_connect(f->ci);
+    pgt_exec(w, "BEGIN");
+    pgt_exec(w, "DELETE FROM providers WHERE id = 'spare'");
+    assert_string_equal(blocked_until_commit(f, w,
+                                             "SELECT * FROM postpace_store_events('{spare}', "
+                                             "'{ev-1}', '{post.published}', '{\"{}\"}', "
+                                             "'{ref-1}', NULL, NULL)"),
+                        FK_VIOLATION);
+
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "request_ref = 'ref-1'");
+    pgt_exec(w, "BEGIN");
+    pgt_exec(w, "DELETE FROM post_targets WHERE request_ref = 'ref-1'");
+    assert_string_equal(blocked_until_commit(f, w,
+                                             "SELECT * FROM postpace_store_events("
+                                             "'{posteverywhere}', '{ev-2}', '{post.published}', "
+                                             "'{\"{}\"}', '{ref-1}', NULL, NULL)"),
+                        "00000");
+    PQfinish(w);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events WHERE event_id = "
+                                     "'ev-2' AND target_id IS NULL AND applied_at IS NULL"),
+                     1);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events"), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -378,6 +413,7 @@ int main(void)
         T(test_store_events_refuses_unknown_providers_and_applies_known_ones),
         T(test_deleting_a_target_waits_for_events_naming_it),
         T(test_deleting_a_provider_waits_for_events_naming_it),
+        T(test_store_events_rechecks_what_a_waited_for_delete_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

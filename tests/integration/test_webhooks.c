@@ -2,6 +2,7 @@
  * Webhook intake end to end: the postpace binary on loopback, a real
  * PostgreSQL, signed deliveries over HTTP.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -234,6 +235,47 @@ static void test_event_before_target_is_applied_when_it_appears(void **state)
                      1);
 }
 
+/* Commits `arg` (a connection in a transaction) once some other session of
+ * the test database waits for a lock: the daemon, inserting the same event. */
+static void *commit_when_blocked(void *arg)
+{
+    PGconn *c = arg;
+    pgt_await(c, "SELECT (count(*) > 0)::int FROM pg_stat_activity "
+                 "WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    PQclear(PQexec(c, "COMMIT"));
+    return NULL;
+}
+
+/* Another transaction stores an event while the daemon stores it too: the
+ * daemon's insert waits for that transaction, then skips the event (no
+ * failed batch stored again event by event), and answers that the event
+ * was a duplicate. */
+static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **state)
+{
+    char body[512], resp[512], id[64], sql[512];
+    snprintf(id, sizeof id, "%s", next_id());
+    wh_event(body, sizeof body, "post.published", "ref-raced", NULL, NULL);
+    PGconn *other = pgt_connect(db);
+    pgt_exec(other, "BEGIN");
+    snprintf(sql, sizeof sql,
+             "SELECT * FROM postpace_store_events('{posteverywhere}', '{%s}', "
+             "'{post.published}', '{\"{}\"}', '{ref-raced}', NULL, NULL)",
+             id);
+    pgt_exec(other, sql);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_when_blocked, other), 0);
+    long status =
+        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0, body, resp, sizeof resp);
+    pthread_join(t, NULL);
+    PQfinish(other);
+    assert_int_equal(status, 200);
+    assert_string_equal(resp, "{\"status\":\"duplicate\"}");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_events WHERE event_id = '%s'", id);
+    assert_int_equal(count(sql), 1);
+    proc_read_available(&server);
+    assert_null(strstr(server.out, "webhook batch failed"));
+}
+
 static void test_bad_requests_name_the_problem(void **state)
 {
     char resp[512];
@@ -320,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_rotated_secret_is_accepted),
         cmocka_unit_test(test_failed_then_published_ends_published),
         cmocka_unit_test(test_event_before_target_is_applied_when_it_appears),
+        cmocka_unit_test(test_event_stored_by_a_concurrent_transaction_is_a_duplicate),
         cmocka_unit_test(test_bad_requests_name_the_problem),
         cmocka_unit_test(test_metrics_count_what_happened),
         cmocka_unit_test(test_readyz_reports_database),
