@@ -341,11 +341,17 @@ static void test_deleting_a_target_waits_for_events_naming_it(void **state)
                      1);
 }
 
+/* A provider no key uses, free to be deleted. */
+static void add_spare_provider(PGconn *c)
+{
+    pgt_exec(c, "INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts) "
+                "VALUES ('spare', 'Spare', 'http://127.0.0.1:1', 'none', false)");
+}
+
 static void test_deleting_a_provider_waits_for_events_naming_it(void **state)
 {
     struct fx *f = *state;
-    pgt_exec(f->c, "INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts) "
-                   "VALUES ('spare', 'Spare', 'http://127.0.0.1:1', 'none', false)");
+    add_spare_provider(f->c);
     PGconn *w = pgt_connect(f->ci);
     pgt_exec(w, "BEGIN");
     pgt_exec(w, "INSERT INTO webhook_events (provider, event_id, event_type, payload, reference) "
@@ -365,8 +371,7 @@ static void test_deleting_a_provider_waits_for_events_naming_it(void **state)
 static void test_store_events_rechecks_what_a_waited_for_delete_removed(void **state)
 {
     struct fx *f = *state;
-    pgt_exec(f->c, "INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts) "
-                   "VALUES ('spare', 'Spare', 'http://127.0.0.1:1', 'none', false)");
+    add_spare_provider(f->c);
     PGconn *w = pgt_connect(f->ci);
     pgt_exec(w, "BEGIN");
     pgt_exec(w, "DELETE FROM providers WHERE id = 'spare'");
