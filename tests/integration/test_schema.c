@@ -299,6 +299,29 @@ static void test_store_events_refuses_unknown_providers_and_applies_known_ones(v
                      1);
 }
 
+/* A batch naming one event twice stores it once, the first copy, and
+ * returns it once; the target it names is settled. */
+static void test_store_events_keeps_the_first_of_a_repeated_event(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "request_ref = 'ref-1'");
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM postpace_store_events("
+                                     "'{posteverywhere,posteverywhere}', '{ev-1,ev-1}', "
+                                     "'{post.published,post.failed}', "
+                                     "'{\"{\\\"n\\\": 1}\",\"{\\\"n\\\": 2}\"}', "
+                                     "'{ref-1,ref-1}', NULL, NULL)"),
+                     1);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events WHERE event_id = "
+                                     "'ev-1' AND event_type = 'post.published' AND "
+                                     "payload = '{\"n\": 1}' AND target_id IS NOT NULL"),
+                     1);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets WHERE status = "
+                                     "'published'"),
+                     1);
+}
+
 /* Sends `sql` from a second session, waits until it blocks on a lock, lets
  * `writer` commit, and returns the SQLSTATE the sent statement ended with. */
 static const char *blocked_until_commit(struct fx *f, PGconn *writer, const char *sql)
@@ -416,6 +439,7 @@ int main(void)
         T(test_notify_fires_when_something_becomes_due_sooner),
         T(test_webhook_events_must_name_a_real_provider_and_target),
         T(test_store_events_refuses_unknown_providers_and_applies_known_ones),
+        T(test_store_events_keeps_the_first_of_a_repeated_event),
         T(test_deleting_a_target_waits_for_events_naming_it),
         T(test_deleting_a_provider_waits_for_events_naming_it),
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
