@@ -6,8 +6,9 @@
  * before it parses any of it, and one bigger than the socket's buffer
  * (~208 KiB for a Linux unix socket) can never wait there whole, so the
  * reader and the server took turns instead of working at once (256 KiB
- * messages: 11-12 s of streaming for 1,000,000 rows; 16 KiB: 6.6-7.3 s). The error report runs in single-row mode, so a file with a
- * million bad rows is printed without holding a million rows in memory.
+ * messages: 11-12 s of streaming for 1,000,000 rows; 16 KiB: 6.6-7.3 s).
+ * The error report runs in single-row mode, so a file with a million bad
+ * rows is printed without holding a million rows in memory.
  * Query texts are sql/import_*.sql.
  */
 #include "import/stage.h"

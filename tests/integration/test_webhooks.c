@@ -235,14 +235,18 @@ static void test_event_before_target_is_applied_when_it_appears(void **state)
                      1);
 }
 
-/* Commits `arg` (a connection in a transaction) once some other session of
- * the test database waits for a lock: the daemon, inserting the same event. */
-static void *commit_when_blocked(void *arg)
+struct delivery {
+    const char *id, *body;
+    long status;
+    char resp[512];
+};
+
+/* Sends one delivery (on its own thread, while the test holds a lock). */
+static void *deliver(void *arg)
 {
-    PGconn *c = arg;
-    pgt_await(c, "SELECT (count(*) > 0)::int FROM pg_stat_activity "
-                 "WHERE datname = current_database() AND wait_event_type = 'Lock'");
-    PQclear(PQexec(c, "COMMIT"));
+    struct delivery *d = arg;
+    d->status = wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, d->id, 0, d->body, d->resp,
+                        sizeof d->resp);
     return NULL;
 }
 
@@ -252,7 +256,7 @@ static void *commit_when_blocked(void *arg)
  * was a duplicate. */
 static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **state)
 {
-    char body[512], resp[512], id[64], sql[512];
+    char body[512], id[64], sql[512];
     snprintf(id, sizeof id, "%s", next_id());
     wh_event(body, sizeof body, "post.published", "ref-raced", NULL, NULL);
     PGconn *other = pgt_connect(db);
@@ -262,14 +266,17 @@ static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **
              "'{post.published}', '{\"{}\"}', '{ref-raced}', NULL, NULL)",
              id);
     pgt_exec(other, sql);
+    struct delivery d = {id, body, 0, ""};
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, commit_when_blocked, other), 0);
-    long status =
-        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0, body, resp, sizeof resp);
+    assert_int_equal(pthread_create(&t, NULL, deliver, &d), 0);
+    /* The daemon, inserting the same event, waits for this transaction. */
+    assert_true(pgt_await(conn, "SELECT (count(*) > 0)::int FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND wait_event_type = 'Lock'"));
+    pgt_exec(other, "COMMIT");
     pthread_join(t, NULL);
     PQfinish(other);
-    assert_int_equal(status, 200);
-    assert_string_equal(resp, "{\"status\":\"duplicate\"}");
+    assert_int_equal(d.status, 200);
+    assert_string_equal(d.resp, "{\"status\":\"duplicate\"}");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_events WHERE event_id = '%s'", id);
     assert_int_equal(count(sql), 1);
     proc_read_available(&server);
