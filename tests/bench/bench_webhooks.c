@@ -13,7 +13,9 @@
  * Each run also reports the CPU it cost per event, from /proc: every
  * postgres process (backends, autovacuum, WAL writer, checkpointer), the
  * daemon, and this generator: a figure steadier than events/s on a shared
- * machine, and the one that says where the time goes.
+ * machine, and the one that says where the time goes; and how much of the
+ * machine sat idle (work the pipeline left undone) or was stolen by the
+ * hypervisor (a slow spell that is not ours) while it ran.
  * Bounded: each run sends exactly N and stops.
  * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list, default
  * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
@@ -51,6 +53,7 @@ struct result {
     int sent, ok, published; /* published < 0: not applicable */
     double rate, p50_ms, p99_ms;
     double pg_us, daemon_us, gen_us; /* CPU per event */
+    double idle_pct, steal_pct;      /* of the whole machine during the run */
 };
 
 /* CPU seconds (user + system) used so far by every process named `comm`. */
@@ -85,11 +88,24 @@ static double cpu_of(const char *comm)
 
 struct cpu {
     double pg, daemon, gen;
+    unsigned long long all, idle, steal; /* the machine's ticks, from /proc/stat */
 };
 
 static struct cpu cpu_now(void)
 {
-    return (struct cpu){cpu_of("postgres"), cpu_of("postpace"), cpu_of("bench_webhooks")};
+    struct cpu c = {cpu_of("postgres"), cpu_of("postpace"), cpu_of("bench_webhooks"), 0, 0, 0};
+    unsigned long long t[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3],
+                    &t[4], &t[5], &t[6], &t[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            c.all += t[i];
+        c.idle = t[3] + t[4]; /* idle and iowait */
+        c.steal = t[7];
+    }
+    if (f)
+        fclose(f);
+    return c;
 }
 
 /* One keep-alive connection with at most one request in flight. */
@@ -259,6 +275,9 @@ static void load(int port, struct req *reqs, int n, int conc, struct result *res
     res->pg_us = (c1.pg - c0.pg) * 1e6 / n;
     res->daemon_us = (c1.daemon - c0.daemon) * 1e6 / n;
     res->gen_us = (c1.gen - c0.gen) * 1e6 / n;
+    double all = (double)(c1.all - c0.all);
+    res->idle_pct = all > 0 ? 100.0 * (double)(c1.idle - c0.idle) / all : 0;
+    res->steal_pct = all > 0 ? 100.0 * (double)(c1.steal - c0.steal) / all : 0;
     for (int i = 0; i < conc; i++)
         close(conns[i].fd);
     free(conns);
@@ -396,15 +415,17 @@ int main(int argc, char **argv)
         run_bare(n, conc, threads, &res[nres++]);
     }
     printf("webhooks: concurrency %d, %s loop threads\n", conc, threads);
-    printf("  %-9s %7s %7s %10s %10s %9s %9s   %s\n", "run", "sent", "200", "published", "events/s",
-           "p50 ms", "p99 ms", "CPU us/event: postgres daemon generator");
+    printf("  %-9s %7s %7s %10s %10s %9s %9s   %s   %s\n", "run", "sent", "200", "published",
+           "events/s", "p50 ms", "p99 ms", "CPU us/event: postgres daemon generator",
+           "machine: idle% steal%");
     for (int i = 0; i < nres; i++) {
         struct result *r = &res[i];
         char pub[16] = "-";
         if (r->published >= 0)
             snprintf(pub, sizeof pub, "%d", r->published);
-        printf("  %-9s %7d %7d %10s %10.0f %9.1f %9.1f   %8.0f %6.0f %9.0f\n", r->name, r->sent,
-               r->ok, pub, r->rate, r->p50_ms, r->p99_ms, r->pg_us, r->daemon_us, r->gen_us);
+        printf("  %-9s %7d %7d %10s %10.0f %9.1f %9.1f   %8.0f %6.0f %9.0f   %14.1f %6.1f\n",
+               r->name, r->sent, r->ok, pub, r->rate, r->p50_ms, r->p99_ms, r->pg_us, r->daemon_us,
+               r->gen_us, r->idle_pct, r->steal_pct);
         bad |= r->ok != r->sent || (r->published >= 0 && r->published != r->sent);
     }
     return bad;
