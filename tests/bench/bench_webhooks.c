@@ -14,7 +14,7 @@
  * postgres process (backends, autovacuum, WAL writer, checkpointer), the
  * daemon, and this generator: a figure steadier than events/s on a shared
  * machine, and the one that says where the time goes; and how much of the
- * machine sat idle (work the pipeline left undone) or was stolen by the
+ * machine sat idle (a core the pipeline left unused) or was stolen by the
  * hypervisor (a slow spell that is not ours) while it ran.
  * Bounded: each run sends exactly N and stops.
  * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list, default
