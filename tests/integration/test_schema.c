@@ -421,6 +421,44 @@ static void test_store_events_rechecks_what_a_waited_for_delete_removed(void **s
     assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events"), 1);
 }
 
+/* The pending sweep (0015) applies the pending events received within its
+ * window that now match a target, oldest first, at most its limit; older
+ * ones and ones that match nothing stay pending. (Inserted directly, the
+ * events are pending although their targets exist: the state a race
+ * between an event and its target's write leaves.) */
+static void test_sweep_applies_recent_pending_events_that_match(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a,b,c}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "provider_post_id = 'p-' || account_id");
+    pgt_exec(f->c, "INSERT INTO webhook_events (provider, event_id, event_type, payload, "
+                   "provider_post_id, received_at) VALUES "
+                   "('posteverywhere', 'old', 'post.published', '{}', 'p-a', "
+                   " now() - interval '1 hour'), "
+                   "('posteverywhere', 'new-1', 'post.published', '{}', 'p-b', "
+                   " now() - interval '2 seconds'), "
+                   "('posteverywhere', 'new-2', 'post.published', '{}', 'p-c', "
+                   " now() - interval '1 second'), "
+                   "('posteverywhere', 'orphan', 'post.published', '{}', 'p-z', now())");
+    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1)"), 1);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets "
+                                     "WHERE status = 'published' AND account_id = 'b'"),
+                     1);
+    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1000)"), 1);
+    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1000)"), 0);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets "
+                                     "WHERE status = 'published' AND account_id IN ('b', 'c')"),
+                     2);
+    assert_int_equal(query_int(f->c, "SELECT count(*) FROM post_targets "
+                                     "WHERE status = 'submitted' AND account_id = 'a'"),
+                     1);
+    assert_int_equal(query_int(f->c, "SELECT (string_agg(event_id, ',' ORDER BY event_id) = "
+                                     "'old,orphan')::int FROM webhook_events "
+                                     "WHERE applied_at IS NULL"),
+                     1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -443,6 +481,7 @@ int main(void)
         T(test_deleting_a_target_waits_for_events_naming_it),
         T(test_deleting_a_provider_waits_for_events_naming_it),
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
+        T(test_sweep_applies_recent_pending_events_that_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
