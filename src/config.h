@@ -23,6 +23,8 @@ struct config {
     int webhook_writers;       /* webhook writer threads, each with its own connection */
     int webhook_gather_events; /* a writer waits for this many while another stores... */
     int webhook_gather_ms;     /* ...at most this long */
+    int webhook_sweep_ms;      /* how often pending events are matched again (0: never) */
+    int webhook_sweep_window_s; /* ...those received this recently */
     int scheduler;             /* 1: this instance publishes; 0: HTTP only */
     int max_in_flight;         /* publish requests in flight at once */
     int request_timeout_ms;    /* one provider request */

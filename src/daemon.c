@@ -167,6 +167,8 @@ int daemon_serve(const struct config *cfg)
                                 .writers = cfg->webhook_writers,
                                 .gather_events = cfg->webhook_gather_events,
                                 .gather_ms = cfg->webhook_gather_ms,
+                                .sweep_ms = cfg->webhook_sweep_ms,
+                                .sweep_window_s = cfg->webhook_sweep_window_s,
                                 .secrets_refresh_ms = 30000,
                                 .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};

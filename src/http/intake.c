@@ -15,7 +15,9 @@
  * under load fewer, larger batches leave more of it for events, and with
  * no batch in flight nothing waits. They cannot deadlock on targets
  * (both lock in id order first); a duplicate of an event another writer is
- * storing waits for that commit and is then skipped.
+ * storing waits for that commit and is then skipped. Writer 0 also reloads
+ * the signing secrets and, every sweep_ms, applies recent pending events
+ * that a concurrent target write made matchable (sweep_pending).
  */
 #include "http/intake.h"
 
@@ -46,11 +48,11 @@ struct job {
 /* One writer thread and what only it touches. */
 struct writer {
     struct intake *in;
-    int index; /* 0 also reloads the signing secrets */
+    int index; /* 0 also reloads the signing secrets and sweeps pending events */
     pthread_t thread;
     PGconn *conn;
     int connected; /* counted in in->db_ok */
-    uint64_t next_connect_ms, backoff_ms, next_refresh_ms;
+    uint64_t next_connect_ms, backoff_ms, next_refresh_ms, next_sweep_ms;
 };
 
 struct intake {
@@ -391,15 +393,47 @@ static void refresh_secrets(struct writer *w, uint64_t now)
         log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
 }
 
-/* Prepares sql/webhook_store.sql once per connection: parsed and planned once, not per batch. */
-static int prepare_store(PGconn *c, char *err, size_t errlen)
+/*
+ * Applies pending events that a target write made matchable while they were
+ * being stored, each seeing the other uncommitted (sql/webhook_sweep.sql,
+ * migration 0015). Nothing else would apply them until that target is
+ * written again.
+ */
+static void sweep_pending(struct writer *w, uint64_t now)
 {
-    PGresult *r = PQprepare(c, "webhook_store", db_sql("webhook_store"), 7, NULL);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        db_error(c, r, err, errlen);
+    char window[16], err[512], q[600];
+    w->next_sweep_ms = now + (uint64_t)w->in->opt.sweep_ms;
+    snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
+    const char *params[] = {window, "1000"};
+    PGresult *r = PQexecPrepared(w->conn, "webhook_sweep", 2, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_error(w->conn, r, err, sizeof err);
+        log_warn("cannot sweep pending webhook events", "reason=%s", log_quote(err, q, sizeof q));
+    } else if (atoi(PQgetvalue(r, 0, 0)) > 0) {
+        log_info("applied pending webhook events that a concurrent write made matchable",
+                 "events=%s", PQgetvalue(r, 0, 0));
+    }
     PQclear(r);
-    return ok ? 0 : -1;
+}
+
+/* Prepares sql/webhook_store.sql and sql/webhook_sweep.sql once per
+ * connection: parsed and planned once, not per batch. */
+static int prepare_statements(PGconn *c, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        int nparams;
+    } stmts[] = {{"webhook_store", 7}, {"webhook_sweep", 2}};
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        PGresult *r = PQprepare(c, stmts[i].name, db_sql(stmts[i].name), stmts[i].nparams, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            db_error(c, r, err, errlen);
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
 }
 
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
@@ -411,7 +445,7 @@ static void maintain_connection(struct writer *w, uint64_t now)
         return;
     char err[512];
     w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
-    if (w->conn && prepare_store(w->conn, err, sizeof err) != 0) {
+    if (w->conn && prepare_statements(w->conn, err, sizeof err) != 0) {
         char q[600];
         log_warn("intake cannot prepare its statement", "reason=%s", log_quote(err, q, sizeof q));
         PQfinish(w->conn);
@@ -479,8 +513,15 @@ static void *writer_main(void *arg)
         maintain_connection(w, now);
         if (w->conn && w->index == 0 && now >= w->next_refresh_ms)
             refresh_secrets(w, now);
+        uint64_t wait_ms = w->conn ? 1000 : 100;
+        if (w->conn && w->index == 0 && w->in->opt.sweep_ms > 0) {
+            if (now >= w->next_sweep_ms)
+                sweep_pending(w, now);
+            if (w->next_sweep_ms - now < wait_ms)
+                wait_ms = w->next_sweep_ms - now;
+        }
         int stop;
-        struct job *batch = take_batch(w, w->conn ? 1000 : 100, &stop);
+        struct job *batch = take_batch(w, wait_ms, &stop);
         if (stop)
             break;
         if (batch) {

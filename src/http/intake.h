@@ -4,6 +4,8 @@
  * many events in one transaction, applies them to their targets, and answers each
  * request through its loop's queue. A delivery is answered 2xx only after
  * its event is committed; while the database is unreachable it gets 503.
+ * The first writer also sweeps pending events that a concurrent target write
+ * made matchable (migration 0015).
  */
 #ifndef POSTPACE_HTTP_INTAKE_H
 #define POSTPACE_HTTP_INTAKE_H
@@ -24,6 +26,8 @@ struct intake_options {
     int writers;            /* writer threads, each with its own connection */
     int gather_events;      /* while a batch is being stored, wait for this many... */
     int gather_ms;          /* ...at most this long (0 events: never wait) */
+    int sweep_ms;           /* how often pending events are matched again (0: never)... */
+    int sweep_window_s;     /* ...those received this recently */
     int secrets_refresh_ms; /* how often signing secrets are reloaded */
     struct clk *clock;      /* for timestamps; clk_real in production */
 };

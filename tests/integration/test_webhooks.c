@@ -283,6 +283,34 @@ static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **
     assert_null(strstr(server.out, "webhook batch failed"));
 }
 
+/* The race the pending sweep closes. An event stored while the write that
+ * makes its target matchable is uncommitted matches nothing and stays
+ * pending; that write's own trigger ran before the event existed. Nothing
+ * writes the target again, so only the daemon's sweep applies the event. */
+static void test_event_that_raced_its_target_write_is_swept(void **state)
+{
+    char body[512], resp[512];
+    make_target("ref-swept", "submitted");
+    PGconn *recorder = pgt_connect(db);
+    pgt_exec(recorder, "BEGIN");
+    pgt_exec(recorder, "UPDATE post_targets SET provider_post_id = 'pe_swept' "
+                       "WHERE request_ref = 'ref-swept'");
+    wh_event(body, sizeof body, "post.published", NULL, "pe_swept", NULL);
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, next_id(), 0, body, resp,
+                             sizeof resp),
+                     200);
+    assert_int_equal(count("SELECT count(*) FROM webhook_events "
+                           "WHERE provider_post_id = 'pe_swept' AND applied_at IS NULL"),
+                     1);
+    pgt_exec(recorder, "COMMIT");
+    PQfinish(recorder);
+    assert_true(pgt_await(conn, "SELECT (status = 'published')::int FROM post_targets "
+                                "WHERE request_ref = 'ref-swept'"));
+    assert_int_equal(count("SELECT count(*) FROM webhook_events "
+                           "WHERE provider_post_id = 'pe_swept' AND applied_at IS NOT NULL"),
+                     1);
+}
+
 static void test_bad_requests_name_the_problem(void **state)
 {
     char resp[512];
@@ -370,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_failed_then_published_ends_published),
         cmocka_unit_test(test_event_before_target_is_applied_when_it_appears),
         cmocka_unit_test(test_event_stored_by_a_concurrent_transaction_is_a_duplicate),
+        cmocka_unit_test(test_event_that_raced_its_target_write_is_swept),
         cmocka_unit_test(test_bad_requests_name_the_problem),
         cmocka_unit_test(test_metrics_count_what_happened),
         cmocka_unit_test(test_readyz_reports_database),
