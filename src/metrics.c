@@ -23,6 +23,7 @@ struct hist {
 
 static atomic_uint_fast64_t webhook_counts[PROV_COUNT][MET_WH_COUNT];
 static atomic_uint_fast64_t publish_counts[PROV_COUNT][MET_PUB_COUNT];
+static atomic_uint_fast64_t swept;
 static struct hist hists[MET_HIST_COUNT][PROV_COUNT];
 
 static const char *const hist_names[MET_HIST_COUNT] = {"postpace_webhook_seconds",
@@ -48,6 +49,11 @@ static struct {
     met_collector_fn fn;
     void *arg;
 } collectors[MAX_COLLECTORS];
+
+void met_webhooks_swept(unsigned n)
+{
+    atomic_fetch_add_explicit(&swept, n, memory_order_relaxed);
+}
 
 void met_webhook(enum prov_id p, enum met_webhook_result r)
 {
@@ -127,6 +133,11 @@ char *met_render(size_t *len)
             fprintf(f, "postpace_webhooks_total{provider=\"%s\",result=\"%s\"} %lu\n",
                     prov_name((enum prov_id)p), wh_labels[r],
                     (unsigned long)atomic_load(&webhook_counts[p][r]));
+    fprintf(f,
+            "# HELP postpace_webhook_events_swept_total Pending webhook events applied by the "
+            "sweep\n# TYPE postpace_webhook_events_swept_total counter\n"
+            "postpace_webhook_events_swept_total %lu\n",
+            (unsigned long)atomic_load(&swept));
     fputs("# HELP postpace_publish_requests_total Publish requests sent, by provider and result\n"
           "# TYPE postpace_publish_requests_total counter\n",
           f);
@@ -150,5 +161,6 @@ void met_reset(void)
 {
     memset(webhook_counts, 0, sizeof webhook_counts);
     memset(publish_counts, 0, sizeof publish_counts);
+    atomic_store(&swept, 0);
     memset(hists, 0, sizeof hists);
 }

@@ -49,6 +49,9 @@ enum met_histogram {
 };
 
 void met_webhook(enum prov_id p, enum met_webhook_result r);
+/* Pending events the sweep applied (stored while a write that made them
+ * matchable was uncommitted). */
+void met_webhooks_swept(unsigned n);
 void met_publish(enum prov_id p, enum met_publish_result r);
 void met_observe_ms(enum met_histogram h, enum prov_id p, uint64_t ms);
 

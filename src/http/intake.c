@@ -410,6 +410,7 @@ static void sweep_pending(struct writer *w, uint64_t now)
         db_error(w->conn, r, err, sizeof err);
         log_warn("cannot sweep pending webhook events", "reason=%s", log_quote(err, q, sizeof q));
     } else if (atoi(PQgetvalue(r, 0, 0)) > 0) {
+        met_webhooks_swept((unsigned)atoi(PQgetvalue(r, 0, 0)));
         log_info("applied pending webhook events that a concurrent write made matchable",
                  "events=%s", PQgetvalue(r, 0, 0));
     }
@@ -447,7 +448,7 @@ static void maintain_connection(struct writer *w, uint64_t now)
     w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
     if (w->conn && prepare_statements(w->conn, err, sizeof err) != 0) {
         char q[600];
-        log_warn("intake cannot prepare its statement", "reason=%s", log_quote(err, q, sizeof q));
+        log_warn("intake cannot prepare its statements", "reason=%s", log_quote(err, q, sizeof q));
         PQfinish(w->conn);
         w->conn = NULL;
     }

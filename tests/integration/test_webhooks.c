@@ -287,9 +287,14 @@ static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **
  * makes its target matchable is uncommitted matches nothing and stays
  * pending; that write's own trigger ran before the event existed. Nothing
  * writes the target again, so only the daemon's sweep applies the event. */
+static long metric(const char *text, const char *series);
+
 static void test_event_that_raced_its_target_write_is_swept(void **state)
 {
-    char body[512], resp[512];
+    char body[512], resp[512], *text = malloc(1 << 16);
+    assert_int_equal(http_request("GET", url("/metrics"), NULL, NULL, 0, text, 1 << 16), 200);
+    long swept = metric(text, "\npostpace_webhook_events_swept_total");
+    assert_true(swept >= 0);
     make_target("ref-swept", "submitted");
     PGconn *recorder = pgt_connect(db);
     pgt_exec(recorder, "BEGIN");
@@ -309,6 +314,9 @@ static void test_event_that_raced_its_target_write_is_swept(void **state)
     assert_int_equal(count("SELECT count(*) FROM webhook_events "
                            "WHERE provider_post_id = 'pe_swept' AND applied_at IS NOT NULL"),
                      1);
+    assert_int_equal(http_request("GET", url("/metrics"), NULL, NULL, 0, text, 1 << 16), 200);
+    assert_int_equal(metric(text, "\npostpace_webhook_events_swept_total"), swept + 1);
+    free(text);
 }
 
 static void test_bad_requests_name_the_problem(void **state)
