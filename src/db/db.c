@@ -70,6 +70,20 @@ PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params,
     return NULL;
 }
 
+int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen)
+{
+    for (const char *const *name = names; name && *name; name++) {
+        PGresult *r = PQprepare(c, *name, db_sql(*name), 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            db_error(c, r, err, errlen);
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, stmt);

@@ -31,6 +31,14 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
                   size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Prepares each sql/NAME.sql of the NULL-terminated `names` (NULL: none)
+ * under its NAME, parameter types taken from the text's casts: parsed and
+ * planned once per connection. 0, or -1 with the server's message in err.
+ */
+int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Runs a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */
 int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
     __attribute__((warn_unused_result));

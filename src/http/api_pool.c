@@ -207,21 +207,6 @@ PGresult *api_exec(PGconn *c, const char *name, int n, const char *const *params
     return NULL;
 }
 
-/* Prepares the pool's statements on a new connection; 0 or -1 with err. */
-static int prepare_all(struct api_pool *p, PGconn *c, char *err, size_t errlen)
-{
-    for (const char *const *name = p->opt.prepared; name && *name; name++) {
-        PGresult *r = PQprepare(c, *name, db_sql(*name), 0, NULL);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            db_error(c, r, err, errlen);
-        PQclear(r);
-        if (!ok)
-            return -1;
-    }
-    return 0;
-}
-
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
 static void maintain_connection(struct worker *w)
 {
@@ -232,7 +217,7 @@ static void maintain_connection(struct worker *w)
         return;
     char err[512];
     w->conn = db_connect(w->pool->opt.conninfo, err, sizeof err);
-    if (w->conn && prepare_all(w->pool, w->conn, err, sizeof err) != 0) {
+    if (w->conn && db_prepare_all(w->conn, w->pool->opt.prepared, err, sizeof err) != 0) {
         char q[600];
         log_error("API worker cannot prepare its statements", "reason=%s",
                   log_quote(err, q, sizeof q));

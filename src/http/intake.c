@@ -417,25 +417,8 @@ static void sweep_pending(struct writer *w, uint64_t now)
     PQclear(r);
 }
 
-/* Prepares sql/webhook_store.sql and sql/webhook_sweep.sql once per
- * connection: parsed and planned once, not per batch. */
-static int prepare_statements(PGconn *c, char *err, size_t errlen)
-{
-    static const struct {
-        const char *name;
-        int nparams;
-    } stmts[] = {{"webhook_store", 7}, {"webhook_sweep", 2}};
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-        PGresult *r = PQprepare(c, stmts[i].name, db_sql(stmts[i].name), stmts[i].nparams, NULL);
-        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            db_error(c, r, err, errlen);
-        PQclear(r);
-        if (!ok)
-            return -1;
-    }
-    return 0;
-}
+/* The statements each writer prepares: parsed and planned once, not per batch. */
+static const char *const prepared[] = {"webhook_store", "webhook_sweep", NULL};
 
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
 static void maintain_connection(struct writer *w, uint64_t now)
@@ -446,7 +429,7 @@ static void maintain_connection(struct writer *w, uint64_t now)
         return;
     char err[512];
     w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
-    if (w->conn && prepare_statements(w->conn, err, sizeof err) != 0) {
+    if (w->conn && db_prepare_all(w->conn, prepared, err, sizeof err) != 0) {
         char q[600];
         log_warn("intake cannot prepare its statements", "reason=%s", log_quote(err, q, sizeof q));
         PQfinish(w->conn);
