@@ -283,12 +283,12 @@ static void test_event_stored_by_a_concurrent_transaction_is_a_duplicate(void **
     assert_null(strstr(server.out, "webhook batch failed"));
 }
 
+static long metric(const char *text, const char *series);
+
 /* The race the pending sweep closes. An event stored while the write that
  * makes its target matchable is uncommitted matches nothing and stays
  * pending; that write's own trigger ran before the event existed. Nothing
  * writes the target again, so only the daemon's sweep applies the event. */
-static long metric(const char *text, const char *series);
-
 static void test_event_that_raced_its_target_write_is_swept(void **state)
 {
     char body[512], resp[512], *text = malloc(1 << 16);
