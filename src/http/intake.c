@@ -406,13 +406,14 @@ static void sweep_pending(struct writer *w, uint64_t now)
     snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
     const char *params[] = {window, "1000"};
     PGresult *r = PQexecPrepared(w->conn, "webhook_sweep", 2, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    if (applied < 0) {
         db_error(w->conn, r, err, sizeof err);
         log_warn("cannot sweep pending webhook events", "reason=%s", log_quote(err, q, sizeof q));
-    } else if (atoi(PQgetvalue(r, 0, 0)) > 0) {
-        met_webhooks_swept((unsigned)atoi(PQgetvalue(r, 0, 0)));
+    } else if (applied > 0) {
+        met_webhooks_swept((unsigned)applied);
         log_info("applied pending webhook events that a concurrent write made matchable",
-                 "events=%s", PQgetvalue(r, 0, 0));
+                 "events=%d", applied);
     }
     PQclear(r);
 }
