@@ -4,6 +4,8 @@
  */
 #include "db/db.h"
 
+#include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +126,44 @@ char *db_text_array(const char *const *vals, size_t n)
     }
     out[len++] = '}';
     out[len] = '\0';
+    return out;
+}
+
+static char *put_u32(char *p, uint32_t v)
+{
+    v = htonl(v);
+    memcpy(p, &v, 4);
+    return p + 4;
+}
+
+char *db_text_array_binary(const char *const *vals, size_t n, int *len)
+{
+    enum { TEXT_OID = 25 };
+    size_t cap = 20; /* ndim, flags, element type, one dimension's size and lower bound */
+    int has_null = 0;
+    for (size_t i = 0; i < n; i++) {
+        cap += 4 + (vals[i] ? strlen(vals[i]) : 0);
+        has_null |= !vals[i];
+    }
+    char *out = xmalloc(cap), *p = out;
+    p = put_u32(p, n > 0);
+    p = put_u32(p, (uint32_t)has_null);
+    p = put_u32(p, TEXT_OID);
+    if (n > 0) {
+        p = put_u32(p, (uint32_t)n);
+        p = put_u32(p, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!vals[i]) {
+            p = put_u32(p, UINT32_MAX); /* -1: NULL */
+            continue;
+        }
+        size_t l = strlen(vals[i]);
+        p = put_u32(p, (uint32_t)l);
+        memcpy(p, vals[i], l);
+        p += l;
+    }
+    *len = (int)(p - out);
     return out;
 }
 

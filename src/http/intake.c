@@ -327,12 +327,13 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
         cols[6][i] = j->account_id;
     }
     char *arrays[7];
+    int lens[7], binary[7] = {1, 1, 1, 1, 1, 1, 1};
     for (int c = 0; c < 7; c++) {
-        arrays[c] = db_text_array(cols[c], n);
+        arrays[c] = db_text_array_binary(cols[c], n, &lens[c]);
         free(cols[c]);
     }
-    PGresult *stored =
-        PQexecPrepared(conn, "webhook_store", 7, (const char *const *)arrays, NULL, NULL, 0);
+    PGresult *stored = PQexecPrepared(conn, "webhook_store", 7, (const char *const *)arrays, lens,
+                                      binary, 0);
     int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
     if (ok)
         mark_new(batch, stored);
