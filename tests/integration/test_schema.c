@@ -463,6 +463,73 @@ static void test_sweep_applies_recent_pending_events_that_match(void **state)
                 "old orphan");
 }
 
+/* Intake's lock statement (postpace_store_events, 0017) writes out the rule
+ * of postpace_match_targets, which stored events are matched by: for each
+ * shape of event both settle the same targets, and those the rule names. */
+static void test_store_events_matches_as_stored_events_do(void **state)
+{
+    struct fx *f = *state;
+    pgt_exec(f->c, "INSERT INTO provider_keys (provider, label, secret_ref) "
+                   "VALUES ('feedhorizon', 'other', 'env:FH_KEY')");
+    assert_string_equal(insert_post(f->c, "{a1,a2}", "two", "[]", "UTC"), "00000");
+    assert_string_equal(insert_post(f->c, "{c1}", "one", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) "
+                   "VALUES (2, '{d1}', 'other key', now())");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "request_ref = CASE account_id WHEN 'c1' THEN 'r2' WHEN 'd1' THEN 'r3' "
+                   "ELSE 'r1' END, provider_post_id = CASE WHEN account_id IN ('a1', 'd1') "
+                   "THEN 'pA' END");
+    static const struct {
+        const char *provider, *reference, *post_id, *account, *want;
+    } cases[] = {
+        {"posteverywhere", NULL, "pA", NULL, "a1"},    /* post id, within the provider */
+        {"feedhorizon", NULL, "pA", NULL, "d1"},       /* ... of the other provider */
+        {"posteverywhere", "key-a2", NULL, NULL, "a2"}, /* our target key */
+        {"posteverywhere", "r1", NULL, "a2", "a2"},    /* request key, narrowed */
+        {"posteverywhere", "r1", NULL, NULL, "a1 a2"}, /* ... not narrowed */
+        {"posteverywhere", "r1", NULL, "zz", "-"},     /* ... to an account not in it */
+        {"posteverywhere", "r2", NULL, "zz", "c1"},    /* one target: its account ignored */
+        {"posteverywhere", "key-a2", "pA", NULL, "a1 a2"},
+        {"posteverywhere", "nothing", "p-none", NULL, "-"},
+    };
+    const char *by_rule =
+        "SELECT coalesce(string_agg(t.account_id, ' ' ORDER BY t.account_id), '-') "
+        "FROM postpace_match_targets($1::text, $2::text, $3::text, $4::text) x(id) "
+        "JOIN post_targets t ON t.id = x.id";
+    const char *by_store =
+        "SELECT count(*) FROM postpace_store_events(ARRAY[$1::text], '{ev}', "
+        "'{post.published}', '{\"{}\"}', ARRAY[$2::text], ARRAY[$3::text], ARRAY[$4::text])";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char key[64] = "";
+        const char *ref = cases[i].reference;
+        if (ref && strncmp(ref, "key-", 4) == 0) { /* the generated key of that target */
+            PGresult *r = PQexecParams(f->c, "SELECT idempotency_key FROM post_targets "
+                                             "WHERE account_id = $1",
+                                       1, NULL, (const char *[]){ref + 4}, NULL, NULL, 0);
+            snprintf(key, sizeof key, "%s", PQgetvalue(r, 0, 0));
+            PQclear(r);
+            ref = key;
+        }
+        const char *params[] = {cases[i].provider, ref, cases[i].post_id, cases[i].account};
+        print_message("case %zu: %s reference=%s post_id=%s account=%s\n", i, params[0],
+                      cases[i].reference ? cases[i].reference : "-",
+                      params[2] ? params[2] : "-", params[3] ? params[3] : "-");
+        PGresult *r = PQexecParams(f->c, by_rule, 4, NULL, params, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), cases[i].want);
+        PQclear(r);
+        pgt_exec(f->c, "BEGIN");
+        r = PQexecParams(f->c, by_store, 4, NULL, params, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        PQclear(r);
+        expect_text(f->c,
+                    "SELECT coalesce(string_agg(account_id, ' ' ORDER BY account_id), '-') "
+                    "FROM post_targets WHERE status = 'published'",
+                    cases[i].want);
+        pgt_exec(f->c, "ROLLBACK");
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -486,6 +553,7 @@ int main(void)
         T(test_deleting_a_provider_waits_for_events_naming_it),
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
         T(test_sweep_applies_recent_pending_events_that_match),
+        T(test_store_events_matches_as_stored_events_do),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
