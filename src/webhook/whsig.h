@@ -17,9 +17,11 @@
 struct whsig_key {
     unsigned char bytes[WHSIG_MAX_KEY];
     size_t len;
+    uint64_t id; /* unique per parse: a thread's HMAC context keyed with it is reused */
 };
 
-/* Decodes "whsec_<base64>" (or bare base64). Returns 0, or -1 if malformed. */
+/* Decodes "whsec_<base64>" (or bare base64) and gives the key a new id.
+ * Returns 0, or -1 if malformed. */
 int whsig_key_parse(struct whsig_key *k, const char *secret);
 
 /* Writes "v1,<base64 signature>" into out. */

@@ -56,6 +56,26 @@ static void test_rotation_any_key_and_any_signature_entry(void **state)
                      WHSIG_MISMATCH);
 }
 
+/* A thread's HMAC context is re-keyed only for a key it does not hold: one
+ * key after another, and a struct parsed again with another secret, each
+ * verify against their own bytes. */
+static void test_each_key_verifies_with_its_own_bytes(void **state)
+{
+    (void)state;
+    struct whsig_key good, other;
+    whsig_key_parse(&good, secret);
+    whsig_key_parse(&other, "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    const struct whsig_key *order[] = {&good, &good, &other, &good, &other, &other, &good};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        assert_int_equal(whsig_verify(order[i], 1, msg_id, ts, expected, body, strlen(body),
+                                      1614265330, 300),
+                         order[i] == &good ? WHSIG_OK : WHSIG_MISMATCH);
+    whsig_key_parse(&good, "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert_int_equal(whsig_verify(&good, 1, msg_id, ts, expected, body, strlen(body), 1614265330,
+                                  300),
+                     WHSIG_MISMATCH);
+}
+
 static void test_timestamp_tolerance_both_directions(void **state)
 {
     struct whsig_key k;
@@ -92,6 +112,7 @@ int main(void)
         cmocka_unit_test(test_verifies_the_published_vector),
         cmocka_unit_test(test_tampered_body_is_refused),
         cmocka_unit_test(test_rotation_any_key_and_any_signature_entry),
+        cmocka_unit_test(test_each_key_verifies_with_its_own_bytes),
         cmocka_unit_test(test_timestamp_tolerance_both_directions),
         cmocka_unit_test(test_malformed_secret_and_signature),
     };
