@@ -87,7 +87,7 @@ static void mac(const struct whsig_key *k, const char *id, const char *ts, const
     /* Keying hashes the padded key (two SHA-256 blocks and OpenSSL's set-up,
      * about 1 us of 3.5); a context still keyed with this key (same id) is
      * only reset, its padded state kept. */
-    static __thread uint64_t keyed_with;
+    static _Thread_local uint64_t keyed_with;
     EVP_MAC_CTX *h = thread_ctx();
     size_t len = 0;
     int rekey = k->id == 0 || k->id != keyed_with;
