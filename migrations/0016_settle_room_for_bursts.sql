@@ -2,15 +2,15 @@
 -- (0010, 0014).
 --
 -- Under a burst of webhooks the settles of a page's neighbours come within a
--- few batches of each other, faster than pruning can reclaim the versions
--- they leave: a dead version stays until every snapshot older than its
--- update is gone, and the other intake writer always holds one. So a page
--- must hold the burst's new versions in the room it was given. At 70 (0014)
--- a page had room for about a dozen; the webhook benchmark (40,000 targets
--- written together, then settled at full speed by two writers) kept 79% of
--- settles heap-only, and each of the rest wrote an entry into every index of
--- the table, which bottom-up deletion later had to clear. At 60 a page has room for
--- about eighteen, 97% stay heap-only, and intake costs about 4% less database
--- CPU per event, for 17% more heap pages. Existing pages keep their layout
--- until rewritten; new rows and moved versions get the new room.
+-- few batches of each other, faster than pruning can reclaim the versions they
+-- leave: a dead version stays until every snapshot older than its update is
+-- gone, and the other intake writer always holds one. So a page must hold the
+-- burst's new versions in the room it was given. At 70 (0014) a page had room
+-- for about a dozen; the webhook benchmark (40,000 targets written together,
+-- then settled at full speed by two writers) kept 79% of settles heap-only, and
+-- each of the rest wrote an entry into every index of the table, which
+-- bottom-up deletion later had to clear. At 60 a page has room for about
+-- eighteen, 97% stay heap-only, and intake costs about 4% less database CPU
+-- per event, for 17% more heap pages. Existing pages keep their layout until
+-- rewritten; new rows and moved versions get the new room.
 ALTER TABLE post_targets SET (fillfactor = 60);
