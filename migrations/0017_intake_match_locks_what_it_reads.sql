@@ -91,3 +91,7 @@ BEGIN
     SELECT s.provider, s.event_id FROM stored s;
     PERFORM set_config('postpace.webhook_store', '', true);
 END $$;
+
+COMMENT ON FUNCTION postpace_match_targets(text, text, text, text) IS
+    'The rule matching an event to its targets. postpace_store_events (0017) writes it out in its '
+    'lock statement: change both together (test_schema holds them to the same targets).';
