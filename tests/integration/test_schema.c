@@ -530,6 +530,111 @@ static void test_store_events_matches_as_stored_events_do(void **state)
     }
 }
 
+/* Stores the events of `batch` (a JSON array of [provider, event id, type, error
+ * code or null, reference, post id, account]) with one call, or one call each. */
+static void store_json(PGconn *c, const char *batch, int together)
+{
+    const char *sql =
+        "SELECT count(*) FROM (SELECT array_agg(x->>0 ORDER BY o) p, array_agg(x->>1 ORDER BY o) e,"
+        " array_agg(x->>2 ORDER BY o) t, array_agg(json_build_object('type', x->>2, 'data',"
+        " json_build_object('error', json_build_object('code', x->>3)))::text ORDER BY o) b,"
+        " array_agg(x->>4 ORDER BY o) r, array_agg(x->>5 ORDER BY o) i, array_agg(x->>6 ORDER BY o) a"
+        " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(x, o)"
+        " GROUP BY CASE WHEN $2 THEN 0 ELSE o END ORDER BY min(o)) s,"
+        " LATERAL postpace_store_events(s.p, s.e, s.t, s.b, s.r, s.i, s.a)";
+    const char *params[] = {batch, together ? "true" : "false"};
+    PGresult *r = PQexecParams(c, sql, 2, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+}
+
+/* What a batch left: each target, and each stored event with its target. */
+static void outcome(PGconn *c, char *out, size_t size)
+{
+    PGresult *r = PQexec(
+        c, "SELECT (SELECT string_agg(format('%s:%s:%s:%s', account_id, status,"
+           " coalesce(provider_post_id, '-'), coalesce(last_error::text, '-')), ' '"
+           " ORDER BY account_id) FROM post_targets) || ' | ' ||"
+           " coalesce((SELECT string_agg(format('%s:%s:%s', w.event_id, coalesce(t.account_id, '-'),"
+           " w.event_type), ' ' ORDER BY w.event_id) FROM webhook_events w"
+           " LEFT JOIN post_targets t ON t.id = w.target_id), '-')");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+/*
+ * Migration 0018: a batch whose events each matched one target of their own
+ * takes a short way; any other batch the general one. Each batch must end as
+ * written, and as its events stored one call each end, but for the error a
+ * target keeps: one at a time, the first failure to arrive sets it, and a
+ * success after it keeps it; in one batch the first by event id sets it, and
+ * a success beside it leaves the target's error as it was.
+ */
+static void test_store_events_settles_a_batch_as_one_event_at_a_time(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a1,a2}", "two", "[]", "UTC"), "00000");
+    assert_string_equal(insert_post(f->c, "{c1}", "one", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "request_ref = CASE account_id WHEN 'c1' THEN 'r2' ELSE 'r1' END, "
+                   "provider_post_id = CASE account_id WHEN 'a1' THEN 'pA' END");
+#define PE "\"posteverywhere\""
+    static const struct {
+        const char *batch, *want, *apart; /* apart: NULL when as `want` */
+    } cases[] = {
+        {/* strangers: the short way */
+         "[[" PE ",\"e1\",\"post.published\",null,null,\"pA\",null],"
+         "[" PE ",\"e2\",\"post.failed\",\"boom\",\"r2\",\"pC\",null],"
+         "[" PE ",\"e3\",\"post.published\",null,\"nobody\",null,null]]",
+         "a1:published:pA:- a2:submitted:-:- c1:failed:pC:{\"error\": {\"code\": \"boom\"}, "
+         "\"source\": \"webhook\", \"event_id\": \"e2\"} | e1:a1:post.published "
+         "e2:c1:post.failed e3:-:post.published", NULL},
+        {/* a failure and a success for one target: the success wins */
+         "[[" PE ",\"e5\",\"post.failed\",\"late\",\"r2\",null,null],"
+         "[" PE ",\"e4\",\"post.published\",null,\"r2\",\"pC\",null]]",
+         "a1:submitted:pA:- a2:submitted:-:- c1:published:pC:- | e4:c1:post.published "
+         "e5:c1:post.failed",
+         "a1:submitted:pA:- a2:submitted:-:- c1:published:pC:{\"error\": {\"code\": \"late\"}, "
+         "\"source\": \"webhook\", \"event_id\": \"e5\"} | e4:c1:post.published "
+         "e5:c1:post.failed"},
+        {/* two failures for one target: the first by event id gives the error */
+         "[[" PE ",\"e7\",\"post.failed\",\"second\",\"r2\",null,null],"
+         "[" PE ",\"e6\",\"post.failed\",\"first\",\"r2\",null,null]]",
+         "a1:submitted:pA:- a2:submitted:-:- c1:failed:-:{\"error\": {\"code\": \"first\"}, "
+         "\"source\": \"webhook\", \"event_id\": \"e6\"} | e6:c1:post.failed e7:c1:post.failed",
+         "a1:submitted:pA:- a2:submitted:-:- c1:failed:-:{\"error\": {\"code\": \"second\"}, "
+         "\"source\": \"webhook\", \"event_id\": \"e7\"} | e6:c1:post.failed e7:c1:post.failed"},
+        {/* one event for a whole request, beside one for a target of it */
+         "[[" PE ",\"e8\",\"post.published\",null,\"r1\",null,null],"
+         "[" PE ",\"e9\",\"post.failed\",\"x\",null,\"pA\",null]]",
+         "a1:published:pA:- a2:published:-:- c1:submitted:-:- | e8:a1:post.published "
+         "e9:a1:post.failed", NULL},
+        {/* one event twice, matched and not: the first copy is stored */
+         "[[" PE ",\"e10\",\"post.published\",null,\"r2\",null,null],"
+         "[" PE ",\"e10\",\"post.failed\",\"copy\",\"r2\",null,null],"
+         "[" PE ",\"e11\",\"post.failed\",\"x\",\"nobody\",null,null],"
+         "[" PE ",\"e11\",\"post.published\",null,\"nobody\",null,null]]",
+         "a1:submitted:pA:- a2:submitted:-:- c1:published:-:- | e10:c1:post.published "
+         "e11:-:post.failed", NULL},
+    };
+#undef PE
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char together[2048], apart[2048];
+        print_message("case %zu\n", i);
+        pgt_exec(f->c, "BEGIN");
+        store_json(f->c, cases[i].batch, 1);
+        outcome(f->c, together, sizeof together);
+        pgt_exec(f->c, "ROLLBACK");
+        pgt_exec(f->c, "BEGIN");
+        store_json(f->c, cases[i].batch, 0);
+        outcome(f->c, apart, sizeof apart);
+        pgt_exec(f->c, "ROLLBACK");
+        assert_string_equal(together, cases[i].want);
+        assert_string_equal(apart, cases[i].apart ? cases[i].apart : cases[i].want);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -554,6 +659,7 @@ int main(void)
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
         T(test_sweep_applies_recent_pending_events_that_match),
         T(test_store_events_matches_as_stored_events_do),
+        T(test_store_events_settles_a_batch_as_one_event_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
