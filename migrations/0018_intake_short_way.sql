@@ -14,15 +14,16 @@
 -- settles its own target directly: the verdict of one event is its type, and
 -- its target comes from the match arrays by position. Otherwise (an event
 -- for a whole multi-account request, a failure and a success for one target in
--- one batch, one event twice) the batch goes the general way, unchanged.
+-- one batch, one matched event twice) the batch goes the general way,
+-- unchanged.
 --
 -- Both ways store the first of two copies of an event id in one batch: the
 -- general way sorts by position, the short way inserts in batch order and
 -- the second copy finds the first (ON CONFLICT DO NOTHING).
 --
--- Measured with callgrind on a single-user server (deterministic instruction
--- counts, batches of 24 matched events): 6.02M instructions per batch before,
--- 5.36M after (-11%); a batch of one, 1.46M -> 1.27M.
+-- Measured with tests/bench/store_instructions.sh (callgrind on a single-user
+-- server: deterministic instruction counts): a batch of 24 matched events
+-- 5.87M -> 5.20M instructions (-11%); a batch of one 1.42M -> 1.23M.
 
 CREATE OR REPLACE FUNCTION postpace_store_events(p_providers text[], p_event_ids text[],
                                                  p_types text[], p_payloads text[],
