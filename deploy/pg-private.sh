@@ -5,6 +5,7 @@
 #   deploy/pg-private.sh stop DIR    stop it (fast shutdown)
 #   deploy/pg-private.sh kill DIR    stop it as a crash would (immediate shutdown)
 #   deploy/pg-private.sh url DIR     print the conninfo of a running cluster
+#   deploy/pg-private.sh data DIR    print where its data directory is
 #
 # The cluster listens on a unix socket and on a free port of 127.0.0.1, trusts
 # local connections (it is private), and is reused by the next `start`.
@@ -87,7 +88,10 @@ stop|kill)
 url)
   conninfo
   ;;
+data)
+  echo "$data"
+  ;;
 *)
-  echo "usage: pg-private.sh start|stop|url DIR" >&2; exit 2
+  echo "usage: pg-private.sh start|stop|kill|url|data DIR" >&2; exit 2
   ;;
 esac

@@ -7,7 +7,7 @@
 #
 #   tests/bench/store_instructions.sh [BATCH] [VARIANT.sql] [BUILD_DIR]
 #
-# Builds a cluster of its own in a temporary folder, migrates it with the
+# Builds a cluster of its own in a temporary folder (deploy/pg-private.sh), migrates it with the
 # build's postpace, writes 20,000 submitted targets (the webhook benchmark's
 # shape), applies VARIANT.sql if given (say, another CREATE OR REPLACE
 # FUNCTION postpace_store_events), then runs 10 and then 70 calls of BATCH
@@ -26,21 +26,17 @@ command -v valgrind >/dev/null || { echo "store_instructions: needs valgrind" >&
 [ -z "$variant" ] || variant=$(cd "$(dirname "$variant")" && pwd)/$(basename "$variant")
 
 work=$(mktemp -d /tmp/pp-instr.XXXXXX)
-as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" = 0 ] && chown postgres "$work"
+data=$("$top/deploy/pg-private.sh" data "$work")
 cleanup() {
-  as_owner "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  "$top/deploy/pg-private.sh" kill "$work" >/dev/null 2>&1 || true
+  rm -rf "$work" "$data"
 }
 trap cleanup EXIT
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-as_owner "$bindir/initdb" -D "$work/data" -U postpace -A trust -E UTF8 --locale=C.UTF-8 \
-  >"$work/initdb.log" 2>&1
-as_owner "$bindir/pg_ctl" -D "$work/data" -w -l "$work/server.log" \
-  -o "-p 5432 -k $work -c listen_addresses=''" start >/dev/null
-url="host=$work port=5432 user=postpace dbname=postgres"
+url=$("$top/deploy/pg-private.sh" start "$work")
 psql "$url" -qc "CREATE DATABASE instr"
-url="host=$work port=5432 user=postpace dbname=instr"
+url="${url/dbname=postgres/dbname=instr}"
 DATABASE_URL="$url" "$build/postpace" migrate >/dev/null 2>&1
 psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
 INSERT INTO provider_keys (provider, label, secret_ref) VALUES ('feedhorizon', 'k', 'env:K');
@@ -51,7 +47,7 @@ UPDATE post_targets SET status = 'submitted', attempts = 1,
 SQL
 [ -z "$variant" ] || psql "$url" -q -v ON_ERROR_STOP=1 -f "$variant" >/dev/null
 psql "$url" -qc "VACUUM ANALYZE post_targets" -qc "CHECKPOINT"
-as_owner "$bindir/pg_ctl" -D "$work/data" -w stop >/dev/null
+"$top/deploy/pg-private.sh" stop "$work"
 
 # CALLS statements, each storing BATCH events that match targets 1, 2, ...
 calls() {
@@ -67,14 +63,16 @@ calls() {
         r = r s "ref-" ev; i = i s "p" ev; a = a s "NULL"
         ev++
       }
+      x = "'\''"
       printf "SELECT count(*) FROM postpace_store_events(%s);\n", \
-        "'\''{" p "}'\'','\''{" e "}'\'','\''{" t "}'\'','\''{" y "}'\'','\''{" r "}'\'','\''{" i "}'\'','\''{" a "}'\''"
+        x "{" p "}" x "," x "{" e "}" x "," x "{" t "}" x "," x "{" y "}" x "," \
+        x "{" r "}" x "," x "{" i "}" x "," x "{" a "}" x
     }
   }'
 }
 count() { # CALLS -> instructions of a single-user server running them
   rm -rf "$work/run"
-  cp -a "$work/data" "$work/run"
+  cp -a "$data" "$work/run"
   calls "$1" >"$work/calls.sql"
   [ "$(id -u)" = 0 ] && chown -R postgres "$work/run" "$work/calls.sql"
   as_owner valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \

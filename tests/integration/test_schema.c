@@ -535,10 +535,11 @@ static void test_store_events_matches_as_stored_events_do(void **state)
 static void store_json(PGconn *c, const char *batch, int together)
 {
     const char *sql =
-        "SELECT count(*) FROM (SELECT array_agg(x->>0 ORDER BY o) p, array_agg(x->>1 ORDER BY o) e,"
-        " array_agg(x->>2 ORDER BY o) t, array_agg(json_build_object('type', x->>2, 'data',"
-        " json_build_object('error', json_build_object('code', x->>3)))::text ORDER BY o) b,"
-        " array_agg(x->>4 ORDER BY o) r, array_agg(x->>5 ORDER BY o) i, array_agg(x->>6 ORDER BY o) a"
+        "SELECT count(*) FROM (SELECT array_agg(x->>0 ORDER BY o) p,"
+        " array_agg(x->>1 ORDER BY o) e, array_agg(x->>2 ORDER BY o) t,"
+        " array_agg(json_build_object('type', x->>2, 'data', json_build_object('error',"
+        " json_build_object('code', x->>3)))::text ORDER BY o) b, array_agg(x->>4 ORDER BY o) r,"
+        " array_agg(x->>5 ORDER BY o) i, array_agg(x->>6 ORDER BY o) a"
         " FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(x, o)"
         " GROUP BY CASE WHEN $2 THEN 0 ELSE o END ORDER BY min(o)) s,"
         " LATERAL postpace_store_events(s.p, s.e, s.t, s.b, s.r, s.i, s.a)";
@@ -555,8 +556,9 @@ static void outcome(PGconn *c, char *out, size_t size)
         c, "SELECT (SELECT string_agg(format('%s:%s:%s:%s', account_id, status,"
            " coalesce(provider_post_id, '-'), coalesce(last_error::text, '-')), ' '"
            " ORDER BY account_id) FROM post_targets) || ' | ' ||"
-           " coalesce((SELECT string_agg(format('%s:%s:%s', w.event_id, coalesce(t.account_id, '-'),"
-           " w.event_type), ' ' ORDER BY w.event_id) FROM webhook_events w"
+           " coalesce((SELECT string_agg(format('%s:%s:%s', w.event_id,"
+           " coalesce(t.account_id, '-'), w.event_type), ' ' ORDER BY w.event_id)"
+           " FROM webhook_events w"
            " LEFT JOIN post_targets t ON t.id = w.target_id), '-')");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
