@@ -1,6 +1,7 @@
 /*
  * http/server: the h2o HTTP/1.1 server. N event-loop threads share one
- * listening socket; requests are routed by a table the caller provides.
+ * listening socket and take its connections in turn; requests are routed by
+ * a table the caller provides.
  * Handlers run on a loop thread and must not block it.
  */
 #ifndef POSTPACE_HTTP_SERVER_H

@@ -36,8 +36,12 @@ static int group_setup(void **state)
                    "VALUES ('posteverywhere', 'main', 'env:PE_KEY', 'env:PP_TEST_WHSEC')");
     static char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
-    char *envs[] = {env_db, "PP_TEST_WHSEC=" SECRET_OLD " " SECRET_NEW,
-                    "POSTPACE_BODY_LIMIT=4096", "POSTPACE_SCHEDULER=0", NULL};
+    char *envs[] = {env_db,
+                    "PP_TEST_WHSEC=" SECRET_OLD " " SECRET_NEW,
+                    "POSTPACE_BODY_LIMIT=4096",
+                    "POSTPACE_SCHEDULER=0",
+                    "POSTPACE_HTTP_THREADS=2", /* connections dealt to two loops */
+                    NULL};
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     proc_start(&server, argv, envs);
     const char *at = proc_await(&server, " port=");
