@@ -39,10 +39,16 @@ struct loop_thread {
     h2o_accept_ctx_t accept_ctx;
     h2o_multithread_receiver_t wake;
     struct http_deferred stop_msg; /* run == NULL: only wakes the loop */
+    h2o_socket_t *listener;
+    h2o_timeout_t pause; /* accepting paused after running out of descriptors */
+    h2o_timeout_entry_t resume;
+    int pause_told; /* the pause was logged; cleared by the next accept */
     pthread_mutex_t ready_lock;
     pthread_cond_t ready_cond;
     int ready;
 };
+
+enum { PAUSE_MS = 100 };
 
 struct route_handler {
     h2o_handler_t super;
@@ -60,6 +66,7 @@ struct http_server {
     atomic_int listeners_closed; /* loops that no longer accept */
     atomic_int told;             /* every loop has been sent its stop message */
     atomic_uint next_loop;       /* round robin of accepted connections */
+    atomic_uint accept_errors;   /* accepts that failed for want of resources */
     int grace_ms;
     int nthreads;
     struct loop_thread *threads;
@@ -172,6 +179,33 @@ static void on_handoff(struct http_deferred *d)
     free(h);
 }
 
+static void on_accept(h2o_socket_t *listener, const char *err);
+
+static void on_resume(h2o_timeout_entry_t *entry)
+{
+    struct loop_thread *t = H2O_STRUCT_FROM_MEMBER(struct loop_thread, resume, entry);
+    h2o_socket_read_start(t->listener, on_accept);
+}
+
+/*
+ * Out of descriptors (or memory), the pending connection stays in the
+ * backlog and the listener stays readable: accepting again at once would
+ * spin the loop until something closes. Wait PAUSE_MS instead, serving the
+ * connections already open, and warn once until an accept succeeds.
+ */
+static void pause_accepting(struct loop_thread *t, int err)
+{
+    atomic_fetch_add(&t->server->accept_errors, 1);
+    if (!t->pause_told) {
+        t->pause_told = 1;
+        char q[200];
+        log_warn("cannot accept connections; pausing", "reason=%s pause_ms=%d",
+                 log_quote(strerror(err), q, sizeof q), PAUSE_MS);
+    }
+    h2o_socket_read_stop(t->listener);
+    h2o_timeout_link(t->loop, &t->pause, &t->resume);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     if (err)
@@ -179,8 +213,12 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     struct loop_thread *t = listener->data;
     struct http_server *s = t->server;
     int fd = accept4(t->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-        return; /* another loop won it */
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            pause_accepting(t, errno);
+        return; /* or another loop won it */
+    }
+    t->pause_told = 0;
     struct loop_thread *to =
         &s->threads[atomic_fetch_add(&s->next_loop, 1) % (unsigned)s->nthreads];
     if (to == t) {
@@ -287,6 +325,9 @@ static void *loop_main(void *arg)
     h2o_multithread_register_receiver(t->ctx.queue, &t->wake, on_wake);
     h2o_socket_t *listener = h2o_evloop_socket_create(t->loop, t->fd, H2O_SOCKET_FLAG_DONT_READ);
     listener->data = t;
+    t->listener = listener;
+    h2o_timeout_init(t->loop, &t->pause, PAUSE_MS);
+    t->resume.cb = on_resume;
     h2o_socket_read_start(listener, on_accept);
 
     pthread_mutex_lock(&t->ready_lock);
@@ -297,6 +338,9 @@ static void *loop_main(void *arg)
     while (!atomic_load(&t->server->stopping))
         h2o_evloop_run(t->loop, INT32_MAX);
 
+    if (h2o_timeout_is_linked(&t->resume))
+        h2o_timeout_unlink(&t->resume);
+    h2o_timeout_dispose(t->loop, &t->pause);
     h2o_socket_read_stop(listener);
     h2o_socket_close(listener);
     /* Other loops may still hand this one connections until they too stop
@@ -394,6 +438,11 @@ struct http_server *http_server_start(const struct http_options *opt,
 int http_server_port(const struct http_server *s)
 {
     return s->port;
+}
+
+unsigned http_server_accept_errors(struct http_server *s)
+{
+    return atomic_load(&s->accept_errors);
 }
 
 void http_server_stop(struct http_server *s)

@@ -39,6 +39,13 @@ struct http_server *http_server_start(const struct http_options *opt,
 /* The bound TCP port (useful with port 0). */
 int http_server_port(const struct http_server *s);
 
+/*
+ * Accepts that failed for want of descriptors or memory. Each pauses that
+ * loop's accepting for 100 ms (connections wait in the backlog) rather than
+ * spin on a listener that stays readable.
+ */
+unsigned http_server_accept_errors(struct http_server *s);
+
 /* Stops accepting, wakes and joins the loop threads, frees everything. NULL is a no-op. */
 void http_server_stop(struct http_server *s);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -157,12 +158,54 @@ static void test_stop_while_connections_arrive(void **state)
     }
 }
 
+/*
+ * Out of descriptors, a loop pauses accepting instead of spinning on a
+ * listener that stays readable, and serves the waiting connection once
+ * descriptors are free again.
+ */
+static void test_out_of_descriptors_pauses_accepting_then_recovers(void **state)
+{
+    (void)state;
+    struct http_server *s = start(2);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval patience = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    struct rlimit was;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
+    struct rlimit low = {(rlim_t)fd + 16, was.rlim_max};
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int spare[32], nspare = 0;
+    for (int d; nspare < 32 && (d = dup(fd)) >= 0;)
+        spare[nspare++] = d;
+    assert_true(nspare < 32); /* the process is out of descriptors */
+
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)http_server_port(s))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0); /* into the backlog */
+    while (http_server_accept_errors(s) == 0)
+        usleep(1000);
+    /* Half a second out of descriptors: a few paced retries, not a spin. */
+    usleep(500 * 1000);
+    unsigned errors = http_server_accept_errors(s);
+    assert_true(errors <= 20);
+
+    for (int i = 0; i < nspare; i++)
+        close(spare[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &was), 0);
+    char id[32];
+    get_loop(fd, id, sizeof id); /* accepted once a descriptor is free */
+    close(fd);
+    http_server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connections_are_dealt_to_loops_in_turn),
         cmocka_unit_test(test_stop_closes_open_connections_on_every_loop),
         cmocka_unit_test(test_stop_while_connections_arrive),
+        cmocka_unit_test(test_out_of_descriptors_pauses_accepting_then_recovers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
