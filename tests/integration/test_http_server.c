@@ -96,7 +96,7 @@ static void test_connections_are_dealt_to_loops_in_turn(void **state)
     for (int i = 0; i < CONNS; i++)
         fds[i] = connect_to(http_server_port(s));
     char seen[LOOPS][32] = {{0}};
-    int count[LOOPS] = {0};
+    int count[LOOPS] = {0}, loop_of[CONNS];
     for (int i = 0; i < CONNS; i++) {
         char id[32];
         get_loop(fds[i], id, sizeof id);
@@ -106,13 +106,16 @@ static void test_connections_are_dealt_to_loops_in_turn(void **state)
         assert_true(k < LOOPS);
         snprintf(seen[k], sizeof seen[k], "%s", id);
         count[k]++;
+        loop_of[i] = k;
     }
     for (int k = 0; k < LOOPS; k++)
         assert_int_equal(count[k], CONNS / LOOPS);
     /* A second request on each connection stays on its loop. */
-    char again[32];
-    get_loop(fds[0], again, sizeof again);
-    assert_string_equal(again, seen[0]);
+    for (int i = 0; i < CONNS; i++) {
+        char again[32];
+        get_loop(fds[i], again, sizeof again);
+        assert_string_equal(again, seen[loop_of[i]]);
+    }
     for (int i = 0; i < CONNS; i++)
         close(fds[i]);
     http_server_stop(s);
