@@ -440,7 +440,7 @@ int http_server_port(const struct http_server *s)
     return s->port;
 }
 
-unsigned http_server_accept_errors(struct http_server *s)
+unsigned http_server_accept_errors(const struct http_server *s)
 {
     return atomic_load(&s->accept_errors);
 }

@@ -44,7 +44,7 @@ int http_server_port(const struct http_server *s);
  * loop's accepting for 100 ms (connections wait in the backlog) rather than
  * spin on a listener that stays readable.
  */
-unsigned http_server_accept_errors(struct http_server *s);
+unsigned http_server_accept_errors(const struct http_server *s);
 
 /* Stops accepting, wakes and joins the loop threads, frees everything. NULL is a no-op. */
 void http_server_stop(struct http_server *s);

@@ -44,15 +44,27 @@ static struct http_server *start(int threads)
     return s;
 }
 
-static int connect_to(int port)
+/* A TCP socket whose reads give up after 10 s: a read that would hang fails instead. */
+static int client_socket(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct timeval patience = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    return fd;
+}
+
+static void connect_port(int fd, int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval patience = {.tv_sec = 10}; /* a read that would hang fails instead */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+}
+
+static int connect_to(int port)
+{
+    int fd = client_socket();
+    connect_port(fd, port);
     return fd;
 }
 
@@ -170,9 +182,7 @@ static void test_out_of_descriptors_pauses_accepting_then_recovers(void **state)
 {
     (void)state;
     struct http_server *s = start(2);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval patience = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+    int fd = client_socket(); /* made while descriptors remain, connected after */
     struct rlimit was;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &was), 0);
     struct rlimit low = {(rlim_t)fd + 16, was.rlim_max};
@@ -182,10 +192,7 @@ static void test_out_of_descriptors_pauses_accepting_then_recovers(void **state)
         spare[nspare++] = d;
     assert_true(nspare < 32); /* the process is out of descriptors */
 
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)http_server_port(s))};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0); /* into the backlog */
+    connect_port(fd, http_server_port(s)); /* into the backlog */
     while (http_server_accept_errors(s) == 0)
         usleep(1000);
     /* Half a second out of descriptors: a few paced retries, not a spin. */
