@@ -183,6 +183,8 @@ int daemon_serve(const struct config *cfg)
         log_error("cannot start the HTTP server", "reason=%s", log_quote(err, q, sizeof q));
         intake_stop(app.intake);
         api_stop(app.api);
+        intake_destroy(app.intake);
+        api_destroy(app.api);
         return 1;
     }
     log_info("serving", "listen=%s port=%d threads=%d", cfg->listen, http_server_port(http),
@@ -194,11 +196,14 @@ int daemon_serve(const struct config *cfg)
     log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
     /* The scheduler first (it finishes its requests), then the intake and
      * the API workers (they answer what is queued while the loops still
-     * run), then the loops. */
+     * run, and 503 whatever comes after), then the loops; only then, with
+     * no loop left to call them, are the intake and the API freed. */
     sched_stop(sched);
     intake_stop(app.intake);
     api_stop(app.api);
     http_server_stop(http);
+    intake_destroy(app.intake);
+    api_destroy(app.api);
     log_info("stopped", NULL);
     return 0;
 }

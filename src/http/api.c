@@ -66,6 +66,13 @@ void api_stop(struct api *a)
     if (!a)
         return;
     api_pool_stop(a->pool);
+}
+
+void api_destroy(struct api *a)
+{
+    if (!a)
+        return;
+    api_pool_destroy(a->pool);
     OPENSSL_cleanse(a->tokens, sizeof a->tokens);
     free(a->conninfo);
     free(a);

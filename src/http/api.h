@@ -21,8 +21,14 @@ struct api_options {
 /* Starts the worker pool. Logs once when no token is configured (the API is then disabled). */
 struct api *api_start(const struct api_options *opt);
 
-/* Answers what is queued and stops the workers; call while the loops still run. NULL: no-op. */
+/*
+ * Answers what is queued and stops the workers; call while the loops still
+ * run (requests get 503 from then on). NULL: no-op.
+ */
 void api_stop(struct api *a);
+
+/* Frees a stopped API once no loop can call a handler (after http_server_stop). NULL: no-op. */
+void api_destroy(struct api *a);
 
 /* True while a worker holds a working connection. */
 int api_ready(const struct api *a);

@@ -319,6 +319,12 @@ void api_pool_stop(struct api_pool *p)
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->nworkers; i++)
         pthread_join(p->workers[i].tid, NULL);
+}
+
+void api_pool_destroy(struct api_pool *p)
+{
+    if (!p)
+        return;
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->workers);

@@ -32,8 +32,14 @@ struct api_pool_options {
  */
 struct api_pool *api_pool_start(const struct api_pool_options *opt);
 
-/* Answers every queued job, joins the workers. Call while the loops still run. NULL: no-op. */
+/*
+ * Answers every queued job, joins the workers. Call while the loops still
+ * run: api_pool_submit answers 503 from then on. NULL: no-op.
+ */
 void api_pool_stop(struct api_pool *p);
+
+/* Frees a stopped pool, once no loop can submit to it (after http_server_stop). NULL: no-op. */
+void api_pool_destroy(struct api_pool *p);
 
 /* True while at least one worker holds a working connection. Any thread. */
 int api_pool_ready(const struct api_pool *p);

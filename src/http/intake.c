@@ -567,6 +567,14 @@ void intake_stop(struct intake *in)
     pthread_mutex_unlock(&in->lock);
     for (int i = 0; i < in->opt.writers; i++)
         pthread_join(in->writers[i].thread, NULL);
+}
+
+/* The loops may still verify deliveries after intake_stop, with the secrets
+ * and the queue's lock: those live until here. */
+void intake_destroy(struct intake *in)
+{
+    if (!in)
+        return;
     free(in->writers);
     whsec_store_destroy(in->secrets);
     pthread_mutex_destroy(&in->lock);

@@ -41,9 +41,16 @@ struct intake *intake_start(const struct intake_options *opt);
 
 /*
  * Stops taking deliveries (new ones get 503), answers every queued one, and
- * joins the writers. Call while the HTTP loops still run. NULL is a no-op.
+ * joins the writers. Call while the HTTP loops still run: they may go on
+ * calling intake_webhook, which answers 503 from then on. NULL is a no-op.
  */
 void intake_stop(struct intake *in);
+
+/*
+ * Frees a stopped intake. Call only once no loop thread can call
+ * intake_webhook any more (after http_server_stop). NULL is a no-op.
+ */
+void intake_destroy(struct intake *in);
 
 /* True while at least one writer's connection works. Any thread. */
 int intake_ready(const struct intake *in);
