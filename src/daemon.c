@@ -32,16 +32,15 @@ static int on_healthz(void *arg, h2o_req_t *req)
     return 0;
 }
 
-/* Ready: the database answers and the schema was current at start. */
+/* Ready: the schema was current at start and the database answers now (live, on an API worker). */
 static int on_readyz(void *arg, h2o_req_t *req)
 {
     struct app *app = arg;
-    static const char ok[] = "{\"status\":\"ready\"}";
-    if (intake_ready(app->intake))
-        http_send_json(req, 200, "OK", ok, sizeof ok - 1);
-    else
+    if (!intake_ready(app->intake)) {
         http_send_error(req, 503, "unavailable", "the database is unreachable");
-    return 0;
+        return 0;
+    }
+    return api_readyz(app->api, req);
 }
 
 static int on_metrics(void *arg, h2o_req_t *req)

@@ -83,6 +83,23 @@ int api_ready(const struct api *a)
     return api_pool_ready(a->pool);
 }
 
+static void readyz_work(PGconn *c, struct api_job *j)
+{
+    static const char ready[] = "{\"status\":\"ready\"}";
+    PGresult *r = PQexecParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        api_job_reply(j, 200, ready, sizeof ready - 1);
+    else
+        api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
+    PQclear(r);
+}
+
+int api_readyz(struct api *a, h2o_req_t *req)
+{
+    api_pool_submit(a->pool, req, readyz_work, NULL, NULL);
+    return 0;
+}
+
 /* ---- authentication ---- */
 
 static int token_ok(const struct api *a, h2o_req_t *req)

@@ -33,6 +33,13 @@ void api_destroy(struct api *a);
 /* True while a worker holds a working connection. */
 int api_ready(const struct api *a);
 
+/*
+ * GET /readyz (loop thread): a worker runs SELECT 1 on its connection and
+ * answers 200 only if it succeeds, so a database that just went away gets
+ * 503 at once instead of a cached verdict; no bearer token needed.
+ */
+int api_readyz(struct api *a, h2o_req_t *req);
+
 /* The route handlers (loop thread). Each returns 0. */
 int api_posts_create(struct api *a, h2o_req_t *req); /* POST /v1/posts */
 int api_posts_list(struct api *a, h2o_req_t *req);   /* GET /v1/posts */

@@ -106,6 +106,8 @@ static void outage(struct ffx_cluster *c, struct drainfx *f, const char *verb, i
 {
     *unsettled = drainfx_count(f, unsettled_sql);
     assert_int_equal(ffx_cluster(c, verb), 0);
+    /* Live, not cached: the very first probe after the database went away says so. */
+    assert_int_equal(readyz(f), 503);
     long until = ffx_now_ms() + down_ms;
     *saw_503 = 0;
     while (ffx_now_ms() < until) {

@@ -107,6 +107,10 @@ static void test_database_outage_gets_503_then_everything_once(void **state)
         assert_int_equal(send_event(url, i), 200);
 
     assert_int_equal(cluster("kill", NULL, 0), 0);
+    /* Live, not cached: an idle daemon's first probe after the kill says so. */
+    char readyz[160], resp[128];
+    snprintf(readyz, sizeof readyz, "%s/readyz", base);
+    assert_int_equal(http_request("GET", readyz, NULL, NULL, 0, resp, sizeof resp), 503);
     int refused = 0;
     for (int i = third + 1; i <= 2 * third; i++) {
         long st = send_event(url, i);
