@@ -5,7 +5,9 @@
  */
 #include "provider/provider.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,4 +155,24 @@ void prov_decode_error_common(const char *body, size_t len, const char *retry_fi
     if (json_is_number(retry))
         out->retry_after_s = (int64_t)json_number_value(retry);
     json_decref(root);
+}
+
+int64_t prov_retry_after_s(const char *value, int64_t now_s)
+{
+    char v[128];
+    while (*value == ' ' || *value == '\t')
+        value++;
+    size_t n = strcspn(value, "\r\n");
+    while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof v)
+        return -1;
+    memcpy(v, value, n);
+    v[n] = '\0';
+    if (strspn(v, "0123456789") == n)
+        return n > 12 ? INT64_C(999999999999) : strtoll(v, NULL, 10);
+    time_t at = curl_getdate(v, NULL);
+    if (at == (time_t)-1)
+        return -1;
+    return (int64_t)at > now_s ? (int64_t)at - now_s : 0;
 }

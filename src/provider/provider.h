@@ -79,4 +79,12 @@ int prov_decode_single_id(const char *body, size_t len, const struct prov_post *
 void prov_decode_error_common(const char *body, size_t len, const char *retry_field,
                               struct prov_error *out);
 
+/*
+ * A Retry-After header value (RFC 9110 10.2.3) as seconds from now_s: either
+ * delay-seconds or an HTTP-date (IMF-fixdate and the two obsolete forms,
+ * parsed by libcurl's curl_getdate), a date in the past being 0. Surrounding
+ * whitespace is ignored; -1 when the value is neither form.
+ */
+int64_t prov_retry_after_s(const char *value, int64_t now_s);
+
 #endif

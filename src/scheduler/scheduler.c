@@ -62,6 +62,7 @@ struct flight {
     char *resp;
     size_t resp_len;
     struct lim_feedback fb;
+    char retry_after[64]; /* the Retry-After header as sent; read in on_status */
     uint64_t sent_ms;
     struct flight *next;
 };
@@ -489,7 +490,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     else if (header_is(line, len, "x-ratelimit-reset", &v))
         f->fb.reset = atoll(v);
     else if (header_is(line, len, "retry-after", &v))
-        f->fb.retry_after_s = atoll(v);
+        snprintf(f->retry_after, sizeof f->retry_after, "%.*s", (int)(len - (size_t)(v - line)), v);
     return len;
 }
 
@@ -545,6 +546,8 @@ static void on_status(struct scheduler *s, struct flight *f, long status, uint64
     struct prov_post post = {NULL, NULL, (const char *const *)f->accounts, f->n, NULL};
     struct prov_error pe;
     ops->decode_error(f->resp ? f->resp : "", f->resp_len, &pe);
+    if (*f->retry_after) /* seconds or an HTTP-date */
+        f->fb.retry_after_s = prov_retry_after_s(f->retry_after, (int64_t)(now / 1000));
     if (pe.retry_after_s >= 0)
         f->fb.body_retry_after_s = pe.retry_after_s;
     uint64_t until = feed_limiter(s, f, status, now);
