@@ -74,6 +74,10 @@ const struct cfg_key cfg_keys[] = {
             "space-separated bearer tokens of the /v1 API; empty: the API answers 401"),
     KEY_INT("api_workers", "POSTPACE_API_WORKERS", api_workers, "2", 1, 64,
             "API worker threads, each with its own database connection"),
+    KEY_STR("scheduler_database_url", "POSTPACE_SCHEDULER_DATABASE_URL", scheduler_database_url, "",
+            "the scheduler's own connection (a session, for LISTEN); empty: database_url"),
+    KEY_INT("prepared_statements", "POSTPACE_PREPARED_STATEMENTS", prepared_statements, "1", 0, 1,
+            "1: named prepared statements; 0: none (behind a transaction-mode pooler)"),
 };
 const size_t cfg_key_count = sizeof cfg_keys / sizeof cfg_keys[0];
 

@@ -36,6 +36,8 @@ struct config {
     int skew_ms;               /* clock-skew margin at window edges */
     char *api_tokens;          /* space-separated bearer tokens of /v1; empty: API disabled */
     int api_workers;           /* API worker threads, each with its own connection */
+    int prepared_statements;   /* 0: no named statements (transaction-mode pooler) */
+    char *scheduler_database_url; /* the scheduler's connection; empty: database_url */
 };
 
 /* One key of the table; exposed so `help` and the README can list them. */

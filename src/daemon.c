@@ -133,7 +133,7 @@ static struct scheduler *start_scheduler(const struct config *cfg)
         gethostname(host, sizeof host - 1);
         snprintf(instance, sizeof instance, "%s:%d", host, (int)getpid());
     }
-    o.conninfo = cfg->database_url;
+    o.conninfo = *cfg->scheduler_database_url ? cfg->scheduler_database_url : cfg->database_url;
     o.instance_id = instance;
     o.max_in_flight = cfg->max_in_flight;
     o.request_timeout_ms = cfg->request_timeout_ms;

@@ -146,6 +146,7 @@ int main(int argc, char **argv)
         enum log_level lv = LOG_INFO;
         log_level_parse(cfg.log_level, &lv);
         log_set_level(lv);
+        db_use_prepared(cfg.prepared_statements);
         rc = cmd->run(&cfg, nrest, rest);
     }
     free(rest);

@@ -5,6 +5,7 @@
 #include "db/db.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,8 +73,25 @@ PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params,
     return NULL;
 }
 
+static atomic_int use_prepared = 1;
+
+void db_use_prepared(int on)
+{
+    atomic_store(&use_prepared, on != 0);
+}
+
+PGresult *db_exec_prepared(PGconn *c, const char *name, int n, const char *const *params,
+                           const int *lengths, const int *formats, int result_format)
+{
+    if (atomic_load(&use_prepared))
+        return PQexecPrepared(c, name, n, params, lengths, formats, result_format);
+    return PQexecParams(c, db_sql(name), n, NULL, params, lengths, formats, result_format);
+}
+
 int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen)
 {
+    if (!atomic_load(&use_prepared))
+        return 0;
     for (const char *const *name = names; name && *name; name++) {
         PGresult *r = PQprepare(c, *name, db_sql(*name), 0, NULL);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -32,11 +32,29 @@ PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params,
                   size_t errlen) __attribute__((warn_unused_result));
 
 /*
+ * Whether named prepared statements are used (process-wide; default on).
+ * Off for connections through a transaction-mode pooler that cannot carry
+ * them (PgBouncer before 1.21): db_prepare_all then prepares nothing and
+ * db_exec_prepared sends each statement's text unnamed, which needs no
+ * session state. Set once at start, before any thread connects.
+ */
+void db_use_prepared(int on);
+
+/*
  * Prepares each sql/NAME.sql of the NULL-terminated `names` (NULL: none)
  * under its NAME, parameter types taken from the text's casts: parsed and
  * planned once per connection. 0, or -1 with the server's message in err.
  */
 int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Runs sql/NAME.sql, prepared on `c` by db_prepare_all, with PQexecPrepared's
+ * arguments; with prepared statements off, the same text unnamed through
+ * PQexecParams (types again from the casts). The caller PQclear()s.
+ */
+PGresult *db_exec_prepared(PGconn *c, const char *name, int n, const char *const *params,
+                           const int *lengths, const int *formats, int result_format)
     __attribute__((warn_unused_result));
 
 /* Runs a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */

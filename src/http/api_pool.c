@@ -198,7 +198,7 @@ static void connection_lost(struct worker *w, const char *why)
 PGresult *api_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
                    size_t errlen)
 {
-    PGresult *r = PQexecPrepared(c, name, n, params, NULL, NULL, 0);
+    PGresult *r = db_exec_prepared(c, name, n, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;

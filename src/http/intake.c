@@ -332,7 +332,7 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
         arrays[c] = db_text_array_binary(cols[c], n, &lens[c]);
         free(cols[c]);
     }
-    PGresult *stored = PQexecPrepared(conn, "webhook_store", 7, (const char *const *)arrays, lens,
+    PGresult *stored = db_exec_prepared(conn, "webhook_store", 7, (const char *const *)arrays, lens,
                                       binary, 0);
     int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
     if (ok)
@@ -406,7 +406,7 @@ static void sweep_pending(struct writer *w, uint64_t now)
     w->next_sweep_ms = now + (uint64_t)w->in->opt.sweep_ms;
     snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
     const char *params[] = {window, "1000"};
-    PGresult *r = PQexecPrepared(w->conn, "webhook_sweep", 2, params, NULL, NULL, 0);
+    PGresult *r = db_exec_prepared(w->conn, "webhook_sweep", 2, params, NULL, NULL, 0);
     int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
     if (applied < 0) {
         db_error(w->conn, r, err, sizeof err);
