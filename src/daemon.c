@@ -101,21 +101,19 @@ const struct http_route *daemon_routes(size_t *n)
 
 static int check_schema(const struct config *cfg)
 {
-    char err[512], safe[512], qdb[600], qerr[600];
+    char err[512], safe[512];
     PGconn *c = db_connect(cfg->database_url, err, sizeof err);
     if (!c) {
-        log_error(
-            "cannot connect to the database", "db=%s reason=%s",
-            log_quote(log_redact_conninfo(cfg->database_url, safe, sizeof safe), qdb, sizeof qdb),
-            log_quote(err, qerr, sizeof qerr));
+        log_error("cannot connect to the database",
+                  LOG_STR("db", log_redact_conninfo(cfg->database_url, safe, sizeof safe)),
+                  LOG_STR("reason", err));
         return -1;
     }
     size_t n;
     const struct mig_file *files = mig_builtin(&n);
     int rc = mig_check(c, files, n, err, sizeof err);
     if (rc != 0) {
-        char q[600];
-        log_error("refusing to start", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("refusing to start", LOG_STR("reason", err));
     }
     PQfinish(c);
     return rc;
@@ -144,7 +142,7 @@ static struct scheduler *start_scheduler(const struct config *cfg)
     o.lease_ttl_ms = cfg->lease_ttl_ms;
     o.skew_ms = cfg->skew_ms;
     o.shutdown_grace_ms = cfg->shutdown_grace_ms;
-    log_info("scheduler starting", "instance=%s", instance);
+    log_info("scheduler starting", LOG_STR("instance", instance));
     return sched_start(&o);
 }
 
@@ -173,26 +171,26 @@ int daemon_serve(const struct config *cfg)
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};
 
-    char err[256], q[300];
+    char err[256];
     struct http_options opt = {cfg->listen, cfg->http_threads, (size_t)cfg->body_limit,
                                cfg->shutdown_grace_ms};
     struct http_server *http =
         http_server_start(&opt, routes, sizeof routes / sizeof routes[0], &app, err, sizeof err);
     if (!http) {
-        log_error("cannot start the HTTP server", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("cannot start the HTTP server", LOG_STR("reason", err));
         intake_stop(app.intake);
         api_stop(app.api);
         intake_destroy(app.intake);
         api_destroy(app.api);
         return 1;
     }
-    log_info("serving", "listen=%s port=%d threads=%d", cfg->listen, http_server_port(http),
-             cfg->http_threads);
+    log_info("serving", LOG_STR("listen", cfg->listen), LOG_INT("port", http_server_port(http)),
+             LOG_INT("threads", cfg->http_threads));
     struct scheduler *sched = cfg->scheduler ? start_scheduler(cfg) : NULL;
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    log_info("shutting down", "signal=%s", sig == SIGTERM ? "TERM" : "INT");
+    log_info("shutting down", LOG_STR("signal", sig == SIGTERM ? "TERM" : "INT"));
     /* The scheduler first (it finishes its requests), then the intake and
      * the API workers (they answer what is queued while the loops still
      * run, and 503 whatever comes after), then the loops; only then, with
@@ -203,6 +201,6 @@ int daemon_serve(const struct config *cfg)
     http_server_stop(http);
     intake_destroy(app.intake);
     api_destroy(app.api);
-    log_info("stopped", NULL);
+    log_info("stopped");
     return 0;
 }

@@ -51,17 +51,17 @@ static int cmd_version(struct config *cfg, int argc, char **argv)
 
 static void print_applied(const struct mig_file *m)
 {
-    log_info("migration applied", "version=%s name=%s", m->version, m->name);
+    log_info("migration applied", LOG_STR("version", m->version), LOG_STR("name", m->name));
 }
 
 static int cmd_migrate(struct config *cfg, int argc, char **argv)
 {
     if (no_args("migrate", argc, argv))
         return 2;
-    char err[512], q[600];
+    char err[512];
     PGconn *c = db_connect(cfg->database_url, err, sizeof err);
     if (!c) {
-        log_error("cannot connect to the database", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("cannot connect to the database", LOG_STR("reason", err));
         return 1;
     }
     size_t n;
@@ -69,10 +69,10 @@ static int cmd_migrate(struct config *cfg, int argc, char **argv)
     int applied = mig_apply(c, files, n, print_applied, err, sizeof err);
     PQfinish(c);
     if (applied < 0) {
-        log_error("migrate failed", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("migrate failed", LOG_STR("reason", err));
         return 1;
     }
-    log_info("schema is current", "applied=%d known=%zu", applied, n);
+    log_info("schema is current", LOG_INT("applied", applied), LOG_UINT("known", n));
     return 0;
 }
 

@@ -64,15 +64,15 @@ int cmd_status(struct config *cfg, int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    char err[512], q[600];
+    char err[512];
     PGconn *c = db_connect(cfg->database_url, err, sizeof err);
     if (!c) {
-        log_error("cannot connect to the database", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("cannot connect to the database", LOG_STR("reason", err));
         return 1;
     }
     PGresult *r = db_exec(c, "status_keys", 0, NULL, err, sizeof err);
     if (!r) {
-        log_error("status failed", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("status failed", LOG_STR("reason", err));
         PQfinish(c);
         return 1;
     }

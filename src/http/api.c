@@ -48,8 +48,7 @@ struct api *api_start(const struct api_options *opt)
     struct api *a = xcalloc(1, sizeof *a);
     add_tokens(a, opt->tokens);
     if (a->ntokens == 0)
-        log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)",
-                 NULL);
+        log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)");
     a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
     a->skew_ms = opt->skew_ms;
     static const char *const prepared[] = {

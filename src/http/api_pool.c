@@ -187,9 +187,8 @@ void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void 
 
 static void connection_lost(struct worker *w, const char *why)
 {
-    char q[600];
-    log_warn("API worker lost the database; answering 503 until it is back", "reason=%s",
-             log_quote(why, q, sizeof q));
+    log_warn("API worker lost the database; answering 503 until it is back",
+             LOG_STR("reason", why));
     atomic_fetch_sub(&w->pool->connected, 1);
     PQfinish(w->conn);
     w->conn = NULL;
@@ -218,9 +217,7 @@ static void maintain_connection(struct worker *w)
     char err[512];
     w->conn = db_connect(w->pool->opt.conninfo, err, sizeof err);
     if (w->conn && db_prepare_all(w->conn, w->pool->opt.prepared, err, sizeof err) != 0) {
-        char q[600];
-        log_error("API worker cannot prepare its statements", "reason=%s",
-                  log_quote(err, q, sizeof q));
+        log_error("API worker cannot prepare its statements", LOG_STR("reason", err));
         PQfinish(w->conn);
         w->conn = NULL;
     }

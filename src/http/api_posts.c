@@ -21,8 +21,7 @@ enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS };
 
 static void internal(struct api_job *j, const char *what, const char *err)
 {
-    char q[600];
-    log_error(what, "reason=%s", log_quote(err, q, sizeof q));
+    log_error(what, LOG_STR("reason", err));
     api_job_error(j, 500, "internal", "the request could not be completed", NULL);
 }
 

@@ -212,8 +212,7 @@ void api_work_plan(PGconn *c, struct api_job *j)
         api_job_reply_json(j, 200, plan_json(&d));
         free(d.res);
     } else {
-        char q[600];
-        log_error("cannot read the calendar", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("cannot read the calendar", LOG_STR("reason", err));
         api_job_error(j, 503, "unavailable", "the calendar could not be read; retry later", NULL);
     }
     free(d.targets);

@@ -275,12 +275,11 @@ static void answer_all(struct job *batch, enum job_result r)
 
 static void connection_lost(struct writer *w, const char *why)
 {
-    char q[600];
     if (w->connected) {
         w->connected = 0;
         if (atomic_fetch_sub(&w->in->db_ok, 1) == 1)
-            log_warn("intake lost the database; answering 503 until it is back", "reason=%s",
-                     log_quote(why, q, sizeof q));
+            log_warn("intake lost the database; answering 503 until it is back",
+                     LOG_STR("reason", why));
     }
     PQfinish(w->conn);
     w->conn = NULL;
@@ -347,7 +346,7 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
 
 static void process(struct writer *w, struct job *batch)
 {
-    char err[512], q[600];
+    char err[512];
     if (!w->conn) {
         answer_all(batch, JOB_UNAVAILABLE);
         return;
@@ -357,8 +356,8 @@ static void process(struct writer *w, struct job *batch)
         size_t n = 0;
         for (struct job *j = batch; j; j = j->next)
             n++;
-        log_debug("webhook batch committed", "events=%zu ms=%llu", n,
-                  (unsigned long long)(clk_mono_ms(clk_real) - t0));
+        log_debug("webhook batch committed", LOG_UINT("events", n),
+                  LOG_UINT("ms", clk_mono_ms(clk_real) - t0));
         answer_all(batch, JOB_PENDING);
         return;
     }
@@ -370,15 +369,14 @@ static void process(struct writer *w, struct job *batch)
         return;
     }
     /* A statement failed with the connection intact: isolate the bad event. */
-    log_warn("webhook batch failed; storing its events one by one", "reason=%s",
-             log_quote(err, q, sizeof q));
+    log_warn("webhook batch failed; storing its events one by one", LOG_STR("reason", err));
     while (batch) {
         struct job *next = batch->next;
         batch->next = NULL;
         if (store_batch(w->conn, batch, err, sizeof err) != 0) {
             batch->result = PQstatus(w->conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
-            log_error("webhook event not stored", "event_id=%s reason=%s", batch->event_id,
-                      log_quote(err, q, sizeof q));
+            log_error("webhook event not stored", LOG_STR("event_id", batch->event_id),
+                      LOG_STR("reason", err));
         }
         answer_all(batch, JOB_PENDING);
         batch = next;
@@ -387,11 +385,11 @@ static void process(struct writer *w, struct job *batch)
 
 static void refresh_secrets(struct writer *w, uint64_t now)
 {
-    char err[512], q[600];
+    char err[512];
     w->next_refresh_ms = now + (uint64_t)w->in->opt.secrets_refresh_ms;
     int n = whsec_store_load(w->in->secrets, w->conn, err, sizeof err);
     if (n < 0)
-        log_warn("cannot reload webhook secrets", "reason=%s", log_quote(err, q, sizeof q));
+        log_warn("cannot reload webhook secrets", LOG_STR("reason", err));
 }
 
 /*
@@ -402,7 +400,7 @@ static void refresh_secrets(struct writer *w, uint64_t now)
  */
 static void sweep_pending(struct writer *w, uint64_t now)
 {
-    char window[16], err[512], q[600];
+    char window[16], err[512];
     w->next_sweep_ms = now + (uint64_t)w->in->opt.sweep_ms;
     snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
     const char *params[] = {window, "1000"};
@@ -410,11 +408,11 @@ static void sweep_pending(struct writer *w, uint64_t now)
     int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
     if (applied < 0) {
         db_error(w->conn, r, err, sizeof err);
-        log_warn("cannot sweep pending webhook events", "reason=%s", log_quote(err, q, sizeof q));
+        log_warn("cannot sweep pending webhook events", LOG_STR("reason", err));
     } else if (applied > 0) {
         met_webhooks_swept((unsigned)applied);
         log_info("applied pending webhook events that a concurrent write made matchable",
-                 "events=%d", applied);
+                 LOG_INT("events", applied));
     }
     PQclear(r);
 }
@@ -432,8 +430,7 @@ static void maintain_connection(struct writer *w, uint64_t now)
     char err[512];
     w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
     if (w->conn && db_prepare_all(w->conn, prepared, err, sizeof err) != 0) {
-        char q[600];
-        log_warn("intake cannot prepare its statements", "reason=%s", log_quote(err, q, sizeof q));
+        log_warn("intake cannot prepare its statements", LOG_STR("reason", err));
         PQfinish(w->conn);
         w->conn = NULL;
     }
@@ -447,7 +444,7 @@ static void maintain_connection(struct writer *w, uint64_t now)
         refresh_secrets(w, now);
     w->connected = 1;
     if (atomic_fetch_add(&w->in->db_ok, 1) == 0)
-        log_info("intake connected to the database", "writer=%d", w->index);
+        log_info("intake connected to the database", LOG_INT("writer", w->index));
 }
 
 /*

@@ -198,9 +198,8 @@ static void pause_accepting(struct loop_thread *t, int err)
     atomic_fetch_add(&t->server->accept_errors, 1);
     if (!t->pause_told) {
         t->pause_told = 1;
-        char q[200];
-        log_warn("cannot accept connections; pausing", "reason=%s pause_ms=%d",
-                 log_quote(strerror(err), q, sizeof q), PAUSE_MS);
+        log_warn("cannot accept connections; pausing", LOG_STR("reason", strerror(err)),
+                 LOG_INT("pause_ms", PAUSE_MS));
     }
     h2o_socket_read_stop(t->listener);
     h2o_timeout_link(t->loop, &t->pause, &t->resume);
@@ -309,8 +308,8 @@ static void drain(struct loop_thread *t)
         h2o_evloop_run(t->loop, 10);
     h2o_multithread_unregister_receiver(t->ctx.queue, &t->wake);
     if (has_connections(&t->ctx))
-        log_warn("connections still open after the shutdown grace period", "ms=%d",
-                 t->server->grace_ms);
+        log_warn("connections still open after the shutdown grace period",
+                 LOG_INT("ms", t->server->grace_ms));
     else
         h2o_context_dispose(&t->ctx);
 }

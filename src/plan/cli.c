@@ -74,8 +74,7 @@ int pcli_parse(const char *cmd, const struct pcli_flag *flags, size_t nflags, in
 
 static void fail(const char *what, const char *err)
 {
-    char q[600];
-    log_error(what, "reason=%s", log_quote(err, q, sizeof q));
+    log_error(what, LOG_STR("reason", err));
 }
 
 /* The rate_limits rows as the pure core reads them; strings point into res. */

@@ -100,12 +100,12 @@ static int read_target(PGresult *res, int i, const struct registry *r, const str
 static int load_targets(const struct pcli_db *db, const struct plan_key *keys, uint64_t to,
                         struct plan_target **out, size_t *n)
 {
-    char err[512], q[600], to_s[32];
+    char err[512], to_s[32];
     snprintf(to_s, sizeof to_s, "%" PRIu64, to);
     const char *params[] = {to_s};
     PGresult *res = db_exec(db->conn, "plan_targets", 1, params, err, sizeof err);
     if (!res) {
-        log_error("cannot read the calendar", "reason=%s", log_quote(err, q, sizeof q));
+        log_error("cannot read the calendar", LOG_STR("reason", err));
         return -1;
     }
     int rows = PQntuples(res);
@@ -363,9 +363,9 @@ static int run(const struct pcli_db *db, const struct plan_args *a, const struct
     else
         print_text(&p);
     fflush(stdout);
-    log_debug("plan done", "targets=%zu requests=%zu read_ms=%llu simulate_ms=%llu print_ms=%llu",
-              n, p.nres, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
-              (unsigned long long)(clk_mono_ms(clk_real) - t2));
+    log_debug("plan done", LOG_UINT("targets", n), LOG_UINT("requests", p.nres),
+              LOG_UINT("read_ms", t1 - t0), LOG_UINT("simulate_ms", t2 - t1),
+              LOG_UINT("print_ms", clk_mono_ms(clk_real) - t2));
     free(res);
     free(targets);
     free(keys);

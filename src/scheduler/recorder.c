@@ -104,7 +104,7 @@ static struct rec_finish *join_finishes(struct rec_finish *a, struct rec_finish 
 static int run(struct recorder *r, const char *name, struct db_column *cols, int n,
                const char *last)
 {
-    char *texts[8], err[512], q[600];
+    char *texts[8], err[512];
     const char *params[9];
     for (int i = 0; i < n; i++)
         params[i] = texts[i] = db_col_take(&cols[i]);
@@ -113,7 +113,7 @@ static int run(struct recorder *r, const char *name, struct db_column *cols, int
     for (int i = 0; i < n; i++)
         free(texts[i]);
     if (!res) {
-        log_warn("cannot record outcomes", "query=%s reason=%s", name, log_quote(err, q, sizeof q));
+        log_warn("cannot record outcomes", LOG_STR("query", name), LOG_STR("reason", err));
         return -1;
     }
     PQclear(res);
@@ -293,7 +293,7 @@ void rec_destroy(struct recorder *r)
     long left = atomic_load(&r->pending);
     if (left > 0)
         log_warn("outcomes left unrecorded; their targets will be recovered as unconfirmed",
-                 "outcomes=%ld", left);
+                 LOG_INT("outcomes", left));
     rec_free_settles(r->settles);
     rec_free_finishes(r->finishes);
     PQfinish(r->conn);

@@ -177,8 +177,7 @@ static uint64_t backoff(struct scheduler *s, int attempt)
 
 static void db_lost(struct scheduler *s, const char *why)
 {
-    char q[600];
-    log_warn("scheduler lost the database; reconnecting", "reason=%s", log_quote(why, q, sizeof q));
+    log_warn("scheduler lost the database; reconnecting", LOG_STR("reason", why));
     PQfinish(s->conn);
     s->conn = NULL;
 }
@@ -186,7 +185,7 @@ static void db_lost(struct scheduler *s, const char *why)
 /* Runs a query; on a broken connection drops it. NULL on any failure. */
 static PGresult *q(struct scheduler *s, const char *name, int n, const char *const *params)
 {
-    char err[512], qe[600];
+    char err[512];
     if (!s->conn)
         return NULL;
     PGresult *r = db_exec(s->conn, name, n, params, err, sizeof err);
@@ -194,8 +193,7 @@ static PGresult *q(struct scheduler *s, const char *name, int n, const char *con
         if (PQstatus(s->conn) != CONNECTION_OK)
             db_lost(s, err);
         else
-            log_error("scheduler query failed", "query=%s reason=%s", name,
-                      log_quote(err, qe, sizeof qe));
+            log_error("scheduler query failed", LOG_STR("query", name), LOG_STR("reason", err));
     }
     return r;
 }
@@ -237,13 +235,13 @@ static int commit(struct scheduler *s)
 
 static void load_registry(struct scheduler *s)
 {
-    char err[512], qe[600];
+    char err[512];
     struct registry fresh;
     struct lim_config cfg;
     lim_config_init(&cfg);
     cfg.skew_ms = (uint64_t)s->o.skew_ms;
     if (reg_load(&fresh, s->conn, &cfg, err, sizeof err) != 0) {
-        log_error("cannot load provider keys", "reason=%s", log_quote(err, qe, sizeof qe));
+        log_error("cannot load provider keys", LOG_STR("reason", err));
         return;
     }
     if (s->reg_loaded)
@@ -287,7 +285,7 @@ static void connect_db(struct scheduler *s, uint64_t now)
     config_changed(s);
     load_registry(s);
     s->next_reload_ms = now + REGISTRY_RELOAD_MS;
-    log_info("scheduler connected", "keys=%zu", s->reg.nkeys);
+    log_info("scheduler connected", LOG_UINT("keys", s->reg.nkeys));
 }
 
 /* ---- leases ---- */
@@ -299,7 +297,7 @@ static void rebuild_windows(struct scheduler *s)
     for (size_t i = 0; i < s->nowned; i++) {
         struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
         if (k && reg_replay_key(&s->reg, s->conn, k, err, sizeof err) < 0)
-            log_warn("cannot rebuild windows", "key=%lld", (long long)k->id);
+            log_warn("cannot rebuild windows", LOG_INT("key", k->id));
     }
 }
 
@@ -340,7 +338,7 @@ static void renew_leases(struct scheduler *s, uint64_t now)
     s->next_due_ms = 0;
     if (fresh || s->nowned != before) {
         rebuild_windows(s);
-        log_info("leases", "keys=%zu of=%zu", s->nowned, s->reg.nkeys);
+        log_info("leases", LOG_UINT("keys", s->nowned), LOG_UINT("of", s->reg.nkeys));
     }
 }
 
@@ -376,14 +374,19 @@ static void emit_gauges(void *arg, void (*emit)(void *sink, const char *text), v
 static void log_progress(struct scheduler *s, PGresult *r)
 {
     char line[512] = "";
-    size_t len = 0;
-    for (int i = 0; i < PQntuples(r) && len < sizeof line - 64; i++)
+    size_t len = 0, n = 0;
+    struct log_field f[17];
+    for (int i = 0; i < PQntuples(r) && len < sizeof line - 64; i++) {
         len += (size_t)snprintf(line + len, sizeof line - len, "%s%s=%s", i ? " " : "",
                                 PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+        if (n < 16)
+            f[n++] = (struct log_field)LOG_STR(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    }
     if (strcmp(line, s->last_progress) == 0)
         return;
     snprintf(s->last_progress, sizeof s->last_progress, "%s", line);
-    log_info("progress", "%s in_flight=%d", line, s->in_flight);
+    f[n++] = (struct log_field)LOG_INT("in_flight", s->in_flight);
+    log_emit(LOG_INFO, "progress", f, n);
 }
 
 static void refresh_stats(struct scheduler *s)
@@ -561,8 +564,8 @@ static void on_status(struct scheduler *s, struct flight *f, long status, uint64
         met_publish(f->provider, MET_PUB_RATE_LIMITED);
         uint64_t next = until > now ? until : now + backoff(s, 1);
         settle_all(s, f, "scheduled", next, NULL, 1);
-        log_warn("rate limited", "provider=%s key=%lld retry_in_ms=%llu", prov_name(f->provider),
-                 (long long)f->key_id, (unsigned long long)(next - now));
+        log_warn("rate limited", LOG_STR("provider", prov_name(f->provider)),
+                 LOG_INT("key", f->key_id), LOG_UINT("retry_in_ms", next - now));
     } else if (status >= 500) {
         /* The provider may have created it: wait for its webhook before re-sending. */
         outcome = "unknown";
@@ -677,7 +680,7 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     const struct prov_ops *ops = prov_ops(k->provider);
     char secret[1024], line[1200], url[1024];
     if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
-        log_error("API secret unavailable", "key=%s ref=%s", k->label, k->secret_ref);
+        log_error("API secret unavailable", LOG_STR("key", k->label), LOG_STR("ref", k->secret_ref));
         return -1;
     }
     secret[strcspn(secret, "\r\n")] = '\0';
@@ -1067,8 +1070,8 @@ static void *sched_main(void *arg)
      * database gone, what is left is recovered as unconfirmed). */
     flush(s);
     if (rec_drain(s->rec, 5000) != 0)
-        log_warn("scheduler stopped before every outcome was recorded", "pending=%ld",
-                 rec_pending(s->rec));
+        log_warn("scheduler stopped before every outcome was recorded",
+                 LOG_INT("pending", rec_pending(s->rec)));
     if (s->conn)
         release_leases(s);
     return NULL;

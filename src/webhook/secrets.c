@@ -92,13 +92,13 @@ static void add_refs(struct keyset *k, const char *provider, char *refs)
     for (char *ref = strtok_r(refs, " ", &save); ref; ref = strtok_r(NULL, " ", &save)) {
         char value[4096], *vsave = NULL;
         if (whsec_resolve_ref(ref, value, sizeof value) != 0) {
-            log_warn("webhook secret unavailable", "provider=%s ref=%s", provider, ref);
+            log_warn("webhook secret unavailable", LOG_STR("provider", provider), LOG_STR("ref", ref));
             continue;
         }
         for (char *sec = strtok_r(value, " \t\r\n", &vsave); sec;
              sec = strtok_r(NULL, " \t\r\n", &vsave))
             if (keyset_add(k, sec) != 0)
-                log_warn("webhook secret malformed", "provider=%s ref=%s", provider, ref);
+                log_warn("webhook secret malformed", LOG_STR("provider", provider), LOG_STR("ref", ref));
         OPENSSL_cleanse(value, sizeof value);
     }
 }

@@ -200,7 +200,8 @@ static void finish_done(struct hook *h, CURL *easy, CURLcode rc)
         j->due_us = mono_us() + backoff;
         heap_push(h, j);
     } else {
-        log_debug("webhook gave up", "id=%s status=%ld curl=%d", j->pub.id, status, (int)rc);
+        log_debug("webhook gave up", LOG_STR("id", j->pub.id), LOG_INT("status", status),
+                  LOG_INT("curl", rc));
         count(h, j, offsetof(struct hook_stats, failed), -1);
         job_free(j);
     }

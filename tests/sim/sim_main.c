@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     }
     printf("port=%d\n", sim_port(s));
     fflush(stdout);
-    log_info("simulator ready", "port=%d time_scale=%g", sim_port(s), o.time_scale);
+    log_info("simulator ready", LOG_INT("port", sim_port(s)), LOG_DBL("time_scale", o.time_scale));
     int sig = 0;
     sigwait(&stop, &sig);
     sim_stop(s);
