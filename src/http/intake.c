@@ -16,8 +16,9 @@
  * no batch in flight nothing waits. They cannot deadlock on targets
  * (both lock in id order first); a duplicate of an event another writer is
  * storing waits for that commit and is then skipped. Writer 0 also reloads
- * the signing secrets and, every sweep_ms, applies recent pending events
- * that a concurrent target write made matchable (sweep_pending).
+ * the signing secrets; the last writer (the same one when there is one),
+ * every sweep_ms, applies recent pending events that a concurrent target
+ * write made matchable (sweep_pending), a bounded slice per pass.
  */
 #include "http/intake.h"
 
@@ -48,11 +49,12 @@ struct job {
 /* One writer thread and what only it touches. */
 struct writer {
     struct intake *in;
-    int index; /* 0 also reloads the signing secrets and sweeps pending events */
+    int index; /* 0 also reloads the signing secrets; the last also sweeps pending events */
     pthread_t thread;
     PGconn *conn;
     int connected; /* counted in in->db_ok */
     uint64_t next_connect_ms, backoff_ms, next_refresh_ms, next_sweep_ms;
+    char *sweep_cursor[3]; /* where the sweep goes on: received_at, provider, event id (NULL: start) */
 };
 
 struct intake {
@@ -392,20 +394,37 @@ static void refresh_secrets(struct writer *w, uint64_t now)
         log_warn("cannot reload webhook secrets", LOG_STR("reason", err));
 }
 
+/* Events one sweep pass examines at most: bounds its cost whatever is pending. */
+#define SWEEP_BUDGET "1000"
+
+/* Keeps the cursor the pass returned (NULLs: the next pass starts over). */
+static void sweep_move_cursor(struct writer *w, PGresult *r)
+{
+    for (int i = 0; i < 3; i++) {
+        free(w->sweep_cursor[i]);
+        w->sweep_cursor[i] =
+            r && !PQgetisnull(r, 0, i + 1) ? xstrdup(PQgetvalue(r, 0, i + 1)) : NULL;
+    }
+}
+
 /*
  * Applies pending events that a target write made matchable while they were
  * being stored, each seeing the other uncommitted (sql/webhook_sweep.sql,
- * migration 0015). Nothing else would apply them until that target is
- * written again.
+ * migrations 0015, 0019). Nothing else would apply them until that target is
+ * written again. Each pass examines at most SWEEP_BUDGET events from where
+ * the last stopped, so events that match nothing, however many, cost a
+ * bounded pass, never a scan of them all.
  */
 static void sweep_pending(struct writer *w, uint64_t now)
 {
     char window[16], err[512];
     w->next_sweep_ms = now + (uint64_t)w->in->opt.sweep_ms;
     snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
-    const char *params[] = {window, "1000"};
-    PGresult *r = db_exec_prepared(w->conn, "webhook_sweep", 2, params, NULL, NULL, 0);
+    const char *params[] = {window, SWEEP_BUDGET, w->sweep_cursor[0], w->sweep_cursor[1],
+                            w->sweep_cursor[2]};
+    PGresult *r = db_exec_prepared(w->conn, "webhook_sweep", 5, params, NULL, NULL, 0);
     int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    sweep_move_cursor(w, applied < 0 ? NULL : r);
     if (applied < 0) {
         db_error(w->conn, r, err, sizeof err);
         log_warn("cannot sweep pending webhook events", LOG_STR("reason", err));
@@ -497,7 +516,9 @@ static void *writer_main(void *arg)
         if (w->conn && w->index == 0 && now >= w->next_refresh_ms)
             refresh_secrets(w, now);
         uint64_t wait_ms = w->conn ? 1000 : 100;
-        if (w->conn && w->index == 0 && w->in->opt.sweep_ms > 0) {
+        /* The sweep runs on the last writer, so that with two or more the
+         * secrets' reload (writer 0) never waits behind a pass. */
+        if (w->conn && w->index == w->in->opt.writers - 1 && w->in->opt.sweep_ms > 0) {
             if (now >= w->next_sweep_ms)
                 sweep_pending(w, now);
             if (w->next_sweep_ms - now < wait_ms)
@@ -572,6 +593,8 @@ void intake_destroy(struct intake *in)
 {
     if (!in)
         return;
+    for (int i = 0; i < in->opt.writers; i++)
+        sweep_move_cursor(&in->writers[i], NULL);
     free(in->writers);
     whsec_store_destroy(in->secrets);
     pthread_mutex_destroy(&in->lock);

@@ -452,15 +452,53 @@ static void test_sweep_applies_recent_pending_events_that_match(void **state)
                    "('posteverywhere', 'orphan', 'post.published', '{}', 'p-z', now())");
     const char *targets = "SELECT string_agg(account_id || '=' || status, ' ' ORDER BY "
                           "account_id) FROM post_targets";
-    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1)"), 1);
+    assert_int_equal(query_int(f->c, "SELECT applied FROM postpace_sweep_pending(300, 1)"), 1);
     expect_text(f->c, targets, "a=submitted b=published c=submitted");
-    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1000)"), 1);
-    assert_int_equal(query_int(f->c, "SELECT postpace_sweep_pending(300, 1000)"), 0);
+    assert_int_equal(query_int(f->c, "SELECT applied FROM postpace_sweep_pending(300, 1000)"), 1);
+    assert_int_equal(query_int(f->c, "SELECT applied FROM postpace_sweep_pending(300, 1000)"), 0);
     expect_text(f->c, targets, "a=submitted b=published c=published");
     expect_text(f->c,
                 "SELECT string_agg(event_id, ' ' ORDER BY event_id) FROM webhook_events "
                 "WHERE applied_at IS NULL",
                 "old orphan");
+}
+
+/* A sweep pass examines at most its budget of pending events, however many
+ * match nothing (0019): the orphans before a matchable event cost passes in
+ * turn, each returning the cursor the next goes on from, and the pass that
+ * reaches the window's end returns no cursor. (0015 examined every pending
+ * event of the window on every pass, and applied the matchable one at once.) */
+static void test_sweep_examines_at_most_its_budget_per_pass(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "hi", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'submitted', attempts = 1, "
+                   "provider_post_id = 'p-a'");
+    pgt_exec(f->c, "INSERT INTO webhook_events (provider, event_id, event_type, payload, "
+                   "provider_post_id, received_at) "
+                   "SELECT 'posteverywhere', 'orphan-' || g, 'post.published', '{}'::jsonb, 'p-z', "
+                   "       now() - interval '10 seconds' "
+                   "  FROM generate_series(1, 4) g "
+                   "UNION ALL SELECT 'posteverywhere', 'late', 'post.published', '{}', 'p-a', "
+                   "       now() - interval '5 seconds'");
+    const char *pass = "SELECT applied, next_at, next_provider, next_event "
+                       "FROM postpace_sweep_pending(300, 2, $1::timestamptz, $2, $3)";
+    char cursor[3][64] = {"", "", ""}, got[80];
+    const char *want[] = {"0 orphan-2", "0 orphan-4", "1 -"};
+    for (int i = 0; i < 3; i++) {
+        const char *p[] = {*cursor[0] ? cursor[0] : NULL, *cursor[0] ? cursor[1] : NULL,
+                           *cursor[0] ? cursor[2] : NULL};
+        PGresult *r = PQexecParams(f->c, pass, 3, NULL, p, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        snprintf(got, sizeof got, "%s %s", PQgetvalue(r, 0, 0),
+                 PQgetisnull(r, 0, 3) ? "-" : PQgetvalue(r, 0, 3));
+        assert_string_equal(got, want[i]);
+        for (int c = 0; c < 3; c++)
+            snprintf(cursor[c], sizeof cursor[c], "%s", PQgetvalue(r, 0, c + 1));
+        PQclear(r);
+    }
+    expect_text(f->c, "SELECT string_agg(account_id || '=' || status, ' ') FROM post_targets",
+                "a=published");
 }
 
 /* Intake's lock statement (postpace_store_events, 0017) writes out the rule
@@ -660,6 +698,7 @@ int main(void)
         T(test_deleting_a_provider_waits_for_events_naming_it),
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
         T(test_sweep_applies_recent_pending_events_that_match),
+        T(test_sweep_examines_at_most_its_budget_per_pass),
         T(test_store_events_matches_as_stored_events_do),
         T(test_store_events_settles_a_batch_as_one_event_at_a_time),
     };
