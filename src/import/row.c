@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/rfc3339.h"
 #include "util/xmalloc.h"
 
 const char *const imp_col_names[IMP_NCOLS] = {
@@ -508,100 +509,15 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
     imp_buf_add(out, row->accounts_twice ? "\tt\n" : "\tf\n", 3);
 }
 
-/* ---- ISO 8601 ---- */
-
-/* Reads exactly n digits at *s; returns -1 when they are not there. */
-static int digits(const char **s, const char *end, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*s)++) {
-        if (*s >= end || **s < '0' || **s > '9')
-            return -1;
-        v = v * 10 + (**s - '0');
-    }
-    return v;
-}
-
-static int expect(const char **s, const char *end, const char *set)
-{
-    if (*s < end && strchr(set, **s)) {
-        (*s)++;
-        return 0;
-    }
-    return -1;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : d[m - 1];
-}
-
-/* The optional zone suffix: Z, ±HH, ±HHMM, ±HH:MM. */
-static const char *parse_offset(const char **s, const char *end, char *offset)
-{
-    if (*s == end) {
-        offset[0] = '\0';
-        return NULL;
-    }
-    if (**s == 'Z' || **s == 'z') {
-        (*s)++;
-        strcpy(offset, "+00:00");
-        return NULL;
-    }
-    char sign = **s;
-    if (sign != '+' && sign != '-')
-        return "unexpected text after the time";
-    (*s)++;
-    int oh = digits(s, end, 2), om = 0;
-    if (oh < 0)
-        return "bad offset (want Z, +HH:MM or -HH:MM)";
-    if (*s < end) {
-        expect(s, end, ":");
-        om = digits(s, end, 2);
-    }
-    if (om < 0 || oh > 15 || om > 59)
-        return "bad offset (want Z, +HH:MM or -HH:MM)";
-    snprintf(offset, 8, "%c%02d:%02d", sign, oh, om);
-    return NULL;
-}
+/* ---- times ---- */
 
 const char *imp_time_parse(const char *str, size_t len, char *local, char *offset)
 {
-    const char *s = str, *end = str + len;
-    static const char *syntax = "want YYYY-MM-DDTHH:MM[:SS] with an optional Z or ±HH:MM";
-    int y = digits(&s, end, 4);
-    int mo = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
-    int d = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
-    int h = expect(&s, end, "Tt ") ? -1 : digits(&s, end, 2);
-    int mi = expect(&s, end, ":") ? -1 : digits(&s, end, 2);
-    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0)
-        return syntax;
-    int sec = 0, frac = -1, fdigits = 0;
-    if (s < end && *s == ':') {
-        s++;
-        if ((sec = digits(&s, end, 2)) < 0)
-            return syntax;
-        if (s < end && *s == '.') {
-            s++;
-            for (frac = 0; s < end && *s >= '0' && *s <= '9' && fdigits < 7; s++, fdigits++)
-                frac = frac * 10 + (*s - '0');
-            if (fdigits == 0 || fdigits > 6)
-                return "want 1 to 6 digits of fractional seconds";
-        }
-    }
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return "no such date";
-    if (h > 23 || mi > 59 || sec > 59)
-        return "no such time of day";
-    const char *why = parse_offset(&s, end, offset);
-    if (why)
-        return why;
-    if (s != end)
-        return "unexpected text after the time";
-    int n = snprintf(local, 40, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
-    if (frac >= 0)
-        snprintf(local + n, (size_t)(40 - n), ".%0*d", fdigits, frac);
+    struct rfc3339_time t;
+    enum rfc3339_err e = rfc3339_parse(str, len, &t);
+    if (e != RFC3339_E_OK)
+        return rfc3339_strerror(e);
+    rfc3339_local_text(&t, local, 40);
+    rfc3339_offset_text(&t, offset, 8);
     return NULL;
 }

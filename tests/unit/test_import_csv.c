@@ -256,7 +256,7 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     one_row(HDR "e\\1,k1,\" a ;b\"\"c ;x\\y\",\"tab\there\nnl\",,2026-03-29T02:30,Europe/Paris\n", &r);
     assert_string_equal(r.errors, "");
     assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
-                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00\t\\N"
+                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
                                 "\tEurope/Paris\tf\n");
     /* A repeated account id is flagged for the check (which words the refusal). */
     one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
@@ -296,10 +296,10 @@ static void test_time_parse(void **state)
 {
     char local[40], off[8];
     assert_null(imp_time_parse("2026-12-01T09:00", 16, local, off));
-    assert_string_equal(local, "2026-12-01 09:00:00");
+    assert_string_equal(local, "2026-12-01 09:00:00.000000");
     assert_string_equal(off, "");
     assert_null(imp_time_parse("2024-02-29 23:59:59.25Z", 23, local, off));
-    assert_string_equal(local, "2024-02-29 23:59:59.25");
+    assert_string_equal(local, "2024-02-29 23:59:59.250000");
     assert_string_equal(off, "+00:00");
     assert_null(imp_time_parse("2026-12-01T09:00:00-0530", 24, local, off));
     assert_string_equal(off, "-05:30");
