@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "http/api_int.h"
 #include "util/rfc3339.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 #define MAX_ACCOUNTS 100
@@ -75,19 +76,11 @@ static size_t utf8_chars(const char *s)
     return n;
 }
 
-static int blank(const char *s)
-{
-    for (; *s; s++)
-        if (!isspace((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 static void read_external_id(json_t *v, struct api_post_in *in)
 {
     if (json_is_null(v))
         return;
-    if (!json_is_string(v) || json_string_length(v) == 0 || blank(json_string_value(v)))
+    if (!json_is_string(v) || text_is_blank(json_string_value(v), json_string_length(v)))
         api_detail(&in->details, "external_id", "must be a non-empty string");
     else if (utf8_chars(json_string_value(v)) > 200)
         api_detail(&in->details, "external_id", "longer than 200 characters");
@@ -147,7 +140,7 @@ static void read_content(json_t *v, struct api_post_in *in)
 {
     if (!json_is_string(v))
         api_detail(&in->details, "content", "must be a string");
-    else if (blank(json_string_value(v)))
+    else if (text_is_blank(json_string_value(v), json_string_length(v)))
         api_detail(&in->details, "content", "empty");
     else
         in->content = xstrdup(json_string_value(v));

@@ -2,7 +2,8 @@
  * DESIGN: the C half of import validation. It catches what SQL could only
  * catch by raising an exception (which would abort the whole COPY or need a
  * subtransaction per row): invalid UTF-8 and NUL bytes, timestamps that do
- * not parse, media that is not JSON. Such a column is refused here (its bit
+ * not parse, media that is not JSON, blank content or external_id (blank as
+ * util/text.h defines it, once for the API too). Such a column is refused here (its bit
  * in `bad`, its value staged as NULL) and the SQL checks skip it, so every
  * value that reaches a cast in sql/import_check.sql is known to cast.
  * Account lists become text[] literals here (CSV: separated by ';', blanks
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "util/rfc3339.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 const char *const imp_col_names[IMP_NCOLS] = {
@@ -313,10 +315,26 @@ static void time_check(struct imp_row *row)
     }
 }
 
+/* Blank text (util/text.h: Unicode spaces and invisible characters too) is no value. */
+static void blank_check(struct imp_row *row)
+{
+    static const struct {
+        int col;
+        const char *reason;
+    } cols[] = {{IMP_COL_EXTERNAL_ID, "required (it makes a re-import a no-op)"},
+                {IMP_COL_CONTENT, "empty"}};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        int c = cols[i].col;
+        if (row->val[c] && !(row->bad & (1u << c)) && text_is_blank(row->val[c], row->len[c]))
+            refuse(row, c, "%s", cols[i].reason);
+    }
+}
+
 /* The checks both formats share, once the values are in place. */
 static void check_values(struct imp_row *row)
 {
     check_utf8(row);
+    blank_check(row);
     time_check(row);
 }
 
@@ -359,16 +377,36 @@ static void json_string_col(struct imp_row *row, int col, json_t *v)
     row->len[col] = json_string_length(v);
 }
 
-/* A key id may be given as a number or as text. */
+/*
+ * A key is a key id (a whole number: 7, or 7.0 as some writers print it)
+ * or a label (a string), as the README's column table promises.
+ */
 static void json_key_col(struct imp_row *row, json_t *v)
 {
-    if (json_is_integer(v)) {
-        int n = snprintf(row->num, sizeof row->num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        row->val[IMP_COL_PROVIDER_KEY] = row->num;
-        row->len[IMP_COL_PROVIDER_KEY] = (size_t)n;
+    json_int_t id;
+    if (json_is_integer(v))
+        id = json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) > -9e15 && json_real_value(v) < 9e15 &&
+             json_real_value(v) == (double)(json_int_t)json_real_value(v))
+        id = (json_int_t)json_real_value(v);
+    else if (json_is_number(v)) {
+        char shown_num[40];
+        snprintf(shown_num, sizeof shown_num, "%.17g", json_real_value(v));
+        refuse(row, IMP_COL_PROVIDER_KEY,
+               "%s is not a key id: give a whole number (the key's id) or a string (its label)",
+               shown_num);
+        return;
+    } else if (json_is_null(v) || json_is_string(v)) {
+        json_string_col(row, IMP_COL_PROVIDER_KEY, v);
+        return;
+    } else {
+        refuse(row, IMP_COL_PROVIDER_KEY, "%s",
+               "must be a key id (a whole number) or a key label (a string)");
         return;
     }
-    json_string_col(row, IMP_COL_PROVIDER_KEY, v);
+    int n = snprintf(row->num, sizeof row->num, "%" JSON_INTEGER_FORMAT, id);
+    row->val[IMP_COL_PROVIDER_KEY] = row->num;
+    row->len[IMP_COL_PROVIDER_KEY] = (size_t)n;
 }
 
 static void json_accounts_col(struct imp_row *row, json_t *v)

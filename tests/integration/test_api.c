@@ -365,6 +365,16 @@ static void test_plan_from_the_epoch_is_taken_as_given(void **state)
     json_decref(o);
 }
 
+/* #21 item 7: content (or an external_id) of Unicode spaces and invisible characters is blank. */
+static void test_unicode_blank_content_is_empty(void **state)
+{
+    json_t *o = refused("{\"external_id\":\"\\u3000\",\"provider_key\":\"je\",\"account_ids\":[\"a\"],"
+                        "\"content\":\"\\u00a0\\u2003\\u200b\",\"scheduled_at\":\"2030-01-01T10:00Z\"}");
+    assert_string_equal(detail(o, "content"), "empty");
+    assert_string_equal(detail(o, "external_id"), "must be a non-empty string");
+    json_decref(o);
+}
+
 static void test_get_one_shows_targets_and_attempts(void **state)
 {
     json_int_t id = create("{\"provider_key\":\"je\",\"account_ids\":[\"g1\"],\"content\":\"get\","
@@ -680,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_times_outside_the_range_are_refused_with_the_reason),
         cmocka_unit_test(test_a_forged_cursor_names_the_cursor),
         cmocka_unit_test(test_plan_from_the_epoch_is_taken_as_given),
+        cmocka_unit_test(test_unicode_blank_content_is_empty),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -284,6 +284,65 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'j6'"), 1);
 }
 
+/* #21 items 6, 7: times out of range (in UTC), :60, Unicode-blank text. */
+static void test_out_of_range_times_and_unicode_blank_text_are_refused(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char csv[] =
+        HDR
+        "r1,jes-main,acct_1,Year one,,0001-01-01T00:00:00+01:00,\n"                   /* 2 */
+        "r2,jes-main,acct_1,Year 10000,,9999-12-31T23:59:59-15:00,\n"                 /* 3 */
+        "r3,jes-main,acct_1,Leap,,2030-06-30T23:59:60Z,\n"                            /* 4 */
+        "r4,jes-main,acct_1,\xC2\xA0\xE2\x80\x83\xE2\x80\x8B,,2030-06-30T10:00Z,\n"   /* 5 */
+        "\xE3\x80\x80,jes-main,acct_1,Blank id,,2030-06-30T10:00Z,\n"                  /* 6 */
+        "r6,jes-main,acct_1,Fine,,2030-06-30T10:00Z,\n";                               /* 7 */
+    write_file(f, "range.csv", csv, sizeof csv - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "2: scheduled_at: \"0001-01-01T00:00:00+01:00\" is not a valid time: outside the "
+        "supported range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (in UTC)",
+        "3: scheduled_at: \"9999-12-31T23:59:59-15:00\" is not a valid time: outside the "
+        "supported range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (in UTC)",
+        "4: scheduled_at: \"2030-06-30T23:59:60Z\" is not a valid time: no such time of day: "
+        "leap seconds (:60) are not accepted",
+        "5: content: empty",
+        "6: external_id: required (it makes a re-import a no-op)",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "6 rows read, 0 inserted, 0 already present, 5 refused");
+}
+
+/* #21 item 8: a key id is a whole number (README), 1.5 is named as such; blank JSON content too. */
+static void test_a_jsonl_key_id_must_be_a_whole_number(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char jsonl[] =
+        "{\"external_id\":\"k1\",\"provider_key\":1.5,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k2\",\"provider_key\":true,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k3\",\"provider_key\":1.0,\"account_ids\":[\"a\"],"
+        "\"content\":\"\\u00a0\\u2003\\ufeff\",\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k4\",\"provider_key\":1,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n";
+    write_file(f, "keys.jsonl", jsonl, sizeof jsonl - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want2[] = {
+        "1: provider_key: 1.5 is not a key id: give a whole number (the key's id) or a string "
+        "(its label)",
+        "2: provider_key: must be a key id (a whole number) or a key label (a string)",
+        "3: content: empty",
+        NULL,
+    };
+    expect_report(p.out, path, want2);
+    expect_summary(p.out, path, "4 rows read, 0 inserted, 0 already present, 3 refused");
+}
+
 static void test_stdin_and_format_flag(void **state)
 {
     struct fx *f = *state;
@@ -389,6 +448,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_rows_are_checked_like_csv_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_and_format_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_times_and_unicode_blank_text_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_jsonl_key_id_must_be_a_whole_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors_exit_2_with_one_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_streaming_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_inserting_leaves_nothing, setup, teardown),
