@@ -70,7 +70,8 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
        v.tz AS time_zone, coalesce(v.same, false) AS present,
        coalesce(string_to_array(v.reader_errors, E'\n'), '{}') || CASE WHEN v.broken THEN '{}'::text[] ELSE array_remove(ARRAY[
            -- external_id
-           CASE WHEN v.bad & 1 = 0 AND coalesce(btrim(v.external_id), '') = '' THEN
+           -- Blank values were refused by the reader (src/util/text.h): only absence is left.
+           CASE WHEN v.bad & 1 = 0 AND v.external_id IS NULL THEN
                E'external_id\trequired (it makes a re-import a no-op)' END,
            -- octet_length first: O(1), and a text is never longer in characters than in bytes.
            CASE WHEN v.bad & 1 = 0 AND octet_length(v.external_id) > 200 AND length(v.external_id) > 200 THEN
@@ -96,7 +97,7 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                (SELECT format(E'account_ids\t"%s" appears twice', a)
                   FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
            -- content
-           CASE WHEN v.bad & 8 = 0 AND (v.content IS NULL OR v.content !~ '[^[:space:]]') THEN E'content\tempty' END,
+           CASE WHEN v.bad & 8 = 0 AND v.content IS NULL THEN E'content\tempty' END,
            -- IS NOT NULL first: with no limit, octet_length > NULL is NULL, and AND
            -- goes on to count the characters of every post for nothing.
            CASE WHEN v.max_content_len IS NOT NULL AND octet_length(v.content) > v.max_content_len

@@ -12,13 +12,14 @@
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/api_int.h"
-#include "plan/plan.h"
 #include "provider/provider_id.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/xmalloc.h"
 
 #define MAX_TOKENS 64
@@ -229,23 +230,31 @@ static int known_status(const char *s)
     return 0;
 }
 
-/* Reads an ISO 8601 time with an offset into epoch ms text; NULL when absent or bad. */
-static char *time_param(h2o_req_t *req, const char *name, json_t **details, uint64_t *ms)
+/*
+ * Reads a time with an offset (util/rfc3339.h) into epoch ms text; NULL when
+ * absent or bad (then details names the parameter and why). *given says
+ * whether it was there and good: 1970-01-01T00:00:00Z is 0 ms, not "absent".
+ */
+static char *time_param(h2o_req_t *req, const char *name, json_t **details, uint64_t *ms,
+                        int *given)
 {
-    char *v = query(req, name), buf[32];
-    uint64_t t;
+    char *v = query(req, name), buf[32], msg[256];
+    int64_t us;
     if (!v)
         return NULL;
-    if (plan_parse_time(v, &t) != 0) {
-        api_detail(details, name,
-                   "not an ISO 8601 time with an offset (2026-12-01T09:00:00+01:00)");
-        free(v);
+    enum rfc3339_err e = rfc3339_parse_instant(v, &us);
+    free(v);
+    if (e != RFC3339_E_OK) {
+        snprintf(msg, sizeof msg, "%s (want an RFC 3339 time with an offset: 2026-12-01T09:00:00+01:00)",
+                 rfc3339_strerror(e));
+        api_detail(details, name, msg);
         return NULL;
     }
-    free(v);
     if (ms)
-        *ms = t;
-    snprintf(buf, sizeof buf, "%" PRIu64, t);
+        *ms = (uint64_t)(us / 1000);
+    if (given)
+        *given = 1;
+    snprintf(buf, sizeof buf, "%" PRId64, us / 1000);
     return xstrdup(buf);
 }
 
@@ -273,8 +282,8 @@ static void read_list_filters(h2o_req_t *req, struct api_list_in *in, json_t **d
     if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
         api_detail(details, "provider", "unknown provider");
     in->key = query(req, "key");
-    in->from_ms = time_param(req, "from", details, NULL);
-    in->to_ms = time_param(req, "to", details, NULL);
+    in->from_ms = time_param(req, "from", details, NULL, NULL);
+    in->to_ms = time_param(req, "to", details, NULL, NULL);
     in->limit = limit_param(req, details);
     char *cursor = query(req, "cursor");
     if (cursor && api_cursor_decode(cursor, &in->after_us, &in->after_id) != 0)
@@ -333,9 +342,9 @@ int api_plan(struct api *a, h2o_req_t *req)
     json_t *details = NULL;
     in->conninfo = xstrdup(a->conninfo);
     in->skew_ms = a->skew_ms;
-    free(time_param(req, "from", &details, &in->from_ms));
-    free(time_param(req, "to", &details, &in->to_ms));
-    if (!details && in->to_ms && in->from_ms && in->to_ms <= in->from_ms)
+    free(time_param(req, "from", &details, &in->from_ms, &in->has_from));
+    free(time_param(req, "to", &details, &in->to_ms, &in->has_to));
+    if (!details && in->has_to && in->has_from && in->to_ms <= in->from_ms)
         api_detail(&details, "to", "must be later than from");
     if (details) {
         api_read_in_free(in);

@@ -46,11 +46,11 @@ int api_post_parse(const char *body, size_t len, int patch, struct api_post_in *
 void api_post_in_free(void *in);
 
 /*
- * Parses an ISO 8601 time YYYY-MM-DD[T ]HH:MM[:SS[.f{1,6}]] with an
- * optional Z or ±HH[:MM]. local gets "YYYY-MM-DD HH:MM:SS.ffffff" (a buffer of
- * 96 bytes), offset "+HH:MM" or "" (32 bytes). Returns 0 or -1.
+ * Parses a time in the grammar and range of util/rfc3339.h. local gets
+ * "YYYY-MM-DD HH:MM:SS.ffffff" (a buffer of 96 bytes), offset "+HH:MM" or ""
+ * (32 bytes). Returns NULL, or the reason it is refused.
  */
-int api_time_parse(const char *s, char *local, char *offset);
+const char *api_time_parse(const char *s, char *local, char *offset);
 
 /* The value of query parameter `name`, percent-decoded (heap), or NULL. */
 char *api_query_get(const char *path, size_t len, size_t query_at, const char *name);
@@ -74,7 +74,8 @@ struct api_read_in {
     char *conninfo;          /* limits and plan open their own read session */
     int skew_ms;             /* the limiter as the scheduler configures it */
     char *provider, *key;    /* limits filters, NULL: all */
-    uint64_t from_ms, to_ms; /* plan range */
+    uint64_t from_ms, to_ms; /* plan range, when has_from / has_to */
+    int has_from, has_to;    /* given (0 ms is 1970-01-01, a time like any other) */
 };
 void api_read_in_free(void *in);
 
@@ -91,7 +92,8 @@ void api_work_delete(PGconn *c, struct api_job *j);
 void api_work_limits(PGconn *c, struct api_job *j);
 void api_work_plan(PGconn *c, struct api_job *j);
 
-/* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0 or -1. */
+/* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0, or -1 for
+ * anything but a cursor this API could have made (a time outside util/rfc3339.h's range too). */
 char *api_cursor_encode(const char *us, const char *id);
 int api_cursor_decode(const char *cursor, char **us, char **id);
 

@@ -182,9 +182,9 @@ static json_t *plan_json(const struct plan_doc *d)
 static int plan_range(struct api_job *j, const struct api_read_in *in, struct plan_opts *o)
 {
     o->now_ms = o->from_ms = clk_now_ms(clk_real);
-    if (in->from_ms)
+    if (in->has_from)
         o->from_ms = in->from_ms;
-    o->to_ms = in->to_ms ? in->to_ms : o->from_ms + WEEK_MS;
+    o->to_ms = in->has_to ? in->to_ms : o->from_ms + WEEK_MS;
     if (o->to_ms > o->from_ms)
         return 0;
     api_job_error(j, 422, "invalid_query", "bad query parameters; details names each",

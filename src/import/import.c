@@ -8,6 +8,11 @@
  * only when no row was refused, with --partial for the good rows anyway,
  * never with --dry-run. A process killed at any point leaves the calendar as
  * it was (the server rolls back the open transaction).
+ *
+ * A cut-off input must not pass for a whole one: the reader refuses a last
+ * record without a line end (allowed only for a regular file, with
+ * --allow-unterminated), and a regular file is stat'ed at open, at EOF and
+ * before commit: any change of size or mtime stops the import unwritten.
  */
 #include "import/import.h"
 
@@ -34,6 +39,7 @@ struct imp_args {
     const char *path;   /* "-": standard input */
     const char *format; /* NULL: from the extension */
     int partial, dry_run;
+    int allow_unterminated; /* a regular file may end without a final line end */
 };
 
 /* One import in progress. */
@@ -43,6 +49,7 @@ struct imp_run {
     enum imp_format fmt;
     int fd;
     long long size;          /* bytes, when known (a regular file); else -1 */
+    struct stat st;          /* a regular file as opened: it must not change until commit */
     long long done;          /* bytes read */
     struct imp_header header;
     int have_header;
@@ -81,6 +88,8 @@ static int parse_args(struct imp_args *a, int argc, char **argv)
             a->partial = 1;
         else if (strcmp(s, "--dry-run") == 0)
             a->dry_run = 1;
+        else if (strcmp(s, "--allow-unterminated") == 0)
+            a->allow_unterminated = 1;
         else if (strncmp(s, "--format=", 9) == 0)
             a->format = s + 9;
         else if (strcmp(s, "--format") == 0) {
@@ -131,10 +140,37 @@ static int open_input(struct imp_run *run)
             return -1;
         }
     }
-    struct stat st;
-    if (fstat(run->fd, &st) == 0 && S_ISREG(st.st_mode))
-        run->size = (long long)st.st_size;
+    if (fstat(run->fd, &run->st) == 0 && S_ISREG(run->st.st_mode))
+        run->size = (long long)run->st.st_size;
     return 0;
+}
+
+/*
+ * A regular file must be the same from open to commit: one that shrank,
+ * grew or was rewritten meanwhile (size or mtime) was not read as any
+ * single version of itself. 0, or -1 with the reason in run->err.
+ */
+static int input_unchanged(struct imp_run *run)
+{
+    struct stat now;
+    if (run->size < 0)
+        return 0;
+    if (fstat(run->fd, &now) != 0) {
+        snprintf(run->err, sizeof run->err, "cannot stat the file: %s", strerror(errno));
+        return -1;
+    }
+    if (now.st_size != run->st.st_size || run->done != (long long)now.st_size)
+        snprintf(run->err, sizeof run->err,
+                 "the file changed while it was imported (%lld bytes at the start, %lld now, "
+                 "%lld read)",
+                 (long long)run->st.st_size, (long long)now.st_size, run->done);
+    else if (now.st_mtim.tv_sec != run->st.st_mtim.tv_sec ||
+             now.st_mtim.tv_nsec != run->st.st_mtim.tv_nsec)
+        snprintf(run->err, sizeof run->err,
+                 "the file changed while it was imported (it was modified)");
+    else
+        return 0;
+    return -1;
 }
 
 /* ---- progress ---- */
@@ -200,6 +236,8 @@ static int stream(struct imp_run *run)
     char *buf = xmalloc(CHUNK);
     struct imp_reader *rd = imp_reader_create(run->fmt, IMP_MAX_RECORD, on_record, run);
     int rc = 0;
+    /* Only a regular file's end is known to be its true end (checked again at EOF). */
+    imp_reader_allow_unterminated(rd, run->args.allow_unterminated && run->size >= 0);
     for (;;) { /* bounded by the input: each pass reads at least one byte or stops */
         ssize_t n = read(run->fd, buf, CHUNK);
         if (n < 0 && errno == EINTR)
@@ -210,7 +248,7 @@ static int stream(struct imp_run *run)
             break;
         }
         if (n == 0) {
-            rc = imp_reader_finish(rd) ? -1 : 0;
+            rc = input_unchanged(run) != 0 || imp_reader_finish(rd) ? -1 : 0;
             break;
         }
         run->done += n;
@@ -302,6 +340,10 @@ static int finish(struct imp_run *run)
             return 1;
         }
         end_progress(run);
+    }
+    if (write && input_unchanged(run) != 0) {
+        fail(run, "stopped");
+        return 1;
     }
     if (write && imp_db_commit(&run->db, run->err, sizeof run->err) != 0) {
         fail(run, "commit failed");

@@ -1,5 +1,5 @@
 /*
- * import: `postpace import FILE|- [--format csv|jsonl] [--partial] [--dry-run]`
+ * import: `postpace import FILE|- [--format csv|jsonl] [--partial] [--dry-run] [--allow-unterminated]`
  * adds posts to the calendar from a CSV or JSON Lines file (README
  * "Importing a calendar"). Streams the file through COPY into a staging
  * table, validates in SQL, inserts in one transaction.

@@ -15,6 +15,10 @@
  * normally. An unterminated quote swallows the rest of the file and is
  * reported on the record's first line. Empty lines between records are
  * skipped; a bare CR (not before LF) is data.
+ *
+ * Truncation: every record must end with a line end (a final CR counts),
+ * unless the caller allows otherwise (imp_reader_allow_unterminated): the
+ * one sign a reader has of an input cut short.
  */
 #include "import/reader.h"
 
@@ -59,6 +63,7 @@ struct imp_reader {
     int bom_matched;   /* BOM bytes matched at the start; 3 (or 4: gave up) ends the check */
     int stopped;       /* the callback returned non-zero */
     int bytewise;      /* tests: no run copying (imp_reader_set_bytewise) */
+    int allow_unterminated; /* the input's end is known to be its true end */
 };
 
 struct imp_reader *imp_reader_create(enum imp_format fmt, size_t max_record, imp_record_fn fn,
@@ -96,6 +101,11 @@ long imp_reader_line(const struct imp_reader *r)
 void imp_reader_set_bytewise(struct imp_reader *r, int on)
 {
     r->bytewise = on;
+}
+
+void imp_reader_allow_unterminated(struct imp_reader *r, int on)
+{
+    r->allow_unterminated = on;
 }
 
 static void set_error(struct imp_reader *r, const char *msg)
@@ -381,6 +391,20 @@ int imp_reader_feed(struct imp_reader *r, const char *data, size_t len)
     return rc;
 }
 
+/*
+ * The last record has no line end: a file cut short (a pipe closed early, a
+ * copy interrupted) looks exactly like this, its last value cut mid-word,
+ * so it is refused unless the caller knows the input ends there. The error
+ * is the record's own, so every other row is still checked and reported.
+ */
+static void unterminated(struct imp_reader *r)
+{
+    if (r->error)
+        return; /* refused already, for a reason of its own */
+    set_error(r, "no line end after the last record: the input may have been cut off");
+    r->error_field = IMP_FIELD_RECORD;
+}
+
 int imp_reader_finish(struct imp_reader *r)
 {
     if (r->stopped)
@@ -392,7 +416,8 @@ int imp_reader_finish(struct imp_reader *r)
         for (int i = 0; i < matched && !rc; i++)
             rc = feed_byte(r, (char)bom[i]);
     }
-    r->pending_cr = 0; /* a final CR ends the last line */
+    int cr_ended = r->pending_cr; /* a final CR ends the last line */
+    r->pending_cr = 0;
     if (!rc && r->fmt == IMP_CSV && r->state == CSV_QUOTED) {
         char msg[96];
         snprintf(msg, sizeof msg, "broken quoting: the quote opened on line %ld is never closed",
@@ -403,6 +428,8 @@ int imp_reader_finish(struct imp_reader *r)
         if (r->fmt == IMP_JSONL && !r->overflow && r->len > 0 && r->buf[r->len - 1] == '\r')
             r->len--;
         end_field(r);
+        if (!cr_ended && !r->allow_unterminated && !is_blank(r))
+            unterminated(r);
         rc = emit(r);
         reset_record(r);
     }

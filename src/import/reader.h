@@ -36,8 +36,11 @@ struct imp_record {
     size_t nfields;                 /* 0 when the record was too long to keep */
     const struct imp_field *fields; /* valid during the callback only */
     const char *error;              /* NULL, or why the record could not be read */
-    size_t error_field;             /* with error: the field (0-based) it is in */
+    size_t error_field;             /* with error: the field (0-based) it is in, or
+                                       IMP_FIELD_RECORD for the record as a whole */
 };
+
+#define IMP_FIELD_RECORD ((size_t)-1)
 
 /* Called once per record; a non-zero return stops the reader and is passed back. */
 typedef int (*imp_record_fn)(void *arg, const struct imp_record *rec);
@@ -55,6 +58,13 @@ int imp_reader_feed(struct imp_reader *r, const char *data, size_t len);
 
 /* End of input: hands over the last record (an open quote is an error). 0 or the callback's. */
 int imp_reader_finish(struct imp_reader *r);
+
+/*
+ * By default a last record without a line end comes out with an error (the
+ * input may have been cut off). on != 0: the caller knows the input ends
+ * exactly there (a regular file of unchanged size), and it is read as is.
+ */
+void imp_reader_allow_unterminated(struct imp_reader *r, int on);
 
 /* Physical lines seen so far (the line being read, 1-based). */
 long imp_reader_line(const struct imp_reader *r);

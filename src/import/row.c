@@ -2,7 +2,8 @@
  * DESIGN: the C half of import validation. It catches what SQL could only
  * catch by raising an exception (which would abort the whole COPY or need a
  * subtransaction per row): invalid UTF-8 and NUL bytes, timestamps that do
- * not parse, media that is not JSON. Such a column is refused here (its bit
+ * not parse, media that is not JSON, blank content or external_id (blank as
+ * util/text.h defines it, once for the API too). Such a column is refused here (its bit
  * in `bad`, its value staged as NULL) and the SQL checks skip it, so every
  * value that reaches a cast in sql/import_check.sql is known to cast.
  * Account lists become text[] literals here (CSV: separated by ';', blanks
@@ -15,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/rfc3339.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 const char *const imp_col_names[IMP_NCOLS] = {
@@ -312,10 +315,26 @@ static void time_check(struct imp_row *row)
     }
 }
 
+/* Blank text (util/text.h: Unicode spaces and invisible characters too) is no value. */
+static void blank_check(struct imp_row *row)
+{
+    static const struct {
+        int col;
+        const char *reason;
+    } cols[] = {{IMP_COL_EXTERNAL_ID, "required (it makes a re-import a no-op)"},
+                {IMP_COL_CONTENT, "empty"}};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        int c = cols[i].col;
+        if (row->val[c] && !(row->bad & (1u << c)) && text_is_blank(row->val[c], row->len[c]))
+            refuse(row, c, "%s", cols[i].reason);
+    }
+}
+
 /* The checks both formats share, once the values are in place. */
 static void check_values(struct imp_row *row)
 {
     check_utf8(row);
+    blank_check(row);
     time_check(row);
 }
 
@@ -358,16 +377,36 @@ static void json_string_col(struct imp_row *row, int col, json_t *v)
     row->len[col] = json_string_length(v);
 }
 
-/* A key id may be given as a number or as text. */
+/*
+ * A key is a key id (a whole number: 7, or 7.0 as some writers print it)
+ * or a label (a string), as the README's column table promises.
+ */
 static void json_key_col(struct imp_row *row, json_t *v)
 {
-    if (json_is_integer(v)) {
-        int n = snprintf(row->num, sizeof row->num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        row->val[IMP_COL_PROVIDER_KEY] = row->num;
-        row->len[IMP_COL_PROVIDER_KEY] = (size_t)n;
+    json_int_t id;
+    if (json_is_integer(v))
+        id = json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) > -9e15 && json_real_value(v) < 9e15 &&
+             json_real_value(v) == (double)(json_int_t)json_real_value(v))
+        id = (json_int_t)json_real_value(v);
+    else if (json_is_number(v)) {
+        char shown_num[40];
+        snprintf(shown_num, sizeof shown_num, "%.17g", json_real_value(v));
+        refuse(row, IMP_COL_PROVIDER_KEY,
+               "%s is not a key id: give a whole number (the key's id) or a string (its label)",
+               shown_num);
+        return;
+    } else if (json_is_null(v) || json_is_string(v)) {
+        json_string_col(row, IMP_COL_PROVIDER_KEY, v);
+        return;
+    } else {
+        refuse(row, IMP_COL_PROVIDER_KEY, "%s",
+               "must be a key id (a whole number) or a key label (a string)");
         return;
     }
-    json_string_col(row, IMP_COL_PROVIDER_KEY, v);
+    int n = snprintf(row->num, sizeof row->num, "%" JSON_INTEGER_FORMAT, id);
+    row->val[IMP_COL_PROVIDER_KEY] = row->num;
+    row->len[IMP_COL_PROVIDER_KEY] = (size_t)n;
 }
 
 static void json_accounts_col(struct imp_row *row, json_t *v)
@@ -508,100 +547,15 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
     imp_buf_add(out, row->accounts_twice ? "\tt\n" : "\tf\n", 3);
 }
 
-/* ---- ISO 8601 ---- */
-
-/* Reads exactly n digits at *s; returns -1 when they are not there. */
-static int digits(const char **s, const char *end, int n)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*s)++) {
-        if (*s >= end || **s < '0' || **s > '9')
-            return -1;
-        v = v * 10 + (**s - '0');
-    }
-    return v;
-}
-
-static int expect(const char **s, const char *end, const char *set)
-{
-    if (*s < end && strchr(set, **s)) {
-        (*s)++;
-        return 0;
-    }
-    return -1;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : d[m - 1];
-}
-
-/* The optional zone suffix: Z, ±HH, ±HHMM, ±HH:MM. */
-static const char *parse_offset(const char **s, const char *end, char *offset)
-{
-    if (*s == end) {
-        offset[0] = '\0';
-        return NULL;
-    }
-    if (**s == 'Z' || **s == 'z') {
-        (*s)++;
-        strcpy(offset, "+00:00");
-        return NULL;
-    }
-    char sign = **s;
-    if (sign != '+' && sign != '-')
-        return "unexpected text after the time";
-    (*s)++;
-    int oh = digits(s, end, 2), om = 0;
-    if (oh < 0)
-        return "bad offset (want Z, +HH:MM or -HH:MM)";
-    if (*s < end) {
-        expect(s, end, ":");
-        om = digits(s, end, 2);
-    }
-    if (om < 0 || oh > 15 || om > 59)
-        return "bad offset (want Z, +HH:MM or -HH:MM)";
-    snprintf(offset, 8, "%c%02d:%02d", sign, oh, om);
-    return NULL;
-}
+/* ---- times ---- */
 
 const char *imp_time_parse(const char *str, size_t len, char *local, char *offset)
 {
-    const char *s = str, *end = str + len;
-    static const char *syntax = "want YYYY-MM-DDTHH:MM[:SS] with an optional Z or ±HH:MM";
-    int y = digits(&s, end, 4);
-    int mo = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
-    int d = expect(&s, end, "-") ? -1 : digits(&s, end, 2);
-    int h = expect(&s, end, "Tt ") ? -1 : digits(&s, end, 2);
-    int mi = expect(&s, end, ":") ? -1 : digits(&s, end, 2);
-    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0)
-        return syntax;
-    int sec = 0, frac = -1, fdigits = 0;
-    if (s < end && *s == ':') {
-        s++;
-        if ((sec = digits(&s, end, 2)) < 0)
-            return syntax;
-        if (s < end && *s == '.') {
-            s++;
-            for (frac = 0; s < end && *s >= '0' && *s <= '9' && fdigits < 7; s++, fdigits++)
-                frac = frac * 10 + (*s - '0');
-            if (fdigits == 0 || fdigits > 6)
-                return "want 1 to 6 digits of fractional seconds";
-        }
-    }
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
-        return "no such date";
-    if (h > 23 || mi > 59 || sec > 59)
-        return "no such time of day";
-    const char *why = parse_offset(&s, end, offset);
-    if (why)
-        return why;
-    if (s != end)
-        return "unexpected text after the time";
-    int n = snprintf(local, 40, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, sec);
-    if (frac >= 0)
-        snprintf(local + n, (size_t)(40 - n), ".%0*d", fdigits, frac);
+    struct rfc3339_time t;
+    enum rfc3339_err e = rfc3339_parse(str, len, &t);
+    if (e != RFC3339_E_OK)
+        return rfc3339_strerror(e);
+    rfc3339_local_text(&t, local, 40);
+    rfc3339_offset_text(&t, offset, 8);
     return NULL;
 }

@@ -61,7 +61,7 @@ struct imp_row {
     unsigned bad;               /* bit (1 << column) per column already refused here */
     const char *val[IMP_NCOLS]; /* NULL: absent (SQL NULL) */
     size_t len[IMP_NCOLS];
-    char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS[.ffffff] */
+    char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS.ffffff */
     char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
     char num[24];               /* JSONL: a numeric provider_key as text */
     int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
@@ -90,9 +90,9 @@ void imp_row_error(struct imp_row *row, const char *column, const char *fmt, ...
 void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out);
 
 /*
- * Parses an ISO 8601 time: YYYY-MM-DD[T ]HH:MM[:SS[.f{1,6}]] with an
- * optional Z, ±HH:MM, ±HHMM or ±HH. On success fills local (40 bytes) and
- * offset (8 bytes, "" when absent) and returns NULL; else returns the reason.
+ * Parses a time in the grammar and range of util/rfc3339.h. On success fills
+ * local (40 bytes: YYYY-MM-DD HH:MM:SS.ffffff) and offset (8 bytes, "" when
+ * absent) and returns NULL; else returns the reason.
  */
 const char *imp_time_parse(const char *s, size_t len, char *local, char *offset);
 

@@ -127,8 +127,8 @@ void plan_format_window(const struct lim_window_spec *w, char *buf, size_t len);
 void plan_describe(const struct lim_set *s, const struct plan_bucket_label *labels,
                    const struct lim_why *why, char *buf, size_t len);
 
-/* Parses ISO 8601 with an offset: 2026-12-01T09:00[:00[.123]](Z|+01:00|+0100);
- * a space may replace the T. Returns 0 and epoch ms, or -1. */
+/* Parses a time with an offset in the grammar and range of util/rfc3339.h
+ * (2026-12-01T09:00[:00[.123456]](Z|+01:00|+0100)). Returns 0 and epoch ms, or -1. */
 int plan_parse_time(const char *s, uint64_t *ms);
 /* 2026-12-01T08:00:00Z (UTC; milliseconds shown only when not whole). */
 void plan_format_time(uint64_t ms, char *buf, size_t len);

@@ -1,18 +1,18 @@
 /*
  * DESIGN: the words and numbers `postpace plan` and `postpace limits` print:
  * bucket labels derived from the rate_limits rows, window descriptions in the
- * docs' own terms ("rolling 60/1m"), ISO 8601 times and short durations.
- * Pure functions; the civil-date arithmetic is Howard Hinnant's, so no
- * timegm/gmtime (and no TZ environment) is involved.
+ * docs' own terms ("rolling 60/1m"), RFC 3339 times and short durations.
+ * Pure functions; times are read and written by util/rfc3339.h, the one
+ * grammar every input shares.
  */
 #include "plan/plan.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/rfc3339.h"
 #include "util/xmalloc.h"
 
 #define SEC_MS 1000ULL
@@ -178,135 +178,18 @@ void plan_describe(const struct lim_set *s, const struct plan_bucket_label *labe
 
 /* ---- times ---- */
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* Reads exactly n digits at *p into *out; advances *p. */
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-static int expect(const char **p, char c)
-{
-    if (**p != c)
-        return -1;
-    (*p)++;
-    return 0;
-}
-
-/* [.fff...]: milliseconds of a fraction (extra digits are cut). */
-static int fraction(const char **p, int *ms)
-{
-    *ms = 0;
-    if (**p != '.' && **p != ',')
-        return 0;
-    (*p)++;
-    int n = 0;
-    for (; isdigit((unsigned char)**p); (*p)++, n++)
-        if (n < 3)
-            *ms = *ms * 10 + (**p - '0');
-    for (int k = n; k < 3; k++)
-        *ms *= 10;
-    return n > 0 ? 0 : -1;
-}
-
-/* Z, +HH:MM, +HHMM or +HH: offset east of UTC in minutes. */
-static int offset(const char **p, int *min)
-{
-    if (**p == 'Z' || **p == 'z') {
-        (*p)++;
-        *min = 0;
-        return 0;
-    }
-    int sign = **p == '+' ? 1 : **p == '-' ? -1 : 0, hh, mm = 0;
-    if (!sign)
-        return -1;
-    (*p)++;
-    if (digits(p, 2, &hh) != 0)
-        return -1;
-    if (**p == ':')
-        (*p)++;
-    if (**p && digits(p, 2, &mm) != 0)
-        return -1;
-    if (hh > 23 || mm > 59)
-        return -1;
-    *min = sign * (hh * 60 + mm);
-    return 0;
-}
-
 int plan_parse_time(const char *s, uint64_t *ms)
 {
-    const char *p = s;
-    int y, mo, d, h, mi, sec = 0, frac = 0, off;
-    if (digits(&p, 4, &y) || expect(&p, '-') || digits(&p, 2, &mo) || expect(&p, '-') ||
-        digits(&p, 2, &d))
+    int64_t us;
+    if (rfc3339_parse_instant(s, &us) != RFC3339_E_OK)
         return -1;
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return -1;
-    p++;
-    if (digits(&p, 2, &h) || expect(&p, ':') || digits(&p, 2, &mi))
-        return -1;
-    if (*p == ':' && (p++, digits(&p, 2, &sec) || fraction(&p, &frac)))
-        return -1;
-    if (offset(&p, &off) || *p)
-        return -1;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-        sec > 60)
-        return -1;
-    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    int64_t t = ((days * 24 + h) * 60 + mi - off) * 60 + sec, cy;
-    unsigned cm, cd;
-    civil_from_days(days, &cy, &cm, &cd);
-    if (t < 0 || cd != (unsigned)d) /* 29 February of a common year */
-        return -1;
-    *ms = (uint64_t)t * 1000 + (uint64_t)frac;
+    *ms = (uint64_t)(us / 1000);
     return 0;
 }
 
 void plan_format_time(uint64_t ms, char *buf, size_t len)
 {
-    int64_t secs = (int64_t)(ms / 1000), days = secs / 86400, rem = secs % 86400;
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    int n = snprintf(buf, len, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d", y, m, d, (int)(rem / 3600),
-                     (int)(rem / 60 % 60), (int)(rem % 60));
-    if (n < 0 || (size_t)n >= len)
-        return;
-    if (ms % 1000)
-        snprintf(buf + n, len - (size_t)n, ".%03dZ", (int)(ms % 1000));
-    else
-        snprintf(buf + n, len - (size_t)n, "Z");
+    rfc3339_format_ms((int64_t)ms, buf, len);
 }
 
 void plan_format_duration(uint64_t ms, char *buf, size_t len)

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 1: {
         char local[96], offset[32];
-        if (api_time_parse(s, local, offset) == 0 &&
+        if (api_time_parse(s, local, offset) == NULL &&
             (memchr(local, '\0', sizeof local) == NULL || strlen(offset) > 6))
             abort();
         break;

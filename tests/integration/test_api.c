@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "http/api_int.h"
 #include "pgtest.h"
 #include "proc.h"
 
@@ -308,6 +309,69 @@ static void test_daylight_saving_gaps_and_overlaps_are_refused(void **state)
                          &o),
                      201);
     assert_string_equal(str(o, "scheduled_at"), "2026-10-25T01:30:00Z");
+    json_decref(o);
+}
+
+/* #21 item 6: one grammar and one range (1970 to 9999, in UTC after the offset) everywhere. */
+static void test_times_outside_the_range_are_refused_with_the_reason(void **state)
+{
+    static const char *const post_times[] = {"0001-01-01T00:00:00+01:00",
+                                             "9999-12-31T23:59:59-15:00",
+                                             "2030-06-30T23:59:60Z"};
+    static const char *const reasons[] = {"outside the supported range", "outside the supported range",
+                                          "leap seconds"};
+    char body[512];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(body, sizeof body,
+                 "{\"provider_key\":\"je\",\"account_ids\":[\"a\"],\"content\":\"t\","
+                 "\"scheduled_at\":\"%s\"}",
+                 post_times[i]);
+        json_t *o = refused(body);
+        if (!strstr(detail(o, "scheduled_at"), reasons[i]))
+            fprintf(stderr, "%s: %s\n", post_times[i], detail(o, "scheduled_at"));
+        assert_non_null(strstr(detail(o, "scheduled_at"), reasons[i]));
+        json_decref(o);
+    }
+    /* The list filters read the same grammar: the range is the reason, :60 is refused too. */
+    json_t *o;
+    assert_int_equal(api("GET", "/v1/posts?from=0001-01-01T00:00:00Z&to=2030-06-30T23:59:60Z",
+                         NULL, &o),
+                     422);
+    assert_non_null(strstr(detail(o, "from"), "outside the supported range"));
+    assert_non_null(strstr(detail(o, "to"), "leap seconds"));
+    json_decref(o);
+}
+
+/* #21 item 5: a forged cursor with a huge time is a bad query, not a 500 from SQL. */
+static void test_a_forged_cursor_names_the_cursor(void **state)
+{
+    char *forged = api_cursor_encode("999999999999999999", "1"), path[256];
+    snprintf(path, sizeof path, "/v1/posts?cursor=%s", forged);
+    free(forged);
+    json_t *o;
+    assert_int_equal(api("GET", path, NULL, &o), 422);
+    assert_string_equal(error_code(o), "invalid_query");
+    assert_non_null(detail(o, "cursor"));
+    json_decref(o);
+}
+
+/* #21 item 6: from=1970-01-01T00:00:00Z is 0 ms, a time like any other, not "from now". */
+static void test_plan_from_the_epoch_is_taken_as_given(void **state)
+{
+    json_t *o;
+    assert_int_equal(api("GET", "/v1/plan?from=1970-01-01T00:00:00Z", NULL, &o), 200);
+    assert_string_equal(str(o, "from"), "1970-01-01T00:00:00Z");
+    assert_string_equal(str(o, "to"), "1970-01-08T00:00:00Z");
+    json_decref(o);
+}
+
+/* #21 item 7: content (or an external_id) of Unicode spaces and invisible characters is blank. */
+static void test_unicode_blank_content_is_empty(void **state)
+{
+    json_t *o = refused("{\"external_id\":\"\\u3000\",\"provider_key\":\"je\",\"account_ids\":[\"a\"],"
+                        "\"content\":\"\\u00a0\\u2003\\u200b\",\"scheduled_at\":\"2030-01-01T10:00Z\"}");
+    assert_string_equal(detail(o, "content"), "empty");
+    assert_string_equal(detail(o, "external_id"), "must be a non-empty string");
     json_decref(o);
 }
 
@@ -623,6 +687,10 @@ int main(void)
         cmocka_unit_test(test_wrong_method_unknown_route_and_big_body),
         cmocka_unit_test(test_limits_have_the_shape_of_the_cli),
         cmocka_unit_test(test_plan_matches_the_cli),
+        cmocka_unit_test(test_times_outside_the_range_are_refused_with_the_reason),
+        cmocka_unit_test(test_a_forged_cursor_names_the_cursor),
+        cmocka_unit_test(test_plan_from_the_epoch_is_taken_as_given),
+        cmocka_unit_test(test_unicode_blank_content_is_empty),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

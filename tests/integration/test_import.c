@@ -284,6 +284,65 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'j6'"), 1);
 }
 
+/* #21 items 6, 7: times out of range (in UTC), :60, Unicode-blank text. */
+static void test_out_of_range_times_and_unicode_blank_text_are_refused(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char csv[] =
+        HDR
+        "r1,jes-main,acct_1,Year one,,0001-01-01T00:00:00+01:00,\n"                   /* 2 */
+        "r2,jes-main,acct_1,Year 10000,,9999-12-31T23:59:59-15:00,\n"                 /* 3 */
+        "r3,jes-main,acct_1,Leap,,2030-06-30T23:59:60Z,\n"                            /* 4 */
+        "r4,jes-main,acct_1,\xC2\xA0\xE2\x80\x83\xE2\x80\x8B,,2030-06-30T10:00Z,\n"   /* 5 */
+        "\xE3\x80\x80,jes-main,acct_1,Blank id,,2030-06-30T10:00Z,\n"                  /* 6 */
+        "r6,jes-main,acct_1,Fine,,2030-06-30T10:00Z,\n";                               /* 7 */
+    write_file(f, "range.csv", csv, sizeof csv - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "2: scheduled_at: \"0001-01-01T00:00:00+01:00\" is not a valid time: outside the "
+        "supported range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (in UTC)",
+        "3: scheduled_at: \"9999-12-31T23:59:59-15:00\" is not a valid time: outside the "
+        "supported range 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (in UTC)",
+        "4: scheduled_at: \"2030-06-30T23:59:60Z\" is not a valid time: no such time of day: "
+        "leap seconds (:60) are not accepted",
+        "5: content: empty",
+        "6: external_id: required (it makes a re-import a no-op)",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "6 rows read, 0 inserted, 0 already present, 5 refused");
+}
+
+/* #21 item 8: a key id is a whole number (README), 1.5 is named as such; blank JSON content too. */
+static void test_a_jsonl_key_id_must_be_a_whole_number(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char jsonl[] =
+        "{\"external_id\":\"k1\",\"provider_key\":1.5,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k2\",\"provider_key\":true,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k3\",\"provider_key\":1.0,\"account_ids\":[\"a\"],"
+        "\"content\":\"\\u00a0\\u2003\\ufeff\",\"scheduled_at\":\"2030-06-30T10:00Z\"}\n"
+        "{\"external_id\":\"k4\",\"provider_key\":1,\"account_ids\":[\"a\"],\"content\":\"x\","
+        "\"scheduled_at\":\"2030-06-30T10:00Z\"}\n";
+    write_file(f, "keys.jsonl", jsonl, sizeof jsonl - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want2[] = {
+        "1: provider_key: 1.5 is not a key id: give a whole number (the key's id) or a string "
+        "(its label)",
+        "2: provider_key: must be a key id (a whole number) or a key label (a string)",
+        "3: content: empty",
+        NULL,
+    };
+    expect_report(p.out, path, want2);
+    expect_summary(p.out, path, "4 rows read, 0 inserted, 0 already present, 3 refused");
+}
+
 static void test_stdin_and_format_flag(void **state)
 {
     struct fx *f = *state;
@@ -379,6 +438,106 @@ static void test_killed_while_inserting_leaves_nothing(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 0);
 }
 
+/* #21 item 3: `head -c -36 full.csv | postpace import -` used to import the cut post as complete. */
+static void test_a_cut_off_input_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char path[128], cmd[512];
+    struct proc p;
+    /* Content last, as many files have it: a cut leaves a row of the right shape. */
+    static const char body[] = "external_id,provider_key,account_ids,scheduled_at,content\n"
+                               "a,jes-main,x,2030-06-30T10:00Z,First post\n"
+                               "b,jes-main,x,2030-06-30T10:00Z,The second post is cut off in the middle of a sentence\n";
+    write_file(f, "full.csv", body, sizeof body - 1, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "head -c -36 %s | %s import -", path, pgt_postpace_bin());
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    char *envs[] = {f->env, NULL};
+    assert_int_equal(proc_run(&p, argv, envs), 1);
+    const char *const want[] = {
+        "3: record: no line end after the last record: the input may have been cut off", NULL};
+    expect_report(p.out, "stdin", want);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+
+    /* A regular file too, unless it is whole and --allow-unterminated says it ends there. */
+    write_file(f, "unterminated.csv", body, sizeof body - 2, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    assert_non_null(strstr(p.out, ":3: record: no line end after the last record"));
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+    assert_int_equal(run_import(f, &p, path, "--allow-unterminated", NULL), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 2);
+    /* The flag cannot vouch for a pipe's end. */
+    snprintf(cmd, sizeof cmd, "cat %s | %s import - --allow-unterminated", path, pgt_postpace_bin());
+    assert_int_equal(proc_run(&p, argv, envs), 1);
+    assert_non_null(strstr(p.out, "stdin:3: record: no line end after the last record"));
+}
+
+/* #21 item 3: a regular file that changes before the commit aborts the import, nothing written. */
+static void test_a_file_changed_during_the_import_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/changing.csv", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(HDR, fp);
+    generate(fp, 0, 200);
+    fclose(fp);
+    /* Hold the import at its INSERT, after the whole file was read. */
+    PGconn *blocker = pgt_connect(f->ci);
+    pgt_exec(blocker, "BEGIN");
+    pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
+    char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
+    char *envs[] = {f->env, NULL};
+    struct proc p;
+    proc_start(&p, argv, envs);
+    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
+    assert_int_equal(truncate(path, 100), 0);
+    pgt_exec(blocker, "COMMIT");
+    PQfinish(blocker);
+    assert_int_equal(proc_wait(&p), 1);
+    assert_non_null(strstr(p.out, "the file changed while it was imported"));
+    assert_non_null(strstr(p.out, "(nothing imported)"));
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
+/*
+ * #21 item 4: a client killed with kill -9 ends its backend at once, even one
+ * that waits for a lock and so writes nothing to the dead socket: the lock is
+ * held by this test all along, so without client_connection_check_interval
+ * the backend would wait as long as the lock is held.
+ */
+static void test_a_killed_import_ends_its_backend_while_the_lock_is_still_held(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/big.csv", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(HDR, fp);
+    generate(fp, 0, 5000);
+    fclose(fp);
+    PGconn *blocker = pgt_connect(f->ci);
+    pgt_exec(blocker, "BEGIN");
+    pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
+    char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
+    char *envs[] = {f->env, NULL};
+    struct proc p;
+    proc_start(&p, argv, envs);
+    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
+                               "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
+    kill(p.pid, SIGKILL);
+    assert_int_equal(proc_wait(&p), 128 + SIGKILL);
+    assert_true(pgt_await(f->c, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
+                               "WHERE query LIKE '%INSERT INTO posts%' AND pid <> pg_backend_pid()"));
+    /* Gone with the lock still held: its locks went with it, and nothing was written. */
+    assert_int_equal(count(f, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                              "WHERE c.relname = 'posts' AND NOT l.granted"), 0);
+    pgt_exec(blocker, "COMMIT");
+    PQfinish(blocker);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,9 +548,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_rows_are_checked_like_csv_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_and_format_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_times_and_unicode_blank_text_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_jsonl_key_id_must_be_a_whole_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors_exit_2_with_one_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_streaming_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_while_inserting_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_cut_off_input_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_file_changed_during_the_import_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_killed_import_ends_its_backend_while_the_lock_is_still_held, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ static void parse_as(enum imp_format fmt, const char *in, size_t n, size_t chunk
 {
     memset(s, 0, sizeof *s);
     struct imp_reader *r = imp_reader_create(fmt, max, collect, s);
+    imp_reader_allow_unterminated(r, 1); /* these pin the parsing; the line-end rule has its own */
     imp_reader_set_bytewise(r, bytewise);
     for (size_t at = 0; at < n; at += chunk)
         assert_int_equal(imp_reader_feed(r, in + at, n - at < chunk ? n - at : chunk), 0);
@@ -256,7 +257,7 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     one_row(HDR "e\\1,k1,\" a ;b\"\"c ;x\\y\",\"tab\there\nnl\",,2026-03-29T02:30,Europe/Paris\n", &r);
     assert_string_equal(r.errors, "");
     assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
-                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00\t\\N"
+                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
                                 "\tEurope/Paris\tf\n");
     /* A repeated account id is flagged for the check (which words the refusal). */
     one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
@@ -296,10 +297,10 @@ static void test_time_parse(void **state)
 {
     char local[40], off[8];
     assert_null(imp_time_parse("2026-12-01T09:00", 16, local, off));
-    assert_string_equal(local, "2026-12-01 09:00:00");
+    assert_string_equal(local, "2026-12-01 09:00:00.000000");
     assert_string_equal(off, "");
     assert_null(imp_time_parse("2024-02-29 23:59:59.25Z", 23, local, off));
-    assert_string_equal(local, "2024-02-29 23:59:59.25");
+    assert_string_equal(local, "2024-02-29 23:59:59.250000");
     assert_string_equal(off, "+00:00");
     assert_null(imp_time_parse("2026-12-01T09:00:00-0530", 24, local, off));
     assert_string_equal(off, "-05:30");
@@ -313,9 +314,45 @@ static void test_time_parse(void **state)
     assert_non_null(imp_time_parse("2026-12-01 10:00:00.1234567", 27, local, off));
 }
 
+/* #21 item 3: a last record without a line end may be a cut-off file. */
+static int keep_error(void *arg, const struct imp_record *rec)
+{
+    if (rec->error)
+        snprintf(arg, 160, "%ld:%s:%s", rec->line,
+                 rec->error_field == IMP_FIELD_RECORD ? "record" : "field", rec->error);
+    return 0;
+}
+
+static void test_a_last_record_without_a_line_end_is_refused_unless_allowed(void **state)
+{
+    static const struct {
+        enum imp_format fmt;
+        const char *in;
+        int allow;
+        const char *want;
+    } cases[] = {
+        {IMP_CSV, "h\na\nb", 0, "3:record:no line end after the last record: the input may have been cut off"},
+        {IMP_CSV, "h\na\nb", 1, ""},
+        {IMP_CSV, "h\na\nb\n", 0, ""},
+        {IMP_CSV, "h\na\nb\r", 0, ""}, /* a final CR ends the line */
+        {IMP_JSONL, "{}\n{\"a\":", 0, "2:record:no line end after the last record: the input may have been cut off"},
+        {IMP_JSONL, "{}\n  ", 0, ""}, /* trailing blanks are no record */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[160] = "";
+        struct imp_reader *r = imp_reader_create(cases[i].fmt, 0, keep_error, err);
+        imp_reader_allow_unterminated(r, cases[i].allow);
+        assert_int_equal(imp_reader_feed(r, cases[i].in, strlen(cases[i].in)), 0);
+        assert_int_equal(imp_reader_finish(r), 0);
+        imp_reader_destroy(r);
+        assert_string_equal(err, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_last_record_without_a_line_end_is_refused_unless_allowed),
         cmocka_unit_test(test_plain_records_with_line_numbers),
         cmocka_unit_test(test_quoted_newlines_keep_the_record_and_count_lines),
         cmocka_unit_test(test_escaped_quotes_and_commas),
