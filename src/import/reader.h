@@ -73,10 +73,5 @@ long imp_reader_line(const struct imp_reader *r);
  * copied as part of a run; the records must come out the same either way. */
 void imp_reader_set_bytewise(struct imp_reader *r, int on);
 
-/*
- * Checks that s[0..len) is UTF-8 without NUL bytes (PostgreSQL text cannot
- * hold them). Returns len when it is, else the offset of the first bad byte.
- */
-size_t imp_utf8_check(const char *s, size_t len);
 
 #endif

@@ -184,7 +184,7 @@ static void check_utf8(struct imp_row *row)
     for (int c = 0; c < IMP_NCOLS; c++) {
         if (!row->val[c] || (row->bad & (1u << c)))
             continue;
-        size_t at = imp_utf8_check(row->val[c], row->len[c]);
+        size_t at = text_utf8_check(row->val[c], row->len[c]);
         if (at == row->len[c])
             continue;
         char msg[96];
@@ -455,7 +455,7 @@ static void json_field(struct imp_row *row, const char *key, json_t *v)
 
 static json_t *json_record(struct imp_row *row, const struct imp_record *rec)
 {
-    size_t at = imp_utf8_check(rec->fields[0].ptr, rec->fields[0].len);
+    size_t at = text_utf8_check(rec->fields[0].ptr, rec->fields[0].len);
     if (at != rec->fields[0].len) {
         imp_row_error(row, "record", "invalid UTF-8 at byte %zu", at + 1);
         return NULL;

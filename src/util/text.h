@@ -1,6 +1,7 @@
 /*
- * text: what "blank" means for text a user gives (a post's content, an
- * external_id), defined once for the API and the importer alike. Pure.
+ * text: what text a user gives must be, defined once for the API, the
+ * webhook intake and the importer alike: valid UTF-8 PostgreSQL can store,
+ * and what "blank" means (a post's content, an external_id). Pure.
  */
 #ifndef POSTPACE_UTIL_TEXT_H
 #define POSTPACE_UTIL_TEXT_H
@@ -18,5 +19,15 @@
  * visible (invalid text is refused for that reason elsewhere).
  */
 int text_is_blank(const char *s, size_t len);
+
+/*
+ * Checks that s[0..len) is UTF-8 without NUL bytes (PostgreSQL text cannot
+ * hold them): no overlong forms, no surrogates, nothing above U+10FFFF.
+ * Returns len when it is, else the offset of the first bad byte.
+ */
+size_t text_utf8_check(const char *s, size_t len);
+
+/* Length of the UTF-8 sequence at s, `left` bytes available (0: invalid there). */
+size_t text_utf8_seq(const unsigned char *s, size_t left);
 
 #endif

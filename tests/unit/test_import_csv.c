@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "import/reader.h"
+#include "util/text.h"
 #include "import/row.h"
 
 /* Records rendered as text: "L<line>[f1][f2]" plus " !<field>:<error>", one per line. */
@@ -157,13 +158,13 @@ static void test_jsonl_lines(void **state)
 
 static void test_invalid_utf8_and_nul_are_found(void **state)
 {
-    assert_int_equal(imp_utf8_check("h\xC3\xA9llo \xF0\x9F\x98\x80", 11), 11);
-    assert_int_equal(imp_utf8_check("ab\xFF", 3), 2);
-    assert_int_equal(imp_utf8_check("ab\xC3", 3), 2);           /* truncated */
-    assert_int_equal(imp_utf8_check("\xC0\xAF", 2), 0);         /* overlong */
-    assert_int_equal(imp_utf8_check("x\xED\xA0\x80", 4), 1);    /* surrogate */
-    assert_int_equal(imp_utf8_check("x\xF4\x90\x80\x80", 5), 1); /* above U+10FFFF */
-    assert_int_equal(imp_utf8_check("a\0b", 3), 1);
+    assert_int_equal(text_utf8_check("h\xC3\xA9llo \xF0\x9F\x98\x80", 11), 11);
+    assert_int_equal(text_utf8_check("ab\xFF", 3), 2);
+    assert_int_equal(text_utf8_check("ab\xC3", 3), 2);           /* truncated */
+    assert_int_equal(text_utf8_check("\xC0\xAF", 2), 0);         /* overlong */
+    assert_int_equal(text_utf8_check("x\xED\xA0\x80", 4), 1);    /* surrogate */
+    assert_int_equal(text_utf8_check("x\xF4\x90\x80\x80", 5), 1); /* above U+10FFFF */
+    assert_int_equal(text_utf8_check("a\0b", 3), 1);
     /* The reader keeps the bytes; the row refuses the column, naming the byte. */
     static const char in[] = "external_id,provider_key,account_ids,content,scheduled_at\n"
                              "e1,k,a,caf\xE9,2026-01-01 10:00\n";
