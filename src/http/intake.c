@@ -33,6 +33,7 @@
 #include "http/server.h"
 #include "metrics.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 
 enum job_result { JOB_PENDING, JOB_ACCEPTED, JOB_DUPLICATE, JOB_UNAVAILABLE, JOB_FAILED };
@@ -120,17 +121,62 @@ static void job_answer(struct http_deferred *d)
     job_free(j);
 }
 
-static const char *header(h2o_req_t *req, const char *name, size_t len, char *buf, size_t size)
+/* Why a webhook header cannot be read (HDR_OK: it is in the buffer). */
+enum hdr_state { HDR_OK, HDR_MISSING, HDR_TOO_LONG };
+
+/* Copies header `name` into buf (NUL-terminated) when it fits. */
+static enum hdr_state header(h2o_req_t *req, const char *name, size_t len, char *buf, size_t size)
 {
     ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
     if (i < 0)
-        return NULL;
+        return HDR_MISSING;
     h2o_iovec_t v = req->headers.entries[i].value;
     if (v.len >= size)
-        return NULL;
+        return HDR_TOO_LONG;
     memcpy(buf, v.base, v.len);
     buf[v.len] = '\0';
-    return buf;
+    return HDR_OK;
+}
+
+/* The three signature headers, each bounded: a webhook-id must fit the
+ * events table (1-200 characters), a signature list holds up to ~40 keys. */
+struct wh_headers {
+    char id[256], ts[32], sig[2048];
+    enum hdr_state id_st, ts_st, sig_st;
+};
+
+/* Reads them; answers 400 naming a header too long to be one, and returns -1. */
+static int read_headers(h2o_req_t *req, struct wh_headers *h)
+{
+    h->id_st = header(req, H2O_STRLIT("webhook-id"), h->id, sizeof h->id);
+    h->ts_st = header(req, H2O_STRLIT("webhook-timestamp"), h->ts, sizeof h->ts);
+    h->sig_st = header(req, H2O_STRLIT("webhook-signature"), h->sig, sizeof h->sig);
+    const char *field = NULL;
+    size_t limit = 0;
+    if (h->id_st == HDR_TOO_LONG)
+        field = "webhook-id", limit = sizeof h->id - 1;
+    else if (h->ts_st == HDR_TOO_LONG)
+        field = "webhook-timestamp", limit = sizeof h->ts - 1;
+    else if (h->sig_st == HDR_TOO_LONG)
+        field = "webhook-signature", limit = sizeof h->sig - 1;
+    if (!field)
+        return 0;
+    char reason[64];
+    snprintf(reason, sizeof reason, "longer than %zu bytes", limit);
+    http_send_field_error(req, 400, "invalid_request", "a webhook header is too long", field,
+                          reason);
+    return -1;
+}
+
+/* Why a verified webhook-id cannot name a stored event, or NULL. */
+static const char *id_problem(const char *id)
+{
+    size_t n = strlen(id);
+    if (n > 200)
+        return "longer than 200 characters";
+    if (text_utf8_check(id, n) != n)
+        return "must be UTF-8 text";
+    return NULL;
 }
 
 static char *opt_string(json_t *obj, const char *key, int *bad)
@@ -221,21 +267,25 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
         http_send_error(req, 404, "not_found", "unknown provider");
         return 0;
     }
-    char id[256], ts[32], sig[2048];
+    struct wh_headers h;
+    if (read_headers(req, &h) != 0) {
+        met_webhook(p, MET_WH_BAD_REQUEST);
+        return 0;
+    }
     enum whsig_result v = whsec_store_verify(
-        in->secrets, p, header(req, H2O_STRLIT("webhook-id"), id, sizeof id),
-        header(req, H2O_STRLIT("webhook-timestamp"), ts, sizeof ts),
-        header(req, H2O_STRLIT("webhook-signature"), sig, sizeof sig), req->entity.base,
-        req->entity.len, (int64_t)(clk_now_ms(in->opt.clock) / 1000), in->opt.tolerance_s);
+        in->secrets, p, h.id_st == HDR_OK ? h.id : NULL, h.ts_st == HDR_OK ? h.ts : NULL,
+        h.sig_st == HDR_OK ? h.sig : NULL, req->entity.base, req->entity.len,
+        (int64_t)(clk_now_ms(in->opt.clock) / 1000), in->opt.tolerance_s);
     if (v != WHSIG_OK) {
         met_webhook(p, MET_WH_UNAUTHORIZED);
         http_send_error(req, 401, "invalid_signature", whsig_strerror(v));
         return 0;
     }
-    if (strlen(id) > 200) {
+    const char *problem = id_problem(h.id);
+    if (problem) {
         met_webhook(p, MET_WH_BAD_REQUEST);
         http_send_field_error(req, 400, "invalid_request", "the event cannot be read", "webhook-id",
-                              "longer than 200 characters");
+                              problem);
         return 0;
     }
     struct job *j = xcalloc(1, sizeof *j);
@@ -250,7 +300,7 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
         return 0;
     }
     j->prov = p;
-    j->event_id = xstrdup(id);
+    j->event_id = xstrdup(h.id);
     j->received_ms = clk_mono_ms(clk_real);
     http_later_hold(&j->later, req, job_answer);
     if (enqueue(in, j) != 0) {

@@ -323,6 +323,48 @@ static void test_event_that_raced_its_target_write_is_swept(void **state)
     free(text);
 }
 
+/* A signed delivery with headers as given: `pad` extra bytes of signature list. */
+static long send_signed(const char *id, size_t pad, const char *body, char *resp, size_t size)
+{
+    char ts[32], sig[200], h_id[2200], h_ts[64], h_sig[3000];
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    wh_sign_header(SECRET_OLD, id, atol(ts), body, sig, sizeof sig);
+    snprintf(h_id, sizeof h_id, "webhook-id: %s", id);
+    snprintf(h_ts, sizeof h_ts, "webhook-timestamp: %s", ts);
+    size_t o = (size_t)snprintf(h_sig, sizeof h_sig, "%s", sig);
+    for (size_t i = 0; i < pad && o + 2 < sizeof h_sig; i++)
+        h_sig[o++] = i % 48 == 0 ? ' ' : 'v';
+    h_sig[o] = '\0';
+    const char *headers[] = {h_id, h_ts, h_sig, "Content-Type: application/json", NULL};
+    return http_request("POST", url("/webhooks/posteverywhere"), headers, body, strlen(body),
+                        resp, size);
+}
+
+/* Headers too long to hold and ids PostgreSQL cannot store are named, never
+ * taken for missing headers (401) or left to fail in the database (500, which
+ * the sender retries forever). */
+static void test_header_and_id_problems_are_named(void **state)
+{
+    char body[512], resp[512], id[400];
+    wh_event(body, sizeof body, "post.published", "ref-hdr", NULL, NULL);
+    assert_int_equal(send_signed("evt-\xff\xfe-1", 0, body, resp, sizeof resp), 400);
+    assert_non_null(strstr(resp, "webhook-id"));
+    assert_non_null(strstr(resp, "UTF-8"));
+    assert_int_equal(send_signed("evt-long-sig", 2100, body, resp, sizeof resp), 400);
+    assert_non_null(strstr(resp, "webhook-signature"));
+    assert_non_null(strstr(resp, "longer than"));
+    memset(id, 'i', 300);
+    id[300] = '\0';
+    assert_int_equal(send_signed(id, 0, body, resp, sizeof resp), 400);
+    assert_non_null(strstr(resp, "webhook-id"));
+    assert_non_null(strstr(resp, "longer than"));
+    memset(id, 'j', 201);
+    id[201] = '\0';
+    assert_int_equal(send_signed(id, 0, body, resp, sizeof resp), 400);
+    assert_non_null(strstr(resp, "longer than 200"));
+    assert_int_equal(count("SELECT count(*) FROM webhook_events WHERE event_id LIKE 'evt-%'"), 0);
+}
+
 static void test_bad_requests_name_the_problem(void **state)
 {
     char resp[512];
@@ -412,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_event_stored_by_a_concurrent_transaction_is_a_duplicate),
         cmocka_unit_test(test_event_that_raced_its_target_write_is_swept),
         cmocka_unit_test(test_bad_requests_name_the_problem),
+        cmocka_unit_test(test_header_and_id_problems_are_named),
         cmocka_unit_test(test_metrics_count_what_happened),
         cmocka_unit_test(test_readyz_reports_database),
     };
