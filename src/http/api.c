@@ -120,16 +120,30 @@ static int token_ok(const struct api *a, h2o_req_t *req)
     return ok;
 }
 
-/* Answers 401 and returns 0 when the request carries no valid token. */
+/*
+ * Answers 401 and returns 0 when the request carries no valid token, and 422
+ * (invalid_query) naming the parameter when its query string holds something that is not
+ * text (every route's parameters reach PostgreSQL as text, which refuses
+ * invalid UTF-8 and NUL with an error that is not the client's to see).
+ */
 static int authorized(const struct api *a, h2o_req_t *req)
 {
-    if (token_ok(a, req))
-        return 1;
-    api_send_error(req, 401, "unauthorized",
-                   a->ntokens ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
-                              : "the API is disabled: no tokens are configured",
-                   NULL);
-    return 0;
+    char bad[64];
+    if (!token_ok(a, req)) {
+        api_send_error(req, 401, "unauthorized",
+                       a->ntokens ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
+                                  : "the API is disabled: no tokens are configured",
+                       NULL);
+        return 0;
+    }
+    if (api_query_check(req->path.base, req->path.len, req->query_at, bad, sizeof bad) != 0) {
+        json_t *details = NULL;
+        api_detail(&details, bad, "must be UTF-8 text without NUL once percent-decoded");
+        api_send_error(req, 422, "invalid_query", "bad query parameters; details names each",
+                       details);
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- request parts ---- */

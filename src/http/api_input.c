@@ -287,7 +287,9 @@ static int hexval(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
-static char *decode_component(const char *s, size_t n)
+/* Percent- and '+'-decodes s[0..n) (heap, NUL-terminated); *out_len (if
+ * given) is its length, which a decoded %00 makes longer than strlen. */
+static char *decode_component(const char *s, size_t n, size_t *out_len)
 {
     char *out = xmalloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
@@ -302,6 +304,8 @@ static char *decode_component(const char *s, size_t n)
         }
     }
     *o = '\0';
+    if (out_len)
+        *out_len = (size_t)(o - out);
     return out;
 }
 
@@ -317,10 +321,44 @@ char *api_query_get(const char *path, size_t len, size_t query_at, const char *n
         const char *eq = memchr(p, '=', (size_t)(stop - p));
         const char *kend = eq ? eq : stop;
         if ((size_t)(kend - p) == nl && memcmp(p, name, nl) == 0)
-            return eq ? decode_component(eq + 1, (size_t)(stop - eq - 1)) : xstrdup("");
+            return eq ? decode_component(eq + 1, (size_t)(stop - eq - 1), NULL) : xstrdup("");
         p = stop + 1;
     }
     return NULL;
+}
+
+/* Whether s[0..n) percent-decodes to text PostgreSQL can hold. */
+static int decodes_to_text(const char *s, size_t n)
+{
+    size_t len;
+    char *v = decode_component(s, n, &len);
+    int ok = text_utf8_check(v, len) == len;
+    free(v);
+    return ok;
+}
+
+int api_query_check(const char *path, size_t len, size_t query_at, char *bad, size_t badlen)
+{
+    if (query_at == SIZE_MAX || query_at >= len)
+        return 0;
+    const char *p = path + query_at + 1, *end = path + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        size_t nlen;
+        char *name = decode_component(p, (size_t)(kend - p), &nlen);
+        int name_ok = text_utf8_check(name, nlen) == nlen;
+        int value_ok = !eq || decodes_to_text(eq + 1, (size_t)(stop - eq - 1));
+        if (!name_ok || !value_ok)
+            snprintf(bad, badlen, "%s", name_ok ? name : "query");
+        free(name);
+        if (!name_ok || !value_ok)
+            return -1;
+        p = stop + 1;
+    }
+    return 0;
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

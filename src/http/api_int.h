@@ -55,6 +55,14 @@ const char *api_time_parse(const char *s, char *local, char *offset);
 /* The value of query parameter `name`, percent-decoded (heap), or NULL. */
 char *api_query_get(const char *path, size_t len, size_t query_at, const char *name);
 
+/*
+ * Checks every parameter of the query string: its name and value, once
+ * percent-decoded, must be UTF-8 without NUL (what PostgreSQL text can
+ * hold). 0, or -1 with the offending parameter's name (or "query" when the
+ * name itself is not text) in bad.
+ */
+int api_query_check(const char *path, size_t len, size_t query_at, char *bad, size_t badlen);
+
 /* Adds "field: reason" to *details (created on first use). */
 void api_detail(json_t **details, const char *field, const char *reason);
 

@@ -578,6 +578,17 @@ static void test_list_filters_and_bad_queries(void **state)
     assert_non_null(detail(o, "from"));
     assert_non_null(detail(o, "provider"));
     json_decref(o);
+
+    /* Not text once decoded (a lone surrogate, NUL): named, not a 500 from PostgreSQL. */
+    const char *not_text[] = {"/v1/posts?key=%ED%A0%80", "/v1/posts?provider=a%00b",
+                              "/v1/limits?key=%FF", "/v1/plan?from=%C0%80"};
+    const char *field[] = {"key", "provider", "key", "from"};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(api("GET", not_text[i], NULL, &o), 422);
+        assert_string_equal(error_code(o), "invalid_query");
+        assert_non_null(detail(o, field[i]));
+        json_decref(o);
+    }
 }
 
 static void test_wrong_method_unknown_route_and_big_body(void **state)
