@@ -307,7 +307,7 @@ static int read_line(FILE *f, char *buf, char *why, size_t n)
 }
 
 /* Applies the lines of f; seen[i] is the line that set cfg_keys[i]. */
-static int load_lines(struct config *c, FILE *f, const char *path, char *err, size_t errlen)
+int cfg_load_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen)
 {
     static char line[CFG_LINE_MAX + 1];
     int seen[sizeof cfg_keys / sizeof cfg_keys[0]] = {0}, lineno = 0, more;
@@ -351,7 +351,7 @@ int cfg_load_file(struct config *c, const char *path, char *err, size_t errlen)
         fclose(f);
         return -1;
     }
-    int rc = load_lines(c, f, path, err, errlen);
+    int rc = cfg_load_stream(c, f, path, err, errlen);
     fclose(f);
     return rc;
 }

@@ -77,6 +77,9 @@ int cfg_set(struct config *c, const char *name, const char *value, char *err, si
  */
 int cfg_load_file(struct config *c, const char *path, char *err, size_t errlen);
 
+/* The same for an open stream; `path` names it in errors (the fuzzer reads memory). */
+int cfg_load_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen);
+
 /* Applies every key's environment variable that is set. */
 int cfg_load_env(struct config *c, char *err, size_t errlen);
 
