@@ -2,6 +2,14 @@
  * DESIGN: table-driven configuration (redis static_configs, pgbouncer
  * bouncer_params). Adding a setting is one row here and one field in
  * struct config. Runs on the main thread before any other starts.
+ *
+ * The config file is read by a small parser of the grammar in README
+ * "Configuration": one setting per line, no continuation, values bare or
+ * double-quoted, '#' a comment only at a line's start or after a blank. It
+ * refuses, with FILE:LINE, whatever the grammar does not allow instead of
+ * guessing (an inline comment used to become part of the value: three extra
+ * API tokens). Values are checked where they are set (set_value), so the file,
+ * the environment and the flags obey the same rules.
  */
 #include "config.h"
 
@@ -10,6 +18,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -93,6 +102,55 @@ static const struct cfg_key *find_key(const char *name)
     return NULL;
 }
 
+/* The bytes a token may hold: RFC 6750's b64token. */
+static int token_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("-._~+/=", ch));
+}
+
+/*
+ * api_tokens: at most CFG_MAX_API_TOKENS tokens of CFG_MIN_TOKEN_LEN or more
+ * token_char bytes, separated by spaces, none twice. Errors name a token by
+ * its position, never by its text. Registers each as a secret.
+ */
+static int check_tokens(const char *list, char *err, size_t errlen)
+{
+    const char *toks[CFG_MAX_API_TOKENS];
+    size_t lens[CFG_MAX_API_TOKENS], n = 0;
+    for (const char *p = list + strspn(list, " "); *p; p += strspn(p, " ")) {
+        size_t len = strcspn(p, " ");
+        if (n == CFG_MAX_API_TOKENS) {
+            snprintf(err, errlen, "api_tokens: more than %d tokens", CFG_MAX_API_TOKENS);
+            return -1;
+        }
+        for (size_t i = 0; i < len; i++)
+            if (!token_char(p[i])) {
+                snprintf(err, errlen, "api_tokens: token %zu has a byte outside A-Z a-z 0-9 - . _ ~ + / =",
+                         n + 1);
+                return -1;
+            }
+        if (len < CFG_MIN_TOKEN_LEN) {
+            snprintf(err, errlen, "api_tokens: token %zu is shorter than %d bytes", n + 1,
+                     CFG_MIN_TOKEN_LEN);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (lens[i] == len && memcmp(toks[i], p, len) == 0) {
+                snprintf(err, errlen, "api_tokens: tokens %zu and %zu are the same", i + 1, n + 1);
+                return -1;
+            }
+        toks[n] = p, lens[n++] = len;
+        p += len;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *t = xstrndup(toks[i], lens[i]);
+        log_secret_add(t);
+        free(t);
+    }
+    return 0;
+}
+
 static int set_value(struct config *c, const struct cfg_key *k, const char *value, char *err,
                      size_t errlen)
 {
@@ -106,6 +164,10 @@ static int set_value(struct config *c, const struct cfg_key *k, const char *valu
                 return -1;
             }
         }
+        if (strcmp(k->name, "api_tokens") == 0 && check_tokens(value, err, errlen) != 0)
+            return -1;
+        if (strcmp(k->name, "database_url") == 0 || strcmp(k->name, "scheduler_database_url") == 0)
+            log_secret_add(value); /* masked in every log line */
         free(*(char **)field);
         *(char **)field = xstrdup(value);
         return 0;
@@ -149,46 +211,151 @@ int cfg_set(struct config *c, const char *name, const char *value, char *err, si
     return set_value(c, k, value, err, errlen);
 }
 
-static char *trim(char *s)
+/* ---- the file grammar (README "Configuration") ---- */
+
+static char *skip_blank(char *s)
 {
-    while (isspace((unsigned char)*s))
+    return s + strspn(s, " \t");
+}
+
+static int refuse(char *why, size_t n, const char *what)
+{
+    snprintf(why, n, "%s", what);
+    return -1;
+}
+
+/* A double-quoted value at s, unescaped in place into *value; *rest after the quote. */
+static int quoted_value(char *s, char **value, char **rest, char *why, size_t n)
+{
+    char *out = s, *p = s + 1;
+    *value = out;
+    for (;; p++) {
+        if (*p == '\0')
+            return refuse(why, n, "the quoted value is not closed");
+        if (*p == '"')
+            break;
+        if (*p == '\\') {
+            p++;
+            if (*p != '"' && *p != '\\')
+                return refuse(why, n, "only \\\" and \\\\ are escapes in a quoted value");
+        }
+        *out++ = *p;
+    }
+    *out = '\0';
+    *rest = skip_blank(p + 1);
+    if (**rest != '\0' && **rest != '#')
+        return refuse(why, n, "only a comment may follow a quoted value");
+    return 0;
+}
+
+/* An unquoted value at s: up to a '#' after a blank, or the end; blanks trimmed. */
+static int bare_value(char *s, char **value, char *why, size_t n)
+{
+    char *p = s;
+    for (; *p && !(*p == '#' && (p[-1] == ' ' || p[-1] == '\t')); p++)
+        if (*p == '"')
+            return refuse(why, n, "a quote inside an unquoted value (quote the whole value)");
+    while (p > s && (p[-1] == ' ' || p[-1] == '\t'))
+        p--;
+    *p = '\0';
+    if (p > s && p[-1] == '\\')
+        return refuse(why, n, "a value ends with \\ (continuation lines are not allowed)");
+    *value = s;
+    return 0;
+}
+
+/*
+ * Parses one line (no newline). Sets *key to NULL for a blank or comment
+ * line, else *key and *value (pointing into line). 0, or -1 with why.
+ */
+static int parse_line(char *line, char **key, char **value, char *why, size_t n)
+{
+    *key = NULL;
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            return refuse(why, n, "a control character (other than tab) in the line");
+    char *s = skip_blank(line), *k = s;
+    if (*s == '\0' || *s == '#')
+        return 0;
+    while ((*s >= 'a' && *s <= 'z') || *s == '_' || (s > k && *s >= '0' && *s <= '9'))
         s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
+    char *kend = s;
+    s = skip_blank(s);
+    if (kend == k || *s != '=')
+        return refuse(why, n, "expected \"key = value\" (key: a-z, 0-9 and _)");
+    *kend = '\0';
+    *key = k;
+    s = skip_blank(s + 1);
+    char *rest;
+    return *s == '"' ? quoted_value(s, value, &rest, why, n) : bare_value(s, value, why, n);
+}
+
+/* Reads one line of at most CFG_LINE_MAX bytes into buf (no newline): 1, 0 at the end, -1. */
+static int read_line(FILE *f, char *buf, char *why, size_t n)
+{
+    size_t len = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF && ch != '\n') {
+        if (ch == '\0')
+            return refuse(why, n, "a NUL byte in the line");
+        if (len == CFG_LINE_MAX)
+            return refuse(why, n, "the line is longer than " CFG_LINE_MAX_TEXT " bytes");
+        buf[len++] = (char)ch;
+    }
+    if (ch == EOF && ferror(f))
+        return refuse(why, n, strerror(errno));
+    if (len > 0 && buf[len - 1] == '\r')
+        len--; /* CRLF files */
+    buf[len] = '\0';
+    return ch == EOF && len == 0 ? 0 : 1;
+}
+
+/* Applies the lines of f; seen[i] is the line that set cfg_keys[i]. */
+int cfg_load_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen)
+{
+    static char line[CFG_LINE_MAX + 1];
+    int seen[sizeof cfg_keys / sizeof cfg_keys[0]] = {0}, lineno = 0, more;
+    char why[256], *key, *value;
+    while ((more = read_line(f, line, why, sizeof why)) != 0) {
+        lineno++;
+        if (more < 0 || parse_line(line, &key, &value, why, sizeof why) != 0)
+            goto fail;
+        if (!key)
+            continue;
+        const struct cfg_key *k = find_key(key);
+        if (!k) {
+            snprintf(why, sizeof why, "unknown setting \"%s\"", key);
+            goto fail;
+        }
+        size_t i = (size_t)(k - cfg_keys);
+        if (seen[i]) {
+            snprintf(why, sizeof why, "%s is already set on line %d", k->name, seen[i]);
+            goto fail;
+        }
+        seen[i] = lineno;
+        if (set_value(c, k, value, why, sizeof why) != 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+    return -1;
 }
 
 int cfg_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
+    struct stat st;
     if (!f) {
         snprintf(err, errlen, "config file %s: %s", path, strerror(errno));
         return -1;
     }
-    char line[4096], why[256];
-    int lineno = 0, rc = 0;
-    while (rc == 0 && fgets(line, sizeof line, f)) {
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0' || *s == '#')
-            continue;
-        char *eq = strchr(s, '=');
-        if (!eq) {
-            snprintf(err, errlen, "%s:%d: expected \"key = value\"", path, lineno);
-            rc = -1;
-            break;
-        }
-        *eq = '\0';
-        char *key = trim(s), *value = trim(eq + 1);
-        size_t vl = strlen(value);
-        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"')
-            value[vl - 1] = '\0', value++;
-        if (cfg_set(c, key, value, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-            rc = -1;
-        }
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "config file %s: is a directory", path);
+        fclose(f);
+        return -1;
     }
+    int rc = cfg_load_stream(c, f, path, err, errlen);
     fclose(f);
     return rc;
 }

@@ -55,6 +55,13 @@ enum { CFG_STR, CFG_INT };
 extern const struct cfg_key cfg_keys[];
 extern const size_t cfg_key_count;
 
+/* The longest config-file line, newline excluded; longer lines are refused. */
+#define CFG_LINE_MAX 4096
+#define CFG_LINE_MAX_TEXT "4096"
+/* api_tokens: at most this many, each at least CFG_MIN_TOKEN_LEN bytes. */
+#define CFG_MAX_API_TOKENS 64
+#define CFG_MIN_TOKEN_LEN 16
+
 /* Sets every key to its default. Pair with cfg_finish. */
 void cfg_init(struct config *c);
 void cfg_finish(struct config *c);
@@ -65,8 +72,15 @@ void cfg_finish(struct config *c);
  */
 int cfg_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 
-/* Applies a config file. Returns 0, or -1 with "FILE:LINE: reason" in err. */
+/*
+ * Applies a config file (grammar: README "Configuration"). Returns 0, or -1
+ * with "FILE:LINE: reason" in err; a directory, an over-long line, a key set
+ * twice or unknown, and a bad value are all refused.
+ */
 int cfg_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/* The same for an open stream; `path` names it in errors (the fuzzer reads memory). */
+int cfg_load_stream(struct config *c, FILE *f, const char *path, char *err, size_t errlen);
 
 /* Applies every key's environment variable that is set. */
 int cfg_load_env(struct config *c, char *err, size_t errlen);

@@ -1,6 +1,8 @@
 /*
- * main: the command line. `postpace COMMAND [flags]`; each command has --help.
- * Exit status: 0 success, 1 failure at run time, 2 bad usage.
+ * main: the command line. `postpace COMMAND [flags]`; -h, --help and
+ * --version anywhere before "--". Exit status: 0 success, 1 failure at run
+ * time, 2 bad usage or a bad setting (deploy/postpace.service does not
+ * restart on 2).
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -118,12 +120,53 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+/* The index of the first of `names` among the arguments before "--", or 0. */
+static int find_flag(int argc, char **argv, const char *const *names)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        for (const char *const *n = names; *n; n++)
+            if (strcmp(argv[i], *n) == 0)
+                return i;
+    return 0;
+}
+
+static void print_command_help(const struct command *cmd)
+{
+    printf("usage: postpace %s [flags]\n  %s\n\n", cmd->name, cmd->usage);
+    cfg_print_help(stdout);
+}
+
+/*
+ * -h, --help and --version anywhere before "--" win over everything else:
+ * `postpace import --help` helps with import, `postpace serve -h` does not
+ * start a daemon. Returns the exit status, or -1 when there is none.
+ */
+static int help_or_version(int argc, char **argv)
+{
+    static const char *const help[] = {"-h", "--help", NULL}, *const version[] = {"--version", NULL};
+    if (find_flag(argc, argv, version)) {
+        printf("postpace %s\n", POSTPACE_VERSION);
+        return 0;
+    }
+    if (!find_flag(argc, argv, help))
+        return -1;
+    const struct command *cmd = argc > 1 ? find_command(argv[1]) : NULL;
+    if (cmd && cmd->run != cmd_help)
+        print_command_help(cmd);
+    else
+        print_usage(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        print_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    int early = help_or_version(argc, argv);
+    if (early >= 0)
+        return early;
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
     }
     const struct command *cmd = find_command(argv[1]);
     if (!cmd) {
@@ -138,10 +181,6 @@ int main(int argc, char **argv)
     int nrest = 0, rc;
     if (cfg_load(&cfg, argc - 2, argv + 2, rest, &nrest, cmd->own_flags, err, sizeof err) != 0) {
         rc = usage_error(err);
-    } else if (nrest > 0 && strcmp(rest[0], "--help") == 0) {
-        printf("usage: postpace %s [flags]\n  %s\n\n", cmd->name, cmd->usage);
-        cfg_print_help(stdout);
-        rc = 0;
     } else {
         enum log_level lv = LOG_INFO;
         log_level_parse(cfg.log_level, &lv);

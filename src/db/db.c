@@ -5,13 +5,17 @@
 #include "db/db.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db/embedded.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 const char *db_sql(const char *name)
@@ -43,6 +47,129 @@ static void ignore_notice(void *arg, const char *msg)
     (void)arg, (void)msg;
 }
 
+/* ---- connecting ---- */
+
+/*
+ * What a malformed connection string is told as: libpq's parse errors quote
+ * the offending text (a password, or the whole URI), so only the class of
+ * the problem, matched on libpq's wording, is shown.
+ */
+static const struct {
+    const char *libpq, *ours;
+} parse_errors[] = {
+    {"percent-encoded", "a %-escape is not followed by two hex digits or decodes to a NUL"},
+    {"unterminated quoted string", "a quoted value is not closed"},
+    {"missing \"=\"", "a keyword is not followed by ="},
+    {"invalid connection option", "it names an unknown option"},
+    {"invalid URI query parameter", "it names an unknown URI query parameter"},
+    {"\"]\"", "an IPv6 host address in [] is not closed"},
+    {"IPv6 host address may not be empty", "an IPv6 host address in [] is empty"},
+    {"key/value separator", "a URI query parameter is not key=value"},
+    {"unexpected character", "a URI has an unexpected character after the host"},
+    {"invalid URI", "it is not a valid postgresql:// URI"},
+    {"out of memory", "out of memory"},
+};
+
+static void malformed(const char *libpq_msg, char *err, size_t errlen)
+{
+    const char *why = "libpq cannot parse it";
+    for (size_t i = 0; libpq_msg && i < sizeof parse_errors / sizeof parse_errors[0]; i++)
+        if (strstr(libpq_msg, parse_errors[i].libpq)) {
+            why = parse_errors[i].ours;
+            break;
+        }
+    snprintf(err, errlen, "the connection string is malformed: %s (it is not shown: it may hold a "
+                          "password)", why);
+}
+
+/* The values a connection error must never show: options libpq marks secret ("*"). */
+static size_t secret_values(PQconninfoOption *opts, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (PQconninfoOption *o = opts; o && o->keyword && n < max; o++)
+        if (o->val && *o->val && o->dispchar && strchr(o->dispchar, '*'))
+            out[n++] = o->val;
+    return n;
+}
+
+/*
+ * The password as written in a URL's user info or a password= keyword,
+ * before any decoding (best effort; used when libpq cannot parse the
+ * string, so the log registry still knows what to mask). Into buf.
+ */
+static const char *raw_password(const char *ci, char *buf, size_t size)
+{
+    const char *scheme = strstr(ci, "://"), *start = NULL, *end = NULL;
+    if (scheme) {
+        const char *at = strrchr(scheme + 3, '@'), *slash = strchr(scheme + 3, '/');
+        if (at && slash && slash < at)
+            at = NULL;
+        const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+        start = colon ? colon + 1 : NULL, end = at;
+    } else if ((start = strstr(ci, "password")) != NULL) {
+        start += strspn(start + 8, " ") + 8;
+        start = *start == '=' ? start + 1 + strspn(start + 1, " ") : NULL;
+        end = start ? start + strcspn(start, " ") : NULL;
+    }
+    snprintf(buf, size, "%.*s", start ? (int)(end - start) : 0, start ? start : "");
+    return buf;
+}
+
+/* Copies msg's first line into err with each of the n secrets replaced by ***. */
+static void scrubbed(const char *msg, const char *const *secrets, size_t n, char *err,
+                     size_t errlen)
+{
+    size_t o = 0;
+    for (const char *p = msg; *p && *p != '\n' && o + 4 < errlen;) {
+        size_t hit = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t l = strlen(secrets[i]);
+            if (l > hit && strncmp(p, secrets[i], l) == 0)
+                hit = l;
+        }
+        if (hit) {
+            memcpy(err + o, "***", 3), o += 3, p += hit;
+        } else {
+            err[o++] = *p++;
+        }
+    }
+    err[o] = '\0';
+}
+
+/* The connect_timeout in effect (seconds; 0: wait for ever, as libpq reads it). */
+static int connect_timeout_s(PGconn *c)
+{
+    int t = atoi(DB_CONNECT_TIMEOUT_S);
+    PQconninfoOption *opts = PQconninfo(c);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val && *o->val)
+            t = atoi(o->val);
+    PQconninfoFree(opts);
+    return t <= 0 ? 0 : t < 2 ? 2 : t;
+}
+
+/* Drives PQconnectPoll until the connection is up (0), fails (-1) or times out (-2). */
+static int complete_connect(PGconn *c)
+{
+    int timeout_s = connect_timeout_s(c);
+    uint64_t deadline = clk_mono_ms(clk_real) + (uint64_t)timeout_s * 1000;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED)
+            return -1;
+        uint64_t now = clk_mono_ms(clk_real);
+        if (timeout_s && now >= deadline)
+            return -2;
+        struct pollfd p = {PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0};
+        int r = poll(&p, 1, timeout_s ? (int)(deadline - now) : -1);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r > 0)
+            st = PQconnectPoll(c);
+    }
+    return 0;
+}
+
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
 {
     /* A default connect_timeout first: the URL's own, if it has one, comes
@@ -50,14 +177,36 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
      * holds a (re)connecting thread for the kernel's TCP timeout (minutes),
      * and a shutdown waits for it. */
     static const char *const keys[] = {"connect_timeout", "dbname", NULL};
-    const char *vals[] = {DB_CONNECT_TIMEOUT_S, conninfo ? conninfo : "", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c) != CONNECTION_OK) {
-        first_line(PQerrorMessage(c), err, errlen);
-        PQfinish(c);
+    const char *ci = conninfo ? conninfo : "";
+    const char *vals[] = {DB_CONNECT_TIMEOUT_S, ci, NULL};
+    char *perr = NULL, raw[512];
+    log_secret_add(ci);
+    log_secret_add(raw_password(ci, raw, sizeof raw));
+    PQconninfoOption *opts = PQconninfoParse(ci, &perr);
+    if (!opts) {
+        malformed(perr, err, errlen);
+        PQfreemem(perr);
         return NULL;
     }
-    PQsetNoticeProcessor(c, ignore_notice, NULL);
+    const char *secrets[8] = {ci, raw};
+    size_t nsecrets = 2 + secret_values(opts, secrets + 2, 6);
+    for (size_t i = 2; i < nsecrets; i++)
+        log_secret_add(secrets[i]);
+    /* Started asynchronously so that the notice processor is in place
+     * before the server can say anything: libpq's default one prints
+     * notices (a shutdown's WARNING, say) raw on stderr. */
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, ignore_notice, NULL);
+    int rc = !c || PQstatus(c) == CONNECTION_BAD ? -1 : complete_connect(c);
+    if (rc != 0) {
+        const char *m = rc == -2 ? "timeout expired" : c ? PQerrorMessage(c) : NULL;
+        scrubbed(m && *m ? m : "cannot connect", secrets, nsecrets, err, errlen);
+        PQfinish(c);
+        PQconninfoFree(opts);
+        return NULL;
+    }
+    PQconninfoFree(opts);
     return c;
 }
 

@@ -17,8 +17,13 @@ const char *db_sql(const char *name);
 
 /*
  * Opens a connection. On failure returns NULL and a one-line reason in err
- * (libpq's message, which never contains the password). Waits at most
- * connect_timeout (DB_CONNECT_TIMEOUT_S unless the string names one).
+ * that shows nothing of a secret: a string libpq cannot parse gets a fixed
+ * sentence naming the kind of problem (libpq's own quotes the string), and
+ * libpq's connection error has the whole string and every secret option
+ * (password, sslpassword) replaced by ***. Registers those, and the password
+ * as written, with log_secret_add. Notices are ignored from the first byte
+ * (libpq's default prints them on stderr). Waits at most connect_timeout
+ * (DB_CONNECT_TIMEOUT_S unless the string names one) in all.
  */
 PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
     __attribute__((warn_unused_result));

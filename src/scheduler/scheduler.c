@@ -684,6 +684,7 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
         return -1;
     }
     secret[strcspn(secret, "\r\n")] = '\0';
+    log_secret_add(secret); /* masked in every log line from now on */
     struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference};
     f->body = ops->encode_create(&post);
     f->body_len = strlen(f->body);

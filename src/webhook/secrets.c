@@ -96,9 +96,13 @@ static void add_refs(struct keyset *k, const char *provider, char *refs)
             continue;
         }
         for (char *sec = strtok_r(value, " \t\r\n", &vsave); sec;
-             sec = strtok_r(NULL, " \t\r\n", &vsave))
+             sec = strtok_r(NULL, " \t\r\n", &vsave)) {
+            log_secret_add(sec); /* masked in every log line from now on */
+            log_secret_add(strncmp(sec, "whsec_", 6) == 0 ? sec + 6 : NULL);
             if (keyset_add(k, sec) != 0)
-                log_warn("webhook secret malformed", LOG_STR("provider", provider), LOG_STR("ref", ref));
+                log_warn("webhook secret malformed", LOG_STR("provider", provider),
+                         LOG_STR("ref", ref));
+        }
         OPENSSL_cleanse(value, sizeof value);
     }
 }

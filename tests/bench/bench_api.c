@@ -15,7 +15,7 @@
 #include "pgtest.h"
 #include "proc.h"
 
-#define TOKEN "bench-token"
+#define TOKEN "bench-token-0123456"
 
 struct req {
     char body[320];

@@ -1,6 +1,9 @@
 /* DESIGN: test support for tests/faults only; used from a test's main thread. */
 #include "faultfx.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
+#include "logfmt.h"
 #include "util/xmalloc.h"
 
 unsigned ffx_seed(const char *test)
@@ -130,6 +136,11 @@ char *ffx_log(const struct proc *p)
         len += (size_t)n;
     }
     buf[len] = '\0';
+    char err[512];
+    if (lf_check_text(buf, err, sizeof err) < 0) {
+        fprintf(stderr, "ffx_log: the daemon's log is not logfmt: %s\n", err);
+        fail_msg("the daemon's log is not logfmt: %s", err);
+    }
     return buf;
 }
 

@@ -47,7 +47,10 @@ int ffx_cluster(struct ffx_cluster *c, const char *verb);
 /* Stops the cluster and removes its directory. */
 void ffx_cluster_destroy(struct ffx_cluster *c);
 
-/* Everything process p wrote to its log so far (heap, NUL-terminated; the caller frees). */
+/*
+ * Everything process p wrote to its log so far (heap, NUL-terminated; the
+ * caller frees). Fails the test unless every line is logfmt (tests/support/logfmt.h).
+ */
 char *ffx_log(const struct proc *p);
 
 /* True while the process runs (not yet reaped). */

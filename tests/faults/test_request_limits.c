@@ -79,7 +79,7 @@ static void test_body_beyond_the_limit_gets_413(void **state)
     long wh = http_request("POST", url, NULL, body, big, resp, sizeof resp);
     long wh_at_limit = http_request("POST", url, NULL, body, BODY_LIMIT - 100, resp, sizeof resp);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/posts", port);
-    const char *auth[] = {"Authorization: Bearer tok-limits", NULL};
+    const char *auth[] = {"Authorization: Bearer tok-limits-0123456789", NULL};
     long api = http_request("POST", url, auth, body, big, resp, sizeof resp);
     /* A Content-Length announcing 1 GiB, without the body: refused at once. */
     const char huge[] = "POST /webhooks/jestha HTTP/1.1\r\nHost: x\r\n"
@@ -192,7 +192,7 @@ static int start_daemon(void **state)
     db = pgt_create_migrated_db();
     char *env_db = xasprintf("DATABASE_URL=%s", db);
     char *envs[] = {env_db, "POSTPACE_SCHEDULER=0", "POSTPACE_BODY_LIMIT=4096",
-                    "POSTPACE_API_TOKENS=tok-limits", NULL};
+                    "POSTPACE_API_TOKENS=tok-limits-0123456789", NULL};
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     proc_start(&server, argv, envs);
     const char *at = proc_await(&server, " port=");

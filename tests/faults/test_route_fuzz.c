@@ -244,7 +244,12 @@ static void webhook(struct req *r)
                                             "postlark", "jestha", "nope", "%00"};
     snprintf(r->url, sizeof r->url, "%s/webhooks/%s", base, providers[ffx_rand(0, 6)]);
     r->has_body = r->webhook = 1;
-    r->len = mutated_body(event_template, r->body);
+    if (ffx_rand(0, 1)) { /* half the bodies readable, so the id and headers reach storage */
+        r->len = strlen(event_template);
+        memcpy(r->body, event_template, r->len + 1);
+    } else {
+        r->len = mutated_body(event_template, r->body);
+    }
     char id[2100], ts[64];
     int idk = ffx_rand(0, 5);
     if (idk == 0)

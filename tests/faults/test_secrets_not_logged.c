@@ -6,7 +6,10 @@
  * holding a password; `postpace serve` and `migrate` are also pointed at a
  * database that is not there (their errors name the URL). Then the daemon's
  * whole log, the answers it gave, /metrics, `postpace status`, those errors
- * and what it stored in the database are searched for every secret.
+ * and what it stored in the database are searched for every secret. Then
+ * every command is run with connection strings libpq cannot parse or use
+ * (malformed URLs, %-escapes, IPv6 hosts, password= keywords) and its
+ * output searched for the password and the string.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -243,10 +246,65 @@ static void test_no_secret_in_logs_answers_or_rows(void **state)
     sim_ctl_stop(&sim);
 }
 
+/*
+ * Connection strings libpq cannot parse or cannot connect with, in every form
+ * a password can take: every command must fail without showing any of it,
+ * whatever libpq's message quotes. Each case's password holds "pwLEAK".
+ */
+static const char *const bad_urls[] = {
+    "postgresql://postpace:pwLEAK%Zz-1@127.0.0.1:1/postpace",      /* bad %-escape */
+    "postgresql://postpace:pwLEAK%2Fenc-2@127.0.0.1:1/postpace",   /* good one, decoded */
+    "postgresql://postpace:pwLEAK-v6-3@[::1]:1/postpace",          /* IPv6, refused */
+    "postgresql://postpace:pwLEAK-v6bad-4@[::1:1/postpace",        /* IPv6 not closed */
+    "postgresql://postpace:pwLEAK-5@/postpace?host=/nonexistent&port=1", /* no socket */
+    "postgresql://postpace:pwLEAK-q-6@127.0.0.1:1/db?sslmode=pwLEAK-q-6", /* value echoed */
+    "postgresql://postpace@127.0.0.1:1/db?password=pwLEAK-query-7&bogus=1",
+    "postgresql://postpace:pwLEAK-8@127.0.0.1:pwLEAK-8/db",        /* port echoed */
+    "pwLEAK-garbage-9",                                            /* not a conninfo at all */
+    "host=127.0.0.1 port=1 password=pwLEAK-kw-10 dbname=x",
+    "host=127.0.0.1 port=1 password = 'pwLEAK kw \\' 11' dbname=x",
+    "host=127.0.0.1 port=pwLEAK-port-12 password=pwLEAK-port-12",
+    "host=127.0.0.1 password='pwLEAK-unterminated-13",
+    "host=127.0.0.1 port=1 sslpassword=pwLEAK-ssl-14 password=pwLEAK-14",
+    "host=127.0.0.1 port=1 password=pwLEAK-15 nosuchoption=1",
+};
+
+static void test_no_connection_string_in_any_command_error(void **state)
+{
+    (void)state;
+    static const char *const commands[][3] = {
+        {"status", NULL}, {"migrate", NULL}, {"limits", NULL}, {"plan", NULL},
+        {"import", "/dev/null"}, {"serve", "--listen=127.0.0.1:0"},
+    };
+    int leaked = 0, runs = 0;
+    for (size_t u = 0; u < sizeof bad_urls / sizeof bad_urls[0]; u++) {
+        char *env = xasprintf("DATABASE_URL=%s", bad_urls[u]);
+        char *envs[] = {env, "POSTPACE_LOG_LEVEL=debug", NULL};
+        for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+            char *argv[] = {(char *)pgt_postpace_bin(), (char *)commands[k][0],
+                            (char *)commands[k][1], NULL};
+            static struct proc p;
+            int rc = proc_run(&p, argv, envs);
+            runs++;
+            if (strstr(p.out, "pwLEAK") || strstr(p.out, bad_urls[u]) || rc == 0) {
+                fprintf(stderr, "secrets_not_logged: LEAK (rc=%d) from `%s` with %s:\n%s\n", rc,
+                        commands[k][0], bad_urls[u], p.out);
+                leaked++;
+            }
+        }
+        free(env);
+    }
+    printf("secrets_not_logged: verdict %s: %d commands run with %zu bad connection strings: %d "
+           "showed a secret\n",
+           leaked ? "FAIL" : "PASS", runs, sizeof bad_urls / sizeof bad_urls[0], leaked);
+    assert_int_equal(leaked, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_secret_in_logs_answers_or_rows),
+        cmocka_unit_test(test_no_connection_string_in_any_command_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

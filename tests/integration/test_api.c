@@ -42,7 +42,7 @@ static int group_setup(void **state)
     resp = malloc(RESP_SIZE);
     static char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
-    char *envs[] = {env_db, "POSTPACE_API_TOKENS=other-token " TOKEN, "POSTPACE_SCHEDULER=0",
+    char *envs[] = {env_db, "POSTPACE_API_TOKENS=other-token-0123456 " TOKEN, "POSTPACE_SCHEDULER=0",
                     "POSTPACE_BODY_LIMIT=65536", NULL};
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     proc_start(&server, argv, envs);
@@ -146,7 +146,7 @@ static void test_every_route_refuses_missing_or_wrong_token(void **state)
                          401);
     }
     /* The other configured token works too. */
-    assert_int_equal(request_as("Bearer other-token", "GET", "/v1/posts?limit=1", NULL, NULL), 200);
+    assert_int_equal(request_as("Bearer other-token-0123456", "GET", "/v1/posts?limit=1", NULL, NULL), 200);
 }
 
 static void test_create_returns_the_post_and_its_targets(void **state)

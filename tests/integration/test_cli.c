@@ -56,6 +56,40 @@ static void test_unknown_command_exits_2(void **state)
     assert_non_null(strstr(p.out, "unknown command \"frobnicate\""));
 }
 
+static void test_help_and_version_anywhere_on_the_line(void **state)
+{
+    static const char *const lines[][4] = {
+        {"--version", NULL}, {"import", "--help", NULL}, {"serve", "-h", NULL},
+        {"status", "--log-level=debug", "--help", NULL}, {"-h", NULL}, {"plan", "--version", NULL},
+    };
+    static const char *const want[] = {"postpace ", "usage: postpace import", "usage: postpace serve",
+                                       "usage: postpace status", "usage: postpace COMMAND",
+                                       "postpace "};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        static struct proc p;
+        char *argv[6] = {(char *)pgt_postpace_bin()};
+        for (int k = 0; lines[i][k]; k++)
+            argv[k + 1] = (char *)lines[i][k];
+        assert_int_equal(proc_run(&p, argv, NULL), 0);
+        if (strncmp(p.out, want[i], strlen(want[i])) != 0)
+            fail_msg("line %zu: want \"%s...\", got \"%.80s\"", i, want[i], p.out);
+    }
+}
+
+/* A bad value in the config file is a bad setting: exit 2, which the unit does not restart. */
+static void test_bad_config_file_value_exits_2(void **state)
+{
+    char path[] = "/tmp/postpace-cli-XXXXXX";
+    int fd = mkstemp(path);
+    dprintf(fd, "api_tokens = realtoken_123 # rotate monthly\n");
+    close(fd);
+    static struct proc p;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--config", path, NULL};
+    assert_int_equal(proc_run(&p, argv, NULL), 2);
+    assert_non_null(strstr(p.out, ":1: api_tokens: token 1 is shorter than 16 bytes"));
+    unlink(path);
+}
+
 static void test_serve_refuses_a_stale_schema_naming_the_migration(void **state)
 {
     char *ci = pgt_create_db(), err[256];
@@ -133,6 +167,8 @@ int main(void)
         cmocka_unit_test(test_unknown_flag_exits_2_naming_it),
         cmocka_unit_test(test_bad_value_exits_2_naming_flag),
         cmocka_unit_test(test_unknown_command_exits_2),
+        cmocka_unit_test(test_help_and_version_anywhere_on_the_line),
+        cmocka_unit_test(test_bad_config_file_value_exits_2),
         cmocka_unit_test(test_serve_refuses_a_stale_schema_naming_the_migration),
         cmocka_unit_test(test_migrate_then_serve_answers_healthz_and_stops_on_sigterm),
         cmocka_unit_test(test_password_is_never_logged),

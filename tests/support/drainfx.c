@@ -1,13 +1,19 @@
 /* DESIGN: test support only; one test thread. */
 #include "drainfx.h"
 
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cmocka.h>
+
 #include "db/migrate.h"
+#include "logfmt.h"
 #include "pgtest.h"
 #include "util/xmalloc.h"
 
@@ -122,13 +128,28 @@ int drainfx_start(struct drainfx *f, int i, char *const *extra_env)
     return i == 0 && !f->own_sim_config ? sim_ctl_reset(&f->sim, sim_config(cfg, sizeof cfg, f->ports[0])) : 0;
 }
 
+/* Fails the test unless every whole line the daemon wrote is logfmt. */
+static void check_log(const struct proc *p)
+{
+    const char *last = memrchr(p->out, '\n', p->len);
+    if (!last)
+        return;
+    char *text = xstrndup(p->out, (size_t)(last - p->out) + 1), err[512];
+    int rc = lf_check_text(text, err, sizeof err);
+    free(text);
+    if (rc < 0)
+        fail_msg("drainfx: a daemon's log is not logfmt: %s", err);
+}
+
 int drainfx_stop(struct drainfx *f, int i, int hard)
 {
     if (!f->running[i])
         return 0;
     kill(f->daemons[i].pid, hard ? SIGKILL : SIGTERM);
     f->running[i] = 0;
-    return proc_wait(&f->daemons[i]);
+    int rc = proc_wait(&f->daemons[i]);
+    check_log(&f->daemons[i]);
+    return rc;
 }
 
 long drainfx_count(struct drainfx *f, const char *sql)

@@ -49,7 +49,7 @@ void drainfx_posts(struct drainfx *f, const char *label, int n, const char *acco
  */
 int drainfx_start(struct drainfx *f, int i, char *const *extra_env);
 
-/* SIGTERM (or SIGKILL with hard) and wait; returns the exit status. */
+/* Stops daemon i (SIGKILL if hard, else SIGTERM); fails the test unless its log is logfmt. */
 int drainfx_stop(struct drainfx *f, int i, int hard);
 
 /* A number from SQL. */

@@ -113,7 +113,7 @@ static void test_config_file_error_names_line(void **state)
     assert_int_equal(cfg_load_file(&c, path, err, sizeof err), -1);
     char want[600];
     snprintf(want, sizeof want, "%s:3: expected \"key = value\"", path);
-    assert_string_equal(err, want);
+    assert_memory_equal(err, want, strlen(want));
     cfg_finish(&c);
     unlink(path);
 }
@@ -130,6 +130,104 @@ static void test_missing_config_file_is_an_error(void **state)
     cfg_finish(&c);
 }
 
+/* Loads `text` as a config file into c; returns cfg_load_file's result, err set. */
+static int load_text(struct config *c, const char *text, char *err, size_t errlen)
+{
+    char path[] = "/tmp/postpace-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    int rc = cfg_load_file(c, path, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_inline_comment_is_not_part_of_the_value(void **state)
+{
+    struct config c;
+    char err[512];
+    cfg_init(&c);
+    assert_int_equal(load_text(&c,
+                               "  # a comment\n"
+                               "api_tokens = realtoken_1234567890 # rotate monthly\n"
+                               "listen = a#b\t# not part of it\n"
+                               "instance_id = \"web #1 \\\"x\\\" \\\\\"   # quoted\r\n",
+                               err, sizeof err),
+                     0);
+    assert_string_equal(c.api_tokens, "realtoken_1234567890");
+    assert_string_equal(c.listen, "a#b");
+    assert_string_equal(c.instance_id, "web #1 \"x\" \\");
+    cfg_finish(&c);
+}
+
+static void test_file_refuses_what_the_grammar_does_not_allow(void **state)
+{
+    static char long_line[5000], many[65 * 20 + 32];
+    memset(long_line, 'x', sizeof long_line - 2);
+    memcpy(long_line, "listen = ", 9);
+    long_line[sizeof long_line - 2] = '\n';
+    size_t o = (size_t)sprintf(many, "api_tokens =");
+    for (int i = 0; i < 65; i++)
+        o += (size_t)sprintf(many + o, " tok-%014d", i);
+    many[o++] = '\n';
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"listen = 1\n\nlisten = 2\n", ":3: listen is already set on line 1"},
+        {"listen = 1\nno_such = 1\n", ":2: unknown setting \"no_such\""},
+        {"listen 1\n", ":1: expected \"key = value\""},
+        {"Listen = 1\n", ":1: expected \"key = value\""},
+        {"instance_id = \"open\n", ":1: the quoted value is not closed"},
+        {"instance_id = \"a\" b\n", ":1: only a comment may follow a quoted value"},
+        {"instance_id = a\"b\n", ":1: a quote inside an unquoted value"},
+        {"instance_id = a \\\n", ":1: a value ends with \\ (continuation lines are not allowed)"},
+        {"instance_id = \"\\n\"\n", ":1: only \\\" and \\\\ are escapes"},
+        {"instance_id = a\x01\n", ":1: a control character"},
+        {"#\n#\napi_tokens = short-token\n", ":3: api_tokens: token 1 is shorter than 16 bytes"},
+        {"api_tokens = aaaaaaaaaaaaaaaa bbbbbbbbbbbbbbbb aaaaaaaaaaaaaaaa\n",
+         ":1: api_tokens: tokens 1 and 3 are the same"},
+        {"api_tokens = aaaaaaaaaaaaaaaa b\xc3\xa9\x62\x62\x62\x62\x62\x62\x62\x62\x62\x62\x62\x62\x62\n",
+         ":1: api_tokens: token 2 has a byte outside"},
+        {"http_threads = 2 # ok\nhttp_threads = 0\n", ":2: http_threads is already set on line 1"},
+        {long_line, ":1: the line is longer than 4096 bytes"},
+        {many, ":1: api_tokens: more than 64 tokens"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct config c;
+        char err[512];
+        cfg_init(&c);
+        if (load_text(&c, cases[i].text, err, sizeof err) != -1 || !strstr(err, cases[i].want))
+            fail_msg("case %zu: want \"%s\", got \"%s\"", i, cases[i].want, err);
+        assert_null(strstr(err, "aaaaaaaaaaaaaaaa")); /* a token is named by position only */
+        cfg_finish(&c);
+    }
+}
+
+static void test_config_naming_a_directory_is_refused(void **state)
+{
+    struct config c;
+    cfg_init(&c);
+    char *argv[] = {"--config", "/tmp"};
+    char *rest[2], err[256];
+    int nrest;
+    assert_int_equal(cfg_load(&c, 2, argv, rest, &nrest, 0, err, sizeof err), -1);
+    assert_string_equal(err, "config file /tmp: is a directory");
+    cfg_finish(&c);
+}
+
+static void test_short_token_in_env_or_flag_is_refused(void **state)
+{
+    struct config c;
+    cfg_init(&c);
+    char *argv[] = {"--api-tokens", "0123456789abcdef 0123"};
+    char *rest[2], err[256];
+    int nrest;
+    assert_int_equal(cfg_load(&c, 2, argv, rest, &nrest, 0, err, sizeof err), -1);
+    assert_string_equal(err, "--api-tokens: api_tokens: token 2 is shorter than 16 bytes");
+    cfg_finish(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +239,10 @@ int main(void)
         cmocka_unit_test(test_bad_log_level_in_env_names_variable),
         cmocka_unit_test(test_config_file_error_names_line),
         cmocka_unit_test(test_missing_config_file_is_an_error),
+        cmocka_unit_test(test_inline_comment_is_not_part_of_the_value),
+        cmocka_unit_test(test_file_refuses_what_the_grammar_does_not_allow),
+        cmocka_unit_test(test_config_naming_a_directory_is_refused),
+        cmocka_unit_test(test_short_token_in_env_or_flag_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
