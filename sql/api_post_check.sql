@@ -9,7 +9,8 @@
 -- (+HH:MM), NULL for a local time in the zone, $8 time_zone (NULL: UTC).
 -- One row: details ({field: reason}, NULL when the post is good), the key
 -- id, the instant, the zone, and a post already holding that external_id:
--- its id, whether it is this very post, and which fields differ.
+-- its id, whether it is this very post, and which fields differ; and
+-- whether the instant is already past (accepted, with a warning: README).
 WITH input AS MATERIALIZED (
     -- Materialized, so the checks below read columns, not constants: the
     -- planner cannot fold AT TIME ZONE with a bad zone ahead of its CASE guard.
@@ -82,5 +83,6 @@ SELECT (SELECT json_object_agg(g.field, g.reason)
           FROM (SELECT split_part(e, E'\t', 1) AS field,
                        string_agg(substr(e, strpos(e, E'\t') + 1), '; ') AS reason
                   FROM unnest(c.errs) AS e GROUP BY 1) g) AS details,
-       c.key_id, c.at, c.tz, c.existing_id, coalesce(c.same, false) AS same, c.differs
+       c.key_id, c.at, c.tz, c.existing_id, coalesce(c.same, false) AS same, c.differs,
+       coalesce(c.at < now(), false) AS past
   FROM checked c

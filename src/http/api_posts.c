@@ -17,7 +17,21 @@
 #include "util/xmalloc.h"
 
 /* Columns of api_post_check. */
-enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS };
+enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS, CK_PAST };
+
+/*
+ * A time in the past is accepted (a post for "now" is often a few seconds
+ * late; a back-filled calendar may be older), but never silently: the
+ * answer says what will happen to it (README "Calendar API").
+ */
+static const char past_warning[] =
+    "in the past: the scheduler sends it at once if it is overdue by less than catchup_ms "
+    "(1 hour by default); otherwise its targets expire unsent";
+
+static const char *past_of(PGresult *check)
+{
+    return strcmp(PQgetvalue(check, 0, CK_PAST), "t") == 0 ? past_warning : NULL;
+}
 
 static void internal(struct api_job *j, const char *what, const char *err)
 {
@@ -42,9 +56,9 @@ static json_t *posts_json(PGconn *c, const char *const *ids, size_t n, int attem
     return out;
 }
 
-/* Answers `status` with post `id`, or 404 when it is gone. */
+/* Answers `status` with post `id`, or 404 when it is gone; warn: warnings.scheduled_at. */
 static void reply_post(PGconn *c, struct api_job *j, int status, const char *id, int attempts,
-                       json_int_t cancelled)
+                       json_int_t cancelled, const char *warn)
 {
     char err[512];
     json_t *posts = posts_json(c, &id, 1, attempts, err, sizeof err);
@@ -60,6 +74,8 @@ static void reply_post(PGconn *c, struct api_job *j, int status, const char *id,
     }
     if (cancelled >= 0)
         json_object_set_new(post, "cancelled_targets", json_integer(cancelled));
+    if (warn)
+        json_object_set_new(post, "warnings", json_pack("{s:s}", "scheduled_at", warn));
     api_job_reply_json(j, status, post);
 }
 
@@ -141,20 +157,21 @@ void api_work_create(PGconn *c, struct api_job *j)
         }
         if (!PQgetisnull(check, 0, CK_EXISTING)) {
             if (strcmp(PQgetvalue(check, 0, CK_SAME), "t") == 0)
-                reply_post(c, j, 200, PQgetvalue(check, 0, CK_EXISTING), 0, -1);
+                reply_post(c, j, 200, PQgetvalue(check, 0, CK_EXISTING), 0, -1, NULL);
             else
                 conflict(j, check);
             PQclear(check);
             return;
         }
         int rc = insert_post(c, in, check, id, sizeof id, err, sizeof err);
+        const char *warn = past_of(check);
         PQclear(check);
         if (rc < 0) {
             internal(j, "cannot insert a post", err);
             return;
         }
         if (rc == 0) {
-            reply_post(c, j, 201, id, 0, -1);
+            reply_post(c, j, 201, id, 0, -1, warn);
             return;
         }
     }
@@ -167,7 +184,7 @@ void api_work_get(PGconn *c, struct api_job *j)
     const struct api_id_in *in = api_job_input(j);
     char id[32];
     snprintf(id, sizeof id, "%" PRId64, in->id);
-    reply_post(c, j, 200, id, 1, -1);
+    reply_post(c, j, 200, id, 1, -1, NULL);
 }
 
 void api_work_delete(PGconn *c, struct api_job *j)
@@ -190,7 +207,7 @@ void api_work_delete(PGconn *c, struct api_job *j)
         api_job_error(j, 409, "already_sent",
                       "nothing to cancel: every target was already sent or settled", NULL);
     else
-        reply_post(c, j, 200, id, 0, cancelled);
+        reply_post(c, j, 200, id, 0, cancelled, NULL);
 }
 
 /* ---- PATCH ---- */
@@ -235,8 +252,10 @@ static int apply_patch(PGconn *c, const struct api_post_in *in, const char *id, 
     return 0;
 }
 
-/* Inside the transaction: 0 to commit, else the answer is set (and it rolls back). */
-static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, const char *id)
+/* Inside the transaction: 0 to commit, else the answer is set (and it rolls back).
+ * *warn: the warning for a new scheduled_at in the past, or NULL. */
+static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, const char *id,
+                        const char **warn)
 {
     char err[512];
     const char *params[] = {id};
@@ -265,6 +284,7 @@ static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, co
     }
     json_t *details = merge_details(in->details, check);
     int rc = details ? -1 : apply_patch(c, in, id, check, err, sizeof err);
+    *warn = (in->given & API_F_SCHEDULED) ? past_of(check) : NULL;
     PQclear(check);
     if (details)
         refuse(j, details);
@@ -282,7 +302,8 @@ void api_work_patch(PGconn *c, struct api_job *j)
         internal(j, "cannot begin", err);
         return;
     }
-    if (patch_locked(c, j, in, id) != 0) {
+    const char *warn = NULL;
+    if (patch_locked(c, j, in, id, &warn) != 0) {
         db_rollback(c);
         return;
     }
@@ -291,7 +312,7 @@ void api_work_patch(PGconn *c, struct api_job *j)
         internal(j, "cannot commit a post edit", err);
         return;
     }
-    reply_post(c, j, 200, id, 0, -1);
+    reply_post(c, j, 200, id, 0, -1, warn);
 }
 
 /* ---- list ---- */

@@ -61,6 +61,7 @@ struct imp_run {
     uint64_t t0, last_tick;
     int tty, ticked;
     struct imp_buf report;   /* error lines not written yet */
+    int catchup_ms;          /* the scheduler's catch-up window, for the past-time warning */
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -316,13 +317,33 @@ static void fail(struct imp_run *run, const char *what)
                 run->err);
 }
 
+/*
+ * Rows in the past are imported (a back-filled calendar is legitimate), but
+ * never silently: the scheduler sends those overdue by less than catchup_ms
+ * at once and expires the others unsent, and the user is told which.
+ */
+static void warn_past(struct imp_run *run, const struct imp_counts *n)
+{
+    if (n->late)
+        fprintf(stderr,
+                "%s:%ld: warning: %ld row%s scheduled in the past, overdue by less than "
+                "catchup_ms (%d ms): sent at once (the first on this line)\n",
+                run->name, n->late_line, n->late, n->late == 1 ? "" : "s", run->catchup_ms);
+    if (n->expire)
+        fprintf(stderr,
+                "%s:%ld: warning: %ld row%s scheduled more than catchup_ms (%d ms) in the past: "
+                "their targets expire unsent (the first on this line)\n",
+                run->name, n->expire_line, n->expire, n->expire == 1 ? "" : "s", run->catchup_ms);
+}
+
 /* Validation, report, insert, commit: the part after streaming. */
 static int finish(struct imp_run *run)
 {
-    struct imp_counts n = {0, 0, 0};
+    struct imp_counts n;
+    memset(&n, 0, sizeof n);
     long inserted = 0;
     phase(run, "checking");
-    if (imp_db_check(&run->db, &n, run->err, sizeof run->err) != 0) {
+    if (imp_db_check(&run->db, run->catchup_ms, &n, run->err, sizeof run->err) != 0) {
         fail(run, "check failed");
         return 1;
     }
@@ -332,6 +353,7 @@ static int finish(struct imp_run *run)
         return 1;
     }
     flush_report(run);
+    warn_past(run, &n);
     int write = !run->args.dry_run && (n.refused == 0 || run->args.partial);
     if (write && n.fresh > 0) {
         phase(run, "inserting");
@@ -381,6 +403,7 @@ int cmd_import(struct config *cfg, int argc, char **argv)
         rc = 1;
     if (rc == 0) {
         run->fmt = pick_format(&run->args);
+        run->catchup_ms = cfg->catchup_ms;
         run->tty = isatty(2);
         run->t0 = run->last_tick = clk_mono_ms(clk_real);
         imp_row_init(&run->row);

@@ -97,17 +97,25 @@ int imp_db_end_copy(struct imp_db *db, const char *abort_msg, char *err, size_t 
     return abort_msg ? -1 : rc;
 }
 
-int imp_db_check(struct imp_db *db, struct imp_counts *n, char *err, size_t errlen)
+int imp_db_check(struct imp_db *db, int catchup_ms, struct imp_counts *n, char *err,
+                 size_t errlen)
 {
+    char catchup[16];
+    snprintf(catchup, sizeof catchup, "%d", catchup_ms);
+    const char *params[] = {catchup};
     if (exec_ok(db, "import_stage_analyze", err, errlen) != 0 ||
         exec_ok(db, "import_check", err, errlen) != 0)
         return -1;
-    PGresult *r = db_exec(db->conn, "import_counts", 0, NULL, err, errlen);
+    PGresult *r = db_exec(db->conn, "import_counts", 1, params, err, errlen);
     if (!r)
         return -1;
     n->refused = atol(PQgetvalue(r, 0, 0));
     n->present = atol(PQgetvalue(r, 0, 1));
     n->fresh = atol(PQgetvalue(r, 0, 2));
+    n->late = atol(PQgetvalue(r, 0, 3));
+    n->late_line = atol(PQgetvalue(r, 0, 4));
+    n->expire = atol(PQgetvalue(r, 0, 5));
+    n->expire_line = atol(PQgetvalue(r, 0, 6));
     PQclear(r);
     return 0;
 }

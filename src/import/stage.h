@@ -25,6 +25,9 @@ struct imp_counts {
     long refused; /* rows with at least one error */
     long present; /* good rows already in the calendar, identical */
     long fresh;   /* good rows to insert */
+    long late, late_line;     /* of these, scheduled in the past within the catch-up
+                                 window (sent at once), and the first one's line */
+    long expire, expire_line; /* scheduled beyond it (their targets expire unsent) */
 };
 
 /* Connects, opens the transaction and the staging COPY. 0, or -1 with err. */
@@ -41,8 +44,9 @@ int imp_db_put(struct imp_db *db, const struct imp_row *row, char *err, size_t e
  */
 int imp_db_end_copy(struct imp_db *db, const char *abort_msg, char *err, size_t errlen);
 
-/* Runs the checks over every staged row. 0, or -1 with err. */
-int imp_db_check(struct imp_db *db, struct imp_counts *n, char *err, size_t errlen)
+/* Runs the checks over every staged row; catchup_ms sorts the past ones. 0, or -1 with err. */
+int imp_db_check(struct imp_db *db, int catchup_ms, struct imp_counts *n, char *err,
+                 size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Called once per error, in line order, then column order. */

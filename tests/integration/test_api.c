@@ -375,6 +375,29 @@ static void test_unicode_blank_content_is_empty(void **state)
     json_decref(o);
 }
 
+/* #21 item 6: a post in the past is accepted, and the answer says what becomes of it. */
+static void test_a_post_in_the_past_is_accepted_with_a_warning(void **state)
+{
+    json_t *o;
+    assert_int_equal(api("POST", "/v1/posts",
+                         "{\"provider_key\":\"je\",\"account_ids\":[\"a\"],\"content\":\"late\","
+                         "\"scheduled_at\":\"2020-01-01T00:00:00Z\"}",
+                         &o),
+                     201);
+    const char *w = str(json_object_get(o, "warnings"), "scheduled_at");
+    assert_non_null(w);
+    assert_non_null(strstr(w, "in the past"));
+    assert_non_null(strstr(w, "expire unsent"));
+    json_decref(o);
+    assert_int_equal(api("POST", "/v1/posts",
+                         "{\"provider_key\":\"je\",\"account_ids\":[\"a\"],\"content\":\"on time\","
+                         "\"scheduled_at\":\"2099-01-01T00:00:00Z\"}",
+                         &o),
+                     201);
+    assert_null(json_object_get(o, "warnings"));
+    json_decref(o);
+}
+
 static void test_get_one_shows_targets_and_attempts(void **state)
 {
     json_int_t id = create("{\"provider_key\":\"je\",\"account_ids\":[\"g1\"],\"content\":\"get\","
@@ -702,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_a_forged_cursor_names_the_cursor),
         cmocka_unit_test(test_plan_from_the_epoch_is_taken_as_given),
         cmocka_unit_test(test_unicode_blank_content_is_empty),
+        cmocka_unit_test(test_a_post_in_the_past_is_accepted_with_a_warning),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -538,6 +538,28 @@ static void test_a_killed_import_ends_its_backend_while_the_lock_is_still_held(v
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
 }
 
+/* #21 item 6: rows in the past are imported, with a warning saying what becomes of them. */
+static void test_rows_in_the_past_are_imported_with_a_warning(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char body[] = HDR "old-1,jes-main,x,Long ago,,2020-01-01T00:00:00Z,\n"
+                                   "new-1,jes-main,x,Ahead,,2099-01-01T00:00:00Z,\n"
+                                   "old-2,jes-main,x,Long ago too,,2020-01-02T00:00:00Z,\n";
+    write_file(f, "past.csv", body, sizeof body - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 0);
+    char want[512];
+    snprintf(want, sizeof want,
+             "%s:2: warning: 2 rows scheduled more than catchup_ms (3600000 ms) in the past: "
+             "their targets expire unsent (the first on this line)",
+             path);
+    if (!strstr(p.out, want))
+        fprintf(stderr, "got:\n%s\nwant: %s\n", p.out, want);
+    assert_non_null(strstr(p.out, want));
+    expect_summary(p.out, path, "3 rows read, 3 inserted, 0 already present, 0 refused");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +578,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_cut_off_input_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_file_changed_during_the_import_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_killed_import_ends_its_backend_while_the_lock_is_still_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_in_the_past_are_imported_with_a_warning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
