@@ -388,8 +388,9 @@ static void test_every_route_answers_mutated_input_below_500(void **state)
         if (st >= 500 || st == 0) {
             bad++;
             if (bad <= 5)
-                printf("route_fuzz: %ld for %s %s (body %zu bytes: %.300s) -> %.300s\n", st,
-                       r.method, r.url, r.len, r.has_body ? r.body : "", resp);
+                printf("route_fuzz: %ld for %s %s [%.120s] (body %zu bytes: %.300s) -> %.300s\n",
+                       st, r.method, r.url, r.webhook ? r.hdr[0] : "", r.len,
+                       r.has_body ? r.body : "", resp);
         }
     }
     kill(server.pid, SIGTERM);
