@@ -11,6 +11,7 @@
  * found whatever characters it holds.
  */
 #include "util/log.h"
+#include "util/text.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -129,31 +130,6 @@ const char *log_mask(const char *s, char *buf, size_t size)
 
 #define NOFIT ((size_t)-1)
 
-/* The length of the valid UTF-8 sequence at p (1 for ASCII), or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned c = p[0], cp, min;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 static int needs_quotes(const char *s)
 {
     if (!*s)
@@ -176,7 +152,8 @@ static size_t escape_char(const unsigned char *p, char *out, size_t *adv)
         }
     if (*p < 0x20 || *p == 0x7f)
         return (size_t)snprintf(out, 7, "\\u%04x", *p);
-    size_t n = utf8_seq(p);
+    /* p is inside a NUL-terminated string: a sequence never runs past it. */
+    size_t n = *p < 0x80 ? 1 : text_utf8_seq(p, strnlen((const char *)p, 4));
     if (n == 0) {
         memcpy(out, "\\ufffd", 6);
         return 6;
