@@ -36,6 +36,7 @@
 #include "scheduler/recorder.h"
 #include "scheduler/registry.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/xmalloc.h"
 #include "webhook/secrets.h"
 
@@ -159,7 +160,16 @@ static void add_finish(struct scheduler *s, int64_t attempt, int status, const c
     f->http_status = status;
     f->outcome = outcome;
     f->retry_after_ms = retry_ms;
-    f->excerpt = excerpt ? xstrndup(excerpt, len < EXCERPT_MAX ? len : EXCERPT_MAX) : NULL;
+    if (excerpt) {
+        /* Masked before it is cut, so a secret the provider echoes (our
+         * API key in an error body) is never stored, not even in part; then
+         * made text PostgreSQL can hold, whatever bytes the provider sent
+         * (invalid UTF-8 or a NUL would fail the recorder's whole batch). */
+        char *raw = xstrndup(excerpt, len), masked[EXCERPT_MAX * 2 + 1];
+        log_mask(raw, masked, sizeof masked);
+        free(raw);
+        f->excerpt = text_sanitize(masked, strlen(masked), EXCERPT_MAX);
+    }
     f->next = s->finishes;
     s->finishes = f;
 }

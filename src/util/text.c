@@ -6,6 +6,9 @@
 #include "util/text.h"
 
 #include <stdint.h>
+#include <string.h>
+
+#include "util/xmalloc.h"
 
 static const struct {
     uint32_t lo, hi;
@@ -109,3 +112,24 @@ size_t text_utf8_check(const char *str, size_t len)
     }
     return len;
 }
+
+char *text_sanitize(const char *str, size_t len, size_t max)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *s = (const unsigned char *)str;
+    char *out = xmalloc(max + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = s[i] >= 0x01 && s[i] < 0x80 ? 1 : text_utf8_seq(s + i, len - i);
+        const char *piece = n ? (const char *)s + i : replacement;
+        size_t plen = n ? n : sizeof replacement - 1;
+        if (o + plen > max)
+            break;
+        memcpy(out + o, piece, plen);
+        o += plen;
+        i += n ? n : 1;
+    }
+    out[o] = '\0';
+    return out;
+}
+

@@ -30,4 +30,13 @@ size_t text_utf8_check(const char *s, size_t len);
 /* Length of the UTF-8 sequence at s, `left` bytes available (0: invalid there). */
 size_t text_utf8_seq(const unsigned char *s, size_t left);
 
+/*
+ * A copy of s[0..len) that PostgreSQL text can hold, for bytes that come
+ * from outside and are only kept to be read (a provider's answer): each
+ * byte that is not part of valid UTF-8, and each NUL, becomes U+FFFD, and
+ * the copy is cut at a character boundary to at most `max` bytes. Heap; the
+ * caller frees it.
+ */
+char *text_sanitize(const char *s, size_t len, size_t max);
+
 #endif

@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -35,11 +36,32 @@ static void test_anything_visible_is_not_blank(void **state)
     assert_false(blank("\xC2"));             /* cut UTF-8 counts as visible */
 }
 
+static void expect_sanitized(const char *in, size_t len, size_t max, const char *want)
+{
+    char *got = text_sanitize(in, len, max);
+    assert_string_equal(got, want);
+    assert_int_equal(text_utf8_check(got, strlen(got)), strlen(got));
+    free(got);
+}
+
+/* A provider's answer, kept to be read, always becomes text PostgreSQL can hold. */
+static void test_sanitize_replaces_what_is_not_utf8_and_cuts_at_a_character(void **state)
+{
+    expect_sanitized("plain", 5, 100, "plain");
+    expect_sanitized("a\xFF" "b", 3, 100, "a\xEF\xBF\xBD" "b");
+    expect_sanitized("a\0b", 3, 100, "a\xEF\xBF\xBD" "b");
+    expect_sanitized("\xED\xA0\x80", 3, 100, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    expect_sanitized("ab\xC3\xA9", 4, 3, "ab");          /* never half of é */
+    expect_sanitized("\xF0\x9F\x98\x80x", 5, 4, "\xF0\x9F\x98\x80");
+    expect_sanitized("ab\xC3", 3, 100, "ab\xEF\xBF\xBD"); /* cut off by the sender */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unicode_spaces_and_invisible_characters_are_blank),
         cmocka_unit_test(test_anything_visible_is_not_blank),
+        cmocka_unit_test(test_sanitize_replaces_what_is_not_utf8_and_cuts_at_a_character),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
