@@ -93,7 +93,10 @@ static const struct command commands[] = {
     {"status", cmd_status, "the backlog, leases and lag of every key", 0},
     {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
-    {"import", cmd_import, "FILE|- [--format csv|jsonl] [--partial] [--dry-run]: add posts from a CSV or JSON Lines file", 1},
+    {"import", cmd_import,
+     "FILE|- [--format csv|jsonl] [--partial] [--dry-run] [--allow-unterminated]: add posts from a "
+     "CSV or JSON Lines file",
+     1},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

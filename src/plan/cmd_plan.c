@@ -15,6 +15,7 @@
 #include "db/db.h"
 #include "plan/cli.h"
 #include "plan/commands.h"
+#include "util/rfc3339.h"
 #include "provider/provider.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
@@ -39,11 +40,13 @@ struct plan_run_out {
 
 static int parse_time_flag(const char *flag, const char *v, uint64_t *ms)
 {
-    if (plan_parse_time(v, ms) == 0)
+    int64_t us;
+    enum rfc3339_err e = rfc3339_parse_instant(v, &us);
+    if (e == RFC3339_E_OK) {
+        *ms = (uint64_t)(us / 1000);
         return 0;
-    return pcli_usage_error("--%s: \"%s\" is not an ISO 8601 time with an offset "
-                            "(2026-12-01T09:00:00+01:00)",
-                            flag, v);
+    }
+    return pcli_usage_error("--%s: \"%s\": %s", flag, v, rfc3339_strerror(e));
 }
 
 static int parse_args(int argc, char **argv, uint64_t now, struct plan_args *a, struct plan_opts *o)
