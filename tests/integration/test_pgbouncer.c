@@ -4,7 +4,10 @@
  * PgBouncer (1.18, which cannot carry named prepared statements), two
  * server connections for the whole pool, and postpace with
  * prepared_statements = 0. migrate, 400 concurrent creates, 400 concurrent
- * reads, signed webhooks and an import all go through it, and none may fail.
+ * reads, signed webhooks and an import all go through it, and none may fail;
+ * and a drain of the simulator's five providers whose API, intake and
+ * webhooks use the pooler while the scheduler has a session of its own
+ * (scheduler_database_url) publishes everything, with 0 × 429.
  * Skipped where pgbouncer is not installed (deploy/dev installs it).
  */
 #include <arpa/inet.h>
@@ -25,8 +28,10 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "drainfx.h"
 #include "pgtest.h"
 #include "proc.h"
+#include "simctl.h"
 #include "whclient.h"
 
 #define PGBOUNCER "/usr/sbin/pgbouncer"
@@ -254,10 +259,50 @@ static void test_api_intake_import_and_migrate_work_behind_transaction_pooling(v
     curl_global_cleanup();
 }
 
+static void test_a_drain_with_everything_but_the_scheduler_pooled(void **state)
+{
+    (void)state;
+    if (access(PGBOUNCER, X_OK) != 0) {
+        printf("pgbouncer: not installed, skipped\n");
+        skip();
+    }
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    static struct bouncer b;
+    bouncer_start(&b, f.db);
+    drainfx_posts(&f, "pe", 10, "{pe-a,pe-b}", 0);
+    drainfx_posts(&f, "fh", 10, "{twitter}", 0);
+    drainfx_posts(&f, "je", 10, "{main}", 0);
+    static char env_db[512], env_sched[1100];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", b.conninfo);
+    snprintf(env_sched, sizeof env_sched, "POSTPACE_SCHEDULER_DATABASE_URL=%s", f.db);
+    char *env[] = {env_db, env_sched, "POSTPACE_PREPARED_STATEMENTS=0", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    int settled = drainfx_await_settled(&f, 120);
+    json_t *stats = sim_ctl_stats(&f.sim);
+    assert_non_null(stats);
+    long limited = sim_ctl_total(stats, "rate_limited"), dups = sim_ctl_total(stats, "duplicates");
+    json_decref(stats);
+    long published = drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = 'published'");
+    printf("pgbouncer: drain through the pooler: %ld of 40 targets published, %ld 429s, %ld "
+           "duplicates\n",
+           published, limited, dups);
+    if (settled != 0 || published != 40)
+        drainfx_dump(&f);
+    assert_int_equal(settled, 0);
+    assert_int_equal(published, 40);
+    assert_int_equal(limited, 0);
+    assert_int_equal(dups, 0);
+    drainfx_stop(&f, 0, 0);
+    bouncer_stop(&b);
+    drainfx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_intake_import_and_migrate_work_behind_transaction_pooling),
+        cmocka_unit_test(test_a_drain_with_everything_but_the_scheduler_pooled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
