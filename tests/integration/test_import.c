@@ -408,9 +408,13 @@ static void test_killed_while_streaming_leaves_nothing(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
 }
 
-static void test_killed_while_inserting_leaves_nothing(void **state)
+/*
+ * Writes a 5,000-row file, locks posts from another session, starts an
+ * import of the file, waits until its INSERT waits for that lock, and kills
+ * the importer with SIGKILL there. Returns the session holding the lock.
+ */
+static PGconn *kill_an_import_held_at_its_insert(struct fx *f)
 {
-    struct fx *f = *state;
     char path[128];
     snprintf(path, sizeof path, "%s/big.csv", f->dir);
     FILE *fp = fopen(path, "w");
@@ -430,6 +434,13 @@ static void test_killed_while_inserting_leaves_nothing(void **state)
                                "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
     kill(p.pid, SIGKILL);
     assert_int_equal(proc_wait(&p), 128 + SIGKILL);
+    return blocker;
+}
+
+static void test_killed_while_inserting_leaves_nothing(void **state)
+{
+    struct fx *f = *state;
+    PGconn *blocker = kill_an_import_held_at_its_insert(f);
     pgt_exec(blocker, "COMMIT"); /* the insert runs now, then finds its client gone */
     PQfinish(blocker);
     assert_true(pgt_await(f->c, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
@@ -510,24 +521,7 @@ static void test_a_file_changed_during_the_import_writes_nothing(void **state)
 static void test_a_killed_import_ends_its_backend_while_the_lock_is_still_held(void **state)
 {
     struct fx *f = *state;
-    char path[128];
-    snprintf(path, sizeof path, "%s/big.csv", f->dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(HDR, fp);
-    generate(fp, 0, 5000);
-    fclose(fp);
-    PGconn *blocker = pgt_connect(f->ci);
-    pgt_exec(blocker, "BEGIN");
-    pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
-    char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
-    char *envs[] = {f->env, NULL};
-    struct proc p;
-    proc_start(&p, argv, envs);
-    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
-                               "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
-    kill(p.pid, SIGKILL);
-    assert_int_equal(proc_wait(&p), 128 + SIGKILL);
+    PGconn *blocker = kill_an_import_held_at_its_insert(f);
     assert_true(pgt_await(f->c, "SELECT (count(*) = 0)::int FROM pg_stat_activity "
                                "WHERE query LIKE '%INSERT INTO posts%' AND pid <> pg_backend_pid()"));
     /* Gone with the lock still held: its locks went with it, and nothing was written. */
