@@ -365,16 +365,12 @@ static void test_every_route_answers_mutated_input_below_500(void **state)
     pgt_exec(c, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) "
                 "SELECT 1 + g % 5, '{a1,a2}', 'seed post ' || g, now() + interval '1 day' "
                 "FROM generate_series(1, 20) g");
-    char env_db[1024];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
-    char *envs[] = {env_db, "PP_FUZZ_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0",
-                    "POSTPACE_API_TOKENS=" TOKEN, "POSTPACE_HTTP_THREADS=2", NULL};
-    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    char *envs[] = {"PP_FUZZ_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0", "POSTPACE_API_TOKENS=" TOKEN,
+                    "POSTPACE_HTTP_THREADS=2", NULL};
     static struct proc server;
-    proc_start(&server, argv, envs);
-    const char *at = proc_await(&server, " port=");
-    assert_non_null(at);
-    snprintf(base, sizeof base, "http://127.0.0.1:%d", atoi(at + 6));
+    int port = proc_serve(&server, db, envs);
+    assert_true(port > 0);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
 
     static struct req r;
     static char resp[65536];

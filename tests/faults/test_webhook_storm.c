@@ -96,16 +96,11 @@ static void test_storm_with_duplicates_and_reordering_applies_each_event_once(vo
     pgt_exec(c, sql);
     pgt_exec(c, "UPDATE post_targets SET status = 'submitted', attempts = 1");
 
-    char env_db[1024];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
-    char *envs[] = {env_db, "PP_STORM_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0",
-                    "POSTPACE_HTTP_THREADS=2", "POSTPACE_WEBHOOK_WRITERS=3", NULL};
-    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    char *envs[] = {"PP_STORM_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0", "POSTPACE_HTTP_THREADS=2",
+                    "POSTPACE_WEBHOOK_WRITERS=3", NULL};
     static struct proc server;
-    proc_start(&server, argv, envs);
-    const char *at = proc_await(&server, " port=");
-    assert_non_null(at);
-    int port = atoi(at + 6);
+    int port = proc_serve(&server, db, envs);
+    assert_true(port > 0);
 
     /* Each target's events, then the duplicates, then a seeded shuffle. */
     static struct storm s;
@@ -225,20 +220,16 @@ static void test_sigterm_during_a_storm_exits_cleanly_and_loses_nothing_accepted
     PGconn *c = pgt_connect(db);
     pgt_exec(c, "INSERT INTO provider_keys (provider, label, plan, secret_ref, webhook_secret_ref) "
                 "VALUES ('jestha', 'je', 'default', 'env:JK', 'env:PP_STORM_WHSEC')");
-    char env_db[1024];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
-    char *envs[] = {env_db, "PP_STORM_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0",
-                    "POSTPACE_HTTP_THREADS=2", "POSTPACE_WEBHOOK_WRITERS=2", NULL};
-    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    char *envs[] = {"PP_STORM_WHSEC=" SECRET, "POSTPACE_SCHEDULER=0", "POSTPACE_HTTP_THREADS=2",
+                    "POSTPACE_WEBHOOK_WRITERS=2", NULL};
     static struct proc server;
-    proc_start(&server, argv, envs);
-    const char *at = proc_await(&server, " port=");
-    assert_non_null(at);
+    int port = proc_serve(&server, db, envs);
+    assert_true(port > 0);
 
     static struct siege s;
     memset(&s, 0, sizeof s);
     s.limit = SENDERS * 4096;
-    snprintf(s.url, sizeof s.url, "http://127.0.0.1:%d/webhooks/jestha", atoi(at + 6));
+    snprintf(s.url, sizeof s.url, "http://127.0.0.1:%d/webhooks/jestha", port);
     pthread_t th[SENDERS];
     for (int i = 0; i < SENDERS; i++)
         pthread_create(&th[i], NULL, siege_main, &s);

@@ -205,21 +205,14 @@ static void test_api_intake_import_and_migrate_work_behind_transaction_pooling(v
     pgt_exec(c, "INSERT INTO provider_keys (provider, label, plan, secret_ref, webhook_secret_ref) "
                 "VALUES ('jestha', 'je', 'default', 'env:JK', 'env:PP_POOL_WHSEC')");
 
-    char *envs[] = {env_db,
-                    "POSTPACE_PREPARED_STATEMENTS=0",
-                    "POSTPACE_API_TOKENS=" TOKEN,
-                    "POSTPACE_SCHEDULER=0",
-                    "POSTPACE_API_WORKERS=4",
-                    "POSTPACE_WEBHOOK_WRITERS=2",
-                    "PP_POOL_WHSEC=" SECRET,
-                    NULL};
-    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    char *envs[] = {"POSTPACE_PREPARED_STATEMENTS=0", "POSTPACE_API_TOKENS=" TOKEN,
+                    "POSTPACE_SCHEDULER=0", "POSTPACE_API_WORKERS=4",
+                    "POSTPACE_WEBHOOK_WRITERS=2", "PP_POOL_WHSEC=" SECRET, NULL};
     static struct proc server;
-    proc_start(&server, argv, envs);
-    const char *at = proc_await(&server, " port=");
-    assert_non_null(at);
+    int port = proc_serve(&server, b.conninfo, envs);
+    assert_true(port > 0);
     static struct load l;
-    snprintf(l.base, sizeof l.base, "http://127.0.0.1:%d", atoi(at + 6));
+    snprintf(l.base, sizeof l.base, "http://127.0.0.1:%d", port);
     int created = run_load(&l, "create");
     int read = run_load(&l, "read");
     int hooked = run_load(&l, "webhook");

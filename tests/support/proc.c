@@ -1,5 +1,6 @@
 /* DESIGN: test support only; used from a test's main thread. */
 #include "proc.h"
+#include "pgtest.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -159,3 +160,19 @@ long http_request(const char *method, const char *url, const char *const *header
     curl_easy_cleanup(c);
     return status;
 }
+
+int proc_serve(struct proc *p, const char *conninfo, char *const envs[])
+{
+    static __thread char env_db[2048];
+    char *all[32] = {env_db};
+    int n = 1;
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", conninfo);
+    for (int i = 0; envs && envs[i] && n < 31; i++)
+        all[n++] = envs[i];
+    all[n] = NULL;
+    char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
+    proc_start(p, argv, all);
+    const char *at = proc_await(p, " port=");
+    return at ? atoi(at + 6) : -1;
+}
+

@@ -19,6 +19,13 @@ struct proc {
 /* Starts argv[0] with `envs` ("K=V", NULL-terminated, may be NULL) added. */
 void proc_start(struct proc *p, char *const argv[], char *const envs[]);
 
+/*
+ * Starts `postpace serve` on a free loopback port against `conninfo`, with
+ * `envs` ("K=V", NULL-terminated, may be NULL) added after DATABASE_URL, and
+ * waits for it to say its port. Returns the port, or -1.
+ */
+int proc_serve(struct proc *p, const char *conninfo, char *const envs[]);
+
 /* Reads stderr until `needle` appears (returns a pointer into p->out) or 10 s pass (NULL). */
 const char *proc_await(struct proc *p, const char *needle);
 
