@@ -297,20 +297,17 @@ static int has_connections(h2o_context_t *ctx)
  * otherwise, so past the grace period it is left to the process exit.
  */
 /*
- * Frees what the loop thread holds once its context is disposed (no
- * connection, no timeout left), so a stop leaks nothing LeakSanitizer can
- * see. Three things h2o 2.2.5 leaves to us: h2o_multithread_destroy_queue
- * closes the context's queue but never frees it; the loop and the sockets
- * closed on it wait for h2o_evloop_destroy (which asserts that no timeout is
- * linked: the context's and ours are disposed by now); and the socket
- * buffers each thread keeps for reuse stay on its thread-local free list,
- * lost when the thread ends.
+ * Three things h2o 2.2.5 leaves to us: h2o_multithread_destroy_queue closes
+ * the context's queue but never frees it; the loop and the sockets closed on
+ * it wait for h2o_evloop_destroy (which asserts that no timeout is linked);
+ * and the socket buffers each thread keeps for reuse stay on its
+ * thread-local free list, lost when the thread ends.
  */
-static void free_loop(struct loop_thread *t)
+void http_loop_free(h2o_context_t *ctx, h2o_evloop_t *loop)
 {
-    free(t->ctx.queue);
-    h2o_evloop_destroy(t->loop);
-    t->loop = NULL;
+    free(ctx->queue);
+    ctx->queue = NULL;
+    h2o_evloop_destroy(loop);
     h2o_mem_recycle_t *spare = &h2o_socket_buffer_prototype.allocator;
     while (spare->cnt > 0)
         free(h2o_mem_alloc_recycle(spare, 1)); /* pops a kept buffer; allocates nothing */
@@ -333,7 +330,8 @@ static void drain(struct loop_thread *t)
         return;
     }
     h2o_context_dispose(&t->ctx);
-    free_loop(t);
+    http_loop_free(&t->ctx, t->loop); /* the context's and our timeouts are disposed by now */
+    t->loop = NULL;
 }
 
 static void *loop_main(void *arg)

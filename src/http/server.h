@@ -50,6 +50,16 @@ unsigned http_server_accept_errors(const struct http_server *s);
 void http_server_stop(struct http_server *s);
 
 /*
+ * Frees an event loop as its thread ends, once its context `ctx` has been
+ * disposed (h2o_context_dispose) and no timeout is linked on it: the
+ * context's queue, the loop and the sockets closed on it, and this thread's
+ * spare socket buffers, so a stop leaves nothing LeakSanitizer can see but
+ * libh2o's own static pool chunks (tests/lsan.supp). Also used by the
+ * simulator's server.
+ */
+void http_loop_free(h2o_context_t *ctx, h2o_evloop_t *loop);
+
+/*
  * Answering later, from another thread. On the loop thread, http_later_hold
  * ties a struct http_later (embedded in the caller's job) to the request:
  * it records the request's loop and puts a guard in the request's pool, so

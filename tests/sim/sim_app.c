@@ -355,6 +355,15 @@ static void deferred_dispose(void *p)
         h2o_timeout_unlink(&d->entry);
 }
 
+/* The loop ends: its latency timeouts go first (h2o_evloop_destroy insists). */
+static void on_loop_end(void *app, h2o_loop_t *loop)
+{
+    struct sim *s = app;
+    for (int i = 0; i < s->ntimeouts; i++)
+        h2o_timeout_dispose(loop, &s->timeouts[i].t);
+    s->ntimeouts = 0;
+}
+
 static h2o_timeout_t *latency_timeout(struct sim *s, h2o_loop_t *loop, uint64_t ms)
 {
     for (int i = 0; i < s->ntimeouts; i++)
@@ -1140,7 +1149,7 @@ struct sim *sim_start(const struct sim_options *o, char *err, size_t errlen)
                               .max_inflight = 64,
                               .nclasses = SIM_NPROV};
     s->hook = hook_create(&ho);
-    s->server = simhttp_start(o->listen, 4 << 20, on_request, s, err, errlen);
+    s->server = simhttp_start(o->listen, 4 << 20, on_request, on_loop_end, s, err, errlen);
     if (!s->server)
         goto fail_hook;
     return s;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http/server.h"
 #include "util/xmalloc.h"
 
 #define STOP_GRACE_MS 2000
@@ -31,6 +32,7 @@ struct handler {
 struct simhttp {
     h2o_globalconf_t config;
     simhttp_fn fn;
+    simhttp_end_fn end;
     void *app;
     int fd, port;
     pthread_t tid;
@@ -112,9 +114,13 @@ static void *loop_main(void *arg)
     while (!h->stop_seen || (has_connections(&h->ctx) && h2o_now(h->loop) < deadline))
         h2o_evloop_run(h->loop, 10);
     h2o_multithread_unregister_receiver(h->ctx.queue, &h->wake);
-    if (!has_connections(&h->ctx))
-        h2o_context_dispose(&h->ctx);
-    /* h2o 2.2 has no evloop destroy; the loop's memory goes with the process. */
+    if (has_connections(&h->ctx))
+        return NULL; /* past the grace: the loop goes with the process */
+    h2o_context_dispose(&h->ctx);
+    if (h->end)
+        h->end(h->app, h->loop);
+    http_loop_free(&h->ctx, h->loop);
+    h->loop = NULL;
     return NULL;
 }
 
@@ -167,8 +173,8 @@ static int bind_loopback(const char *listen_addr, int *port, char *err, size_t e
     return fd;
 }
 
-struct simhttp *simhttp_start(const char *listen, size_t body_limit, simhttp_fn fn, void *app,
-                              char *err, size_t errlen)
+struct simhttp *simhttp_start(const char *listen, size_t body_limit, simhttp_fn fn,
+                              simhttp_end_fn end, void *app, char *err, size_t errlen)
 {
     struct simhttp *h = xcalloc(1, sizeof *h);
     h->fd = bind_loopback(listen, &h->port, err, errlen);
@@ -177,6 +183,7 @@ struct simhttp *simhttp_start(const char *listen, size_t body_limit, simhttp_fn 
         return NULL;
     }
     h->fn = fn;
+    h->end = end;
     h->app = app;
     h2o_config_init(&h->config);
     h->config.max_request_entity_size = body_limit;

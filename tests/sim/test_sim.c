@@ -307,7 +307,7 @@ static struct receiver *receiver_start(int fail_first)
     pthread_cond_init(&rv->cond, NULL);
     rv->fail_first = fail_first;
     char err[256];
-    rv->server = simhttp_start("127.0.0.1:0", 1 << 20, on_hook, rv, err, sizeof err);
+    rv->server = simhttp_start("127.0.0.1:0", 1 << 20, on_hook, NULL, rv, err, sizeof err);
     if (!rv->server)
         fail_msg("receiver: %s", err);
     return rv;
