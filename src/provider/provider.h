@@ -1,8 +1,9 @@
 /*
  * provider: how postpace speaks to each provider. Behaviour is code behind
  * one interface (struct prov_ops); limits are data (rate_limits rows). The
- * wire shapes follow the providers' docs and tests/sim/README.md. Pure:
- * no SQL, no threads, no clock.
+ * requests follow the providers' docs and tests/sim/README.md; create
+ * answers, which no doc shows, are read liberally (answer.c). Pure: no SQL,
+ * no threads, no clock.
  */
 #ifndef POSTPACE_PROVIDER_H
 #define POSTPACE_PROVIDER_H
