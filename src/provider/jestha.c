@@ -21,6 +21,6 @@ const struct prov_ops prov_jestha = {
     .auth_prefix = "Authorization: Bearer ",
     .max_batch = 1,
     .encode_create = encode_create,
-    .decode_created = prov_decode_single_id,
+    .decode_created = prov_decode_created_single,
     .decode_error = decode_error,
 };

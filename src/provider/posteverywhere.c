@@ -9,13 +9,6 @@ static char *encode_create(const struct prov_post *p)
     return prov_encode_common(p, "account_ids", NULL, 1);
 }
 
-static int decode_created(const char *body, size_t len, const struct prov_post *p,
-                          struct prov_result *out)
-{
-    static const char *const path[] = {"data", "results", NULL};
-    return prov_decode_entries(body, len, path, "account_id", p, out);
-}
-
 static void decode_error(const char *body, size_t len, struct prov_error *out)
 {
     prov_decode_error_common(body, len, NULL, out);
@@ -28,6 +21,6 @@ const struct prov_ops prov_posteverywhere = {
     .auth_prefix = "Authorization: Bearer ",
     .max_batch = 100,
     .encode_create = encode_create,
-    .decode_created = decode_created,
+    .decode_created = prov_decode_created_batch,
     .decode_error = decode_error,
 };

@@ -1,8 +1,9 @@
 /*
  * provider: how postpace speaks to each provider. Behaviour is code behind
  * one interface (struct prov_ops); limits are data (rate_limits rows). The
- * wire shapes follow the providers' docs and tests/sim/README.md. Pure:
- * no SQL, no threads, no clock.
+ * requests follow the providers' docs and tests/sim/README.md; create
+ * answers, which no doc shows, are read liberally (answer.c). Pure: no SQL,
+ * no threads, no clock.
  */
 #ifndef POSTPACE_PROVIDER_H
 #define POSTPACE_PROVIDER_H
@@ -22,11 +23,23 @@ struct prov_post {
     const char *reference;             /* our idempotency key for the request */
 };
 
-/* What the provider said about one account of the request. */
+/*
+ * What a 2xx create answer said about one account of the request. A 2xx
+ * means the provider accepted the request, so an account is failed only
+ * where the body clearly says so; the scheduler maps the first two to
+ * `submitted` and the third to `failed`.
+ */
+enum prov_outcome {
+    PROV_CREATED,       /* created (or queued); post_id holds the provider's id */
+    PROV_CREATED_NO_ID, /* accepted, but no id could be read for this account:
+                           its webhook settles it (matched by our reference) */
+    PROV_FAILED,        /* the body marks this account failed: error_code/message */
+};
+
 struct prov_result {
-    int ok;                            /* created (or queued) */
-    char post_id[128];                 /* the provider's id for this account's post */
-    char error_code[64];
+    enum prov_outcome outcome;
+    char post_id[128];                 /* PROV_CREATED only; "" otherwise */
+    char error_code[64];               /* PROV_FAILED only */
     char error_message[256];
 };
 
@@ -45,9 +58,10 @@ struct prov_ops {
     size_t max_batch;                  /* accounts per create request (1: no batching) */
     /* The JSON body of a create request; heap, the caller frees. */
     char *(*encode_create)(const struct prov_post *p);
-    /* Fills out[0..p->naccounts) from a 2xx body; 0, or -1 if unreadable. */
-    int (*decode_created)(const char *body, size_t len, const struct prov_post *p,
-                          struct prov_result *out);
+    /* Fills out[0..p->naccounts) from a 2xx body, whatever it holds (it
+     * need not be JSON); returns how many accounts are PROV_CREATED_NO_ID. */
+    size_t (*decode_created)(const char *body, size_t len, const struct prov_post *p,
+                             struct prov_result *out);
     /* Reads an error body; fields stay empty / -1 when absent. */
     void (*decode_error)(const char *body, size_t len, struct prov_error *out);
 };
@@ -64,15 +78,25 @@ const char *prov_create_route(enum prov_id p);
 char *prov_encode_common(const struct prov_post *p, const char *accounts_field,
                          const char *single_field, int with_media);
 
-/* Matches per-account entries of array `items` (objects with `account_key`,
- * "status", "post_id", "error") to the request's accounts. */
-int prov_decode_entries(const char *body, size_t len, const char *const *path,
-                        const char *account_key, const struct prov_post *p,
-                        struct prov_result *out);
-
-/* A one-post answer {"id": ...}: every account of the request gets that id. */
-int prov_decode_single_id(const char *body, size_t len, const struct prov_post *p,
-                          struct prov_result *out);
+/*
+ * The one reading of a 2xx create answer (answer.c), liberal by construction
+ * because no provider documents that body: per-account entries are found
+ * wherever they are (arrays or objects, up to a few levels down, under any
+ * key), matched to the request's accounts by name (account_id, accountId,
+ * platform, account, blog_id, ... or any string member equal to the name) or
+ * by position when the counts match, and read for an id (post_id, postId,
+ * id, ...) and a clear failure (status/state "failed"/"error", success
+ * false, or an error and no id). Plain string entries are account names or
+ * ids. Anything else is PROV_CREATED_NO_ID. `_batch` is for providers whose
+ * top-level id names the request (PostEverywhere, SchedPilot, FeedHorizon):
+ * it is never taken for an account's post id. `_single` is for one post per
+ * request (Postlark, Jestha): a top-level id is that post's id. Both return
+ * how many accounts are PROV_CREATED_NO_ID.
+ */
+size_t prov_decode_created_batch(const char *body, size_t len, const struct prov_post *p,
+                                 struct prov_result *out);
+size_t prov_decode_created_single(const char *body, size_t len, const struct prov_post *p,
+                                  struct prov_result *out);
 
 /* Reads code/message at error.code|error.message, or top-level error/message,
  * and a numeric retry field named `retry_field` (NULL: none). */

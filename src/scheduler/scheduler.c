@@ -100,6 +100,8 @@ struct scheduler {
     char *stats_text; /* rendered gauges, under stats_lock */
     char last_progress[512];
     char fingerprint[64]; /* of the configuration the registry was loaded from */
+    int64_t *unread_keys; /* keys whose 2xx answer we could not fully read (warned once) */
+    size_t nunread_keys;
 };
 
 /* ---- small helpers ---- */
@@ -516,22 +518,57 @@ static void settle_all(struct scheduler *s, struct flight *f, const char *status
                    uncount);
 }
 
+/* Whether `key` is already in the set; adds it if not. */
+static int key_seen(int64_t **set, size_t *n, int64_t key)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*set)[i] == key)
+            return 1;
+    *set = xrealloc(*set, (*n + 1) * sizeof **set);
+    (*set)[(*n)++] = key;
+    return 0;
+}
+
+/* A 2xx whose body did not give every account's post id. The targets are
+ * submitted all the same (the webhook settles them, and the body is kept in
+ * the attempt's response_excerpt): say so loudly once per key, since it
+ * means the provider speaks a dialect we do not read, then quietly. */
+static void note_unread_answer(struct scheduler *s, struct flight *f, size_t unknown)
+{
+    char excerpt[256];
+    size_t n = f->resp_len < sizeof excerpt - 1 ? f->resp_len : sizeof excerpt - 1;
+    memcpy(excerpt, f->resp ? f->resp : "", n);
+    excerpt[n] = '\0';
+    int seen = key_seen(&s->unread_keys, &s->nunread_keys, f->key_id);
+    const struct log_field fields[] = {
+        LOG_STR("provider", prov_name(f->provider)),
+        LOG_INT("key", f->key_id),
+        LOG_INT("attempt", f->attempt_id),
+        LOG_UINT("accounts", f->n),
+        LOG_UINT("unread", unknown),
+        LOG_STR("excerpt", excerpt),
+    };
+    log_emit(seen ? LOG_DEBUG : LOG_WARN,
+             "create answer without a post id for some accounts; their webhooks will settle them",
+             fields, sizeof fields / sizeof *fields);
+}
+
+/* A 2xx: the request was accepted, so every target is submitted unless the
+ * body clearly marks its account failed (see prov_decode_created_batch). */
 static void on_created(struct scheduler *s, struct flight *f, const struct prov_ops *ops,
                        const struct prov_post *post)
 {
     struct prov_result res[MAX_BATCH];
-    if (ops->decode_created(f->resp ? f->resp : "", f->resp_len, post, res) != 0) {
-        /* Accepted, but we cannot tell which accounts: the webhooks will say. */
-        settle_all(s, f, "submitted", 0, NULL, 0);
-        return;
-    }
+    size_t unknown = ops->decode_created(f->resp ? f->resp : "", f->resp_len, post, res);
     for (size_t i = 0; i < f->n; i++) {
-        if (res[i].ok)
-            add_settle(s, f->target_ids[i], "submitted", res[i].post_id, 0, NULL, 0);
-        else
+        if (res[i].outcome == PROV_FAILED)
             add_settle(s, f->target_ids[i], "failed", NULL, 0,
                        error_json("provider", 0, res[i].error_code, res[i].error_message), 0);
+        else /* PROV_CREATED, or PROV_CREATED_NO_ID with an empty post_id */
+            add_settle(s, f->target_ids[i], "submitted", res[i].post_id, 0, NULL, 0);
     }
+    if (unknown)
+        note_unread_answer(s, f, unknown);
 }
 
 /* Limiter feedback; returns when a 429 lets the request's buckets open again. */
@@ -1137,6 +1174,7 @@ void sched_stop(struct scheduler *s)
     pthread_mutex_destroy(&s->stats_lock);
     free(s->stats_text);
     free(s->state);
+    free(s->unread_keys);
     free(s->owned);
     free((char *)s->o.instance_id);
     free((char *)s->o.conninfo);

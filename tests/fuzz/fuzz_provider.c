@@ -2,8 +2,8 @@
  * libFuzzer target for the providers' answers (src/provider/: one file per provider): every
  * provider's decode_created (a 2xx body, for a request of 1-4 accounts) and
  * decode_error (any status). The first byte picks the provider and the
- * account count; the rest is the body. Invariants: results stay
- * NUL-terminated within their fields.
+ * account count; the rest is the body. Invariants: every account gets one
+ * of the three outcomes, and results stay NUL-terminated within their fields.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,13 +37,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *body = malloc(size - 1 ? size - 1 : 1);
     memcpy(body, data + 1, size - 1);
     struct prov_result out[4];
-    memset(out, 0, sizeof out);
-    if (ops->decode_created(body, size - 1, &post, out) == 0)
-        for (size_t i = 0; i < naccounts; i++) {
-            check_terminated(out[i].post_id, sizeof out[i].post_id);
-            check_terminated(out[i].error_code, sizeof out[i].error_code);
-            check_terminated(out[i].error_message, sizeof out[i].error_message);
-        }
+    memset(out, 0xff, sizeof out);
+    size_t unknown = ops->decode_created(body, size - 1, &post, out), counted = 0;
+    for (size_t i = 0; i < naccounts; i++) {
+        if (out[i].outcome != PROV_CREATED && out[i].outcome != PROV_CREATED_NO_ID &&
+            out[i].outcome != PROV_FAILED)
+            abort();
+        counted += out[i].outcome == PROV_CREATED_NO_ID;
+        check_terminated(out[i].post_id, sizeof out[i].post_id);
+        check_terminated(out[i].error_code, sizeof out[i].error_code);
+        check_terminated(out[i].error_message, sizeof out[i].error_message);
+    }
+    if (counted != unknown)
+        abort();
     struct prov_error err;
     memset(&err, 0, sizeof err);
     ops->decode_error(body, size - 1, &err);
