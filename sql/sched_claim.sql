@@ -6,7 +6,8 @@
 -- with what to send. The intent is committed, with its attempts rows, before
 -- any request leaves. SKIP LOCKED everywhere: a claim never waits, so it
 -- cannot deadlock with anything. due_at <= now() is "scheduled and due"
--- (due_at: next_attempt_at while scheduled, else NULL; migration 0010).
+-- (due_at: next_attempt_at while scheduled, else NULL; see post_targets in
+-- migrations/0001_baseline.sql).
 WITH want AS (
     SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
 ), first AS MATERIALIZED (

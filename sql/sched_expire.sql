@@ -1,7 +1,7 @@
 -- Targets never tried and overdue beyond the catch-up window ($1 ms) expire
 -- instead of going out hours late. Key by key, each reading one short range
--- of post_targets_key_due (due_at: next_attempt_at while scheduled;
--- migrations 0010 and 0012); OFFSET 0 keeps the lookup per key, where the
+-- of post_targets_key_due (due_at: next_attempt_at while scheduled; the
+-- only index of due targets, see migrations/0001_baseline.sql); OFFSET 0 keeps the lookup per key, where the
 -- planner, guessing a third of all targets overdue, would scan them all.
 UPDATE post_targets t
    SET status = 'expired', updated_at = now(),

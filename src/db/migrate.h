@@ -11,7 +11,7 @@
 
 struct mig_file {
     char version[5];    /* "0001" */
-    const char *name;   /* "calendar" (points into the file name) */
+    const char *name;   /* "baseline" (points into the file name) */
     const char *text;   /* the SQL */
     char checksum[65];  /* SHA-256 of text, hex */
 };

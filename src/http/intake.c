@@ -460,7 +460,7 @@ static void sweep_move_cursor(struct writer *w, PGresult *r)
 /*
  * Applies pending events that a target write made matchable while they were
  * being stored, each seeing the other uncommitted (sql/webhook_sweep.sql,
- * migrations 0015, 0019). Nothing else would apply them until that target is
+ * postpace_sweep_pending). Nothing else would apply them until that target is
  * written again. Each pass examines at most SWEEP_BUDGET events from where
  * the last stopped, so events that match nothing, however many, cost a
  * bounded pass, never a scan of them all.

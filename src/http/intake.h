@@ -5,7 +5,7 @@
  * request through its loop's queue. A delivery is answered 2xx only after
  * its event is committed; while the database is unreachable it gets 503.
  * The last writer also sweeps pending events that a concurrent target write
- * made matchable (migrations 0015, 0019), at most 1,000 per pass.
+ * made matchable (postpace_sweep_pending), at most 1,000 per pass.
  */
 #ifndef POSTPACE_HTTP_INTAKE_H
 #define POSTPACE_HTTP_INTAKE_H

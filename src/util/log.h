@@ -2,7 +2,7 @@
  * log: logfmt lines on stderr, one call one line, safe from any thread.
  *
  *   log_info("migration applied", LOG_STR("version", v), LOG_STR("name", name));
- *   -> ts=2026-11-26T20:30:00.123Z level=info msg="migration applied" version=0001 name=calendar
+ *   -> ts=2026-11-26T20:30:00.123Z level=info msg="migration applied" version=0001 name=baseline
  *
  * Callers never format the key=value tail themselves: each field is a typed
  * item (LOG_STR, LOG_INT, LOG_UINT, LOG_DBL, LOG_BOOL), and the log module

@@ -5,7 +5,7 @@
 # stores N pending events that match nothing (default 105,000) within the
 # sweep window beside 20,000 submitted targets, then times passes of
 # postpace_sweep_pending as the daemon runs them (budget 1,000, following
-# the cursor) and, for comparison, one pass of the 0015 rule (every pending
+# the cursor) and, for comparison, one pass of the whole-window rule (every pending
 # event of the window, kept here as a scratch function).
 #
 #   tests/bench/bench_sweep.sh [N] [BUILD_DIR]
@@ -35,7 +35,7 @@ SELECT 'jestha', 'orphan-' || g, 'post.published', '{}'::jsonb, 'nobody-' || g,
        now() - interval '60 seconds' + g * interval '0.5 ms'
   FROM generate_series(1, :n) g;
 VACUUM ANALYZE webhook_events;
--- The 0015 rule, for comparison.
+-- The whole-window rule, for comparison.
 CREATE FUNCTION scratch_sweep_all(p_window_s integer) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM webhook_events w
    WHERE w.applied_at IS NULL AND w.received_at > now() - make_interval(secs => p_window_s)
@@ -59,16 +59,16 @@ BEGIN
         SELECT * INTO r FROM postpace_sweep_pending(300, 1000, at, prov, ev);
         at := r.next_at; prov := r.next_provider; ev := r.next_event;
     END LOOP;
-    RAISE NOTICE 'bench_sweep: budgeted pass (0019, 1,000 events, following the cursor): % ms each over % passes',
+    RAISE NOTICE 'bench_sweep: budgeted pass (1,000 events, following the cursor): % ms each over % passes',
         round(extract(epoch FROM clock_timestamp() - t0) * 1000 / passes, 1), passes;
     t0 := clock_timestamp();
     PERFORM scratch_sweep_all(300);
-    RAISE NOTICE 'bench_sweep: whole-window pass (the 0015 rule, JIT as configured): % ms',
+    RAISE NOTICE 'bench_sweep: whole-window pass (the whole-window rule, JIT as configured): % ms',
         round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
     SET LOCAL jit = off;
     t0 := clock_timestamp();
     PERFORM scratch_sweep_all(300);
-    RAISE NOTICE 'bench_sweep: whole-window pass (the 0015 rule, JIT off): % ms',
+    RAISE NOTICE 'bench_sweep: whole-window pass (the whole-window rule, JIT off): % ms',
         round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
 END $$;
 SQL

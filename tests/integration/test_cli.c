@@ -96,14 +96,21 @@ static void test_serve_refuses_a_stale_schema_naming_the_migration(void **state)
     PGconn *c = pgt_connect(ci);
     size_t n;
     const struct mig_file *files = mig_builtin(&n);
-    assert_int_equal(mig_apply(c, files, 1, NULL, err, sizeof err), 1);
+    /* As an older build left it: a ledger without the newest migration. */
+    struct mig_file older;
+    assert_int_equal(mig_file_init(&older, "0000_older_build", "SELECT 1;"), 0);
+    assert_int_equal(mig_apply(c, &older, 1, NULL, err, sizeof err), 1);
+    assert_int_equal(mig_apply(c, files, n - 1, NULL, err, sizeof err), (int)(n - 1));
     PQfinish(c);
+    char want[128];
+    snprintf(want, sizeof want, "migration %s_%s is not applied", files[n - 1].version,
+             files[n - 1].name);
 
     struct proc p;
     char *argv[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     char *envs[] = {env_db(ci), NULL};
     assert_int_equal(proc_run(&p, argv, envs), 1);
-    assert_non_null(strstr(p.out, "migration 0002_providers_and_limits is not applied"));
+    assert_non_null(strstr(p.out, want));
     pgt_drop_db(ci);
 }
 

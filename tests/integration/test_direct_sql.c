@@ -153,7 +153,7 @@ static void test_one_bad_row_refuses_the_whole_statement_and_notifies_nothing(vo
     assert_string_equal(next_notify(f->listen, 300, payload, sizeof payload), "");
 }
 
-/* The rules that moved from per-row constraints to statement triggers (0006) still hold. */
+/* The rules kept by statement triggers instead of per-row constraints still hold. */
 static void test_keys_posts_and_targets_stay_consistent(void **state)
 {
     struct fx *f = *state;

@@ -355,8 +355,9 @@ static const char *blocked_until_commit(struct fx *f, PGconn *writer, const char
     return state;
 }
 
-/* The reference check takes no row locks (0011): a delete waits instead for
- * the transactions writing events, then sees what they wrote. */
+/* The reference check takes no row locks (postpace_webhook_events_refs): a
+ * delete waits instead for the transactions writing events, then sees what
+ * they wrote. */
 static void test_deleting_a_target_waits_for_events_naming_it(void **state)
 {
     struct fx *f = *state;
@@ -397,7 +398,7 @@ static void test_deleting_a_provider_waits_for_events_naming_it(void **state)
 }
 
 /* The store function vouches for its references only once it holds the
- * locks that keep them (0013): a provider deleted while the store waits for
+ * locks that keep them (postpace_store_events): a provider deleted while the store waits for
  * its lock is caught; a target deleted while it waits drops out of the
  * match, and the event waits for a target, as if it had come first. */
 static void test_store_events_rechecks_what_a_waited_for_delete_removed(void **state)
@@ -430,8 +431,8 @@ static void test_store_events_rechecks_what_a_waited_for_delete_removed(void **s
     assert_int_equal(query_int(f->c, "SELECT count(*) FROM webhook_events"), 1);
 }
 
-/* The pending sweep (0015) applies the pending events received within its
- * window that now match a target, oldest first, at most its limit; older
+/* The pending sweep (postpace_sweep_pending) applies the pending events received
+ * within its window that now match a target, oldest first, at most its budget; older
  * ones and ones that match nothing stay pending. (Inserted directly, the
  * events are pending although their targets exist: the state a race
  * between an event and its target's write leaves.) */
@@ -464,10 +465,10 @@ static void test_sweep_applies_recent_pending_events_that_match(void **state)
 }
 
 /* A sweep pass examines at most its budget of pending events, however many
- * match nothing (0019): the orphans before a matchable event cost passes in
- * turn, each returning the cursor the next goes on from, and the pass that
- * reaches the window's end returns no cursor. (0015 examined every pending
- * event of the window on every pass, and applied the matchable one at once.) */
+ * match nothing: the orphans before a matchable event cost passes in turn,
+ * each returning the cursor the next goes on from, and the pass that reaches
+ * the window's end returns no cursor. (A sweep that examined every pending
+ * event of the window would apply the matchable one at once.) */
 static void test_sweep_examines_at_most_its_budget_per_pass(void **state)
 {
     struct fx *f = *state;
@@ -501,7 +502,7 @@ static void test_sweep_examines_at_most_its_budget_per_pass(void **state)
                 "a=published");
 }
 
-/* Intake's lock statement (postpace_store_events, 0017) writes out the rule
+/* Intake's lock statement (postpace_store_events) writes out the rule
  * of postpace_match_targets, which stored events are matched by: for each
  * shape of event both settle the same targets, and those the rule names. */
 static void test_store_events_matches_as_stored_events_do(void **state)
@@ -604,8 +605,8 @@ static void outcome(PGconn *c, char *out, size_t size)
 }
 
 /*
- * Migration 0018: a batch whose events each matched one target of their own
- * takes a short way; any other batch the general one. Each batch must end as
+ * postpace_store_events: a batch whose events each matched one target of
+ * their own takes a short way; any other batch the general one. Each batch must end as
  * written, and as its events stored one call each end, but for the error a
  * target keeps: one at a time, the first failure to arrive sets it, and a
  * success after it keeps it; in one batch the first by event id sets it, and

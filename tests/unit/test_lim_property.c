@@ -1,5 +1,5 @@
 /* Property tests for limits: random request streams on every provider
- * profile (the seed rows of migrations/0002), checked by an independent
+ * profile (the seed rows of migrations/0001_baseline.sql), checked by an independent
  * brute-force checker that recounts every window from the full send history;
  * and throughput with an unbounded backlog against a greedy reference. */
 #include <setjmp.h>
@@ -22,7 +22,7 @@
 #define NEVER UINT64_MAX
 #define MAXREQ 400
 
-/* migrations/0002_providers_and_limits.sql, row for row. */
+/* The rate_limits seed of migrations/0001_baseline.sql, row for row. */
 static const struct lim_row seed[] = {
     {"posteverywhere", NULL, 0, LIM_SCOPE_KEY, "*", LIM_ROLLING, 60000, 60, LIM_COST_REQUEST},
     {"posteverywhere", NULL, 0, LIM_SCOPE_KEY, "*", LIM_ROLLING, 3600000, 1000, LIM_COST_REQUEST},

@@ -19,7 +19,7 @@
 /* 2024-03-05 14:00:00 UTC, a clock hour. */
 #define T0 1709647200000ULL
 
-/* The seeded rows of migrations/0002 that these tests use. */
+/* The seeded rows of migrations/0001_baseline.sql that these tests use. */
 static const struct lim_row rows[] = {
     {"posteverywhere", NULL, 0, LIM_SCOPE_KEY, "*", LIM_ROLLING, MIN, 60, LIM_COST_REQUEST},
     {"posteverywhere", NULL, 0, LIM_SCOPE_KEY, "*", LIM_ROLLING, HOUR, 1000, LIM_COST_REQUEST},

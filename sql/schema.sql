@@ -1,0 +1,1513 @@
+--
+-- PostgreSQL database dump
+--
+
+
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: limit_cost; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.limit_cost AS ENUM (
+    'request',
+    'post',
+    'account'
+);
+
+
+--
+-- Name: limit_scope; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.limit_scope AS ENUM (
+    'key',
+    'user',
+    'account'
+);
+
+
+--
+-- Name: target_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.target_status AS ENUM (
+    'scheduled',
+    'publishing',
+    'submitted',
+    'unconfirmed',
+    'published',
+    'failed',
+    'cancelled',
+    'expired'
+);
+
+
+--
+-- Name: window_kind; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.window_kind AS ENUM (
+    'rolling',
+    'fixed',
+    'calendar_month',
+    'lifetime'
+);
+
+
+--
+-- Name: postpace_apply_events(text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_apply_events(p_providers text[], p_event_ids text[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    s_provider text[];
+    s_target bigint[];
+    s_type text[];
+    s_event text[];
+    s_post text[];
+    s_payload jsonb[];
+BEGIN
+    -- Lock the targets in id order first, as the scheduler does, so the two
+    -- writers never deadlock.
+    PERFORM 1
+       FROM post_targets t
+      WHERE t.id IN (SELECT x.id
+                       FROM unnest(p_providers, p_event_ids) AS n(provider, event_id)
+                       JOIN webhook_events w USING (provider, event_id)
+                       CROSS JOIN LATERAL postpace_event_targets(w) AS x(id)
+                      WHERE w.applied_at IS NULL)
+      ORDER BY t.id
+        FOR UPDATE;
+    SELECT array_agg(w.provider), array_agg(x.id), array_agg(w.event_type), array_agg(w.event_id),
+           array_agg(w.provider_post_id), array_agg(w.payload)
+      INTO s_provider, s_target, s_type, s_event, s_post, s_payload
+      FROM unnest(p_providers, p_event_ids) AS n(provider, event_id)
+      JOIN webhook_events w USING (provider, event_id)
+     CROSS JOIN LATERAL postpace_event_targets(w) AS x(id)
+     WHERE w.applied_at IS NULL;
+    IF s_target IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- An event is marked applied once it matched a target; one that matched
+    -- nothing stays pending.
+    UPDATE webhook_events w
+       SET applied_at = now(), target_id = m.target_id
+      FROM (SELECT provider, event_id, min(target_id) AS target_id
+              FROM unnest(s_provider, s_event, s_target) AS m(provider, event_id, target_id)
+             GROUP BY provider, event_id) m
+     WHERE w.provider = m.provider AND w.event_id = m.event_id;
+    RETURN postpace_settle_targets(s_target, s_type, s_event, s_post, s_payload);
+END $$;
+
+
+--
+-- Name: postpace_apply_pending(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_apply_pending() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    providers text[];
+    ids text[];
+BEGIN
+    IF pg_trigger_depth() > 1 OR NOT EXISTS (SELECT 1 FROM webhook_events WHERE applied_at IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(d.provider), array_agg(d.event_id) INTO providers, ids
+      FROM (SELECT DISTINCT w.provider, w.event_id
+              FROM new_rows n
+              JOIN webhook_events w
+                ON w.applied_at IS NULL
+               AND (w.reference IN (n.idempotency_key, n.request_ref)
+                    OR w.provider_post_id = n.provider_post_id)) d;
+    IF ids IS NOT NULL THEN
+        PERFORM postpace_apply_events(providers, ids);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_dst_problem(timestamp without time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_dst_problem(local timestamp without time zone, tz text) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+    WITH t AS (
+        SELECT local AT TIME ZONE tz AS at
+    ), o AS (
+        SELECT t.at,
+               ((t.at - interval '3 hours') AT TIME ZONE tz) - ((t.at - interval '3 hours') AT TIME ZONE 'UTC') AS before,
+               ((t.at + interval '3 hours') AT TIME ZONE tz) - ((t.at + interval '3 hours') AT TIME ZONE 'UTC') AS after
+          FROM t
+    )
+    SELECT CASE
+           WHEN (o.at AT TIME ZONE tz) <> local THEN
+               format('%s does not exist in %s (a daylight-saving gap): give an offset or another time',
+                      to_char(local, 'YYYY-MM-DD HH24:MI:SS'), tz)
+           WHEN o.before <> o.after
+                AND (((local - o.before) AT TIME ZONE 'UTC') AT TIME ZONE tz) = local
+                AND (((local - o.after) AT TIME ZONE 'UTC') AT TIME ZONE tz) = local THEN
+               format('%s happens twice in %s (a daylight-saving overlap): add its offset, %s or %s',
+                      to_char(local, 'YYYY-MM-DD HH24:MI:SS'), tz,
+                      CASE WHEN o.before >= interval '0' THEN '+' ELSE '' END || to_char(o.before, 'HH24:MI'),
+                      CASE WHEN o.after >= interval '0' THEN '+' ELSE '' END || to_char(o.after, 'HH24:MI'))
+           END
+      FROM o
+$$;
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: webhook_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_events (
+    provider text NOT NULL COLLATE pg_catalog."C",
+    event_id text NOT NULL COLLATE pg_catalog."C",
+    event_type text NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    target_id bigint,
+    applied_at timestamp with time zone,
+    reference text COLLATE pg_catalog."C",
+    provider_post_id text COLLATE pg_catalog."C",
+    account_id text COLLATE pg_catalog."C",
+    CONSTRAINT webhook_events_event_id_check CHECK (((length(event_id) >= 1) AND (length(event_id) <= 200))),
+    CONSTRAINT webhook_events_matchable CHECK (((reference IS NOT NULL) OR (provider_post_id IS NOT NULL))),
+    CONSTRAINT webhook_events_type CHECK ((event_type = ANY (ARRAY['post.published'::text, 'post.failed'::text])))
+);
+
+
+--
+-- Name: postpace_event_targets(public.webhook_events); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_event_targets(e public.webhook_events) RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT * FROM postpace_match_targets(e.provider, e.reference, e.provider_post_id, e.account_id)
+$$;
+
+
+--
+-- Name: postpace_is_time_zone(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_is_time_zone(tz text) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM time_zones WHERE name = tz)
+$$;
+
+
+--
+-- Name: postpace_key_lookup(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_key_lookup(ref text, OUT key_id bigint, OUT matches bigint) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = ref),
+                    CASE WHEN count(*) = 1 THEN min(k.id) END),
+           count(*)
+      FROM provider_keys k
+     WHERE k.id::text = ref OR k.label = ref
+$$;
+
+
+--
+-- Name: postpace_keys_check_delete(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_keys_check_delete() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    key bigint;
+BEGIN
+    SELECT p.provider_key_id INTO key
+      FROM posts p
+     WHERE p.provider_key_id IN (SELECT o.id FROM old_keys o)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM postpace_refuse_missing('update or delete', 'provider_keys', 'posts_provider_key_id_fkey',
+            format('Key (id)=(%s) is still referenced from table "posts".', key));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_keys_check_plan(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_keys_check_plan() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM rate_limits WHERE provider = NEW.provider AND plan IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM rate_limits WHERE provider = NEW.provider AND plan = NEW.plan) THEN
+        RAISE EXCEPTION 'plan "%" is not a % plan', NEW.plan, NEW.provider
+            USING ERRCODE = 'check_violation',
+                  HINT = (SELECT 'known plans: ' || string_agg(DISTINCT plan, ', ')
+                            FROM rate_limits WHERE provider = NEW.provider AND plan IS NOT NULL);
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: postpace_keys_check_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_keys_check_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM posts p WHERE p.provider_key_id = OLD.id) THEN
+        PERFORM postpace_refuse_missing('update or delete', 'provider_keys', 'posts_provider_key_id_fkey',
+            format('Key (id)=(%s) is still referenced from table "posts".', OLD.id));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_match_targets(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_match_targets(p_provider text, p_reference text, p_post_id text, p_account_id text) RETURNS SETOF bigint
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT t.id
+      FROM post_targets t
+      JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
+     WHERE t.provider_post_id = p_post_id
+        OR t.idempotency_key = p_reference
+        OR (t.request_ref = p_reference
+            AND (p_account_id IS NULL OR t.account_id = p_account_id
+                 OR NOT EXISTS (SELECT 1 FROM post_targets o
+                                 WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
+$$;
+
+
+--
+-- Name: postpace_notify_due(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_notify_due() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    due timestamptz;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT min(n.next_attempt_at) INTO due FROM new_rows n WHERE n.status = 'scheduled';
+    ELSE
+        SELECT min(n.next_attempt_at) INTO due
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE n.status = 'scheduled'
+           AND (o.status <> 'scheduled' OR n.next_attempt_at < o.next_attempt_at);
+    END IF;
+    IF due IS NOT NULL THEN
+        PERFORM pg_notify('postpace_due', (floor(extract(epoch FROM due) * 1000))::bigint::text);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_posts_cascade(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_posts_cascade() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM post_targets t WHERE t.post_id IN (SELECT o.id FROM old_posts o);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_posts_check_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_posts_check_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    tz text;
+    keys bigint[];
+    key bigint;
+BEGIN
+    WITH d AS MATERIALIZED (SELECT DISTINCT time_zone, provider_key_id FROM new_posts)
+    SELECT (SELECT d.time_zone FROM d WHERE NOT postpace_is_time_zone(d.time_zone) LIMIT 1),
+           array_agg(DISTINCT d.provider_key_id)
+      INTO tz, keys
+      FROM d;
+    IF tz IS NOT NULL THEN
+        PERFORM postpace_refuse_zone(tz);
+    END IF;
+    PERFORM 1 FROM provider_keys k WHERE k.id = ANY (keys) FOR KEY SHARE;
+    SELECT n INTO key FROM unnest(keys) AS n
+     WHERE NOT EXISTS (SELECT 1 FROM provider_keys k WHERE k.id = n)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM postpace_refuse_missing('insert or update', 'posts', 'posts_provider_key_id_fkey',
+            format('Key (provider_key_id)=(%s) is not present in table "provider_keys".', key));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_posts_check_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_posts_check_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NEW.time_zone IS DISTINCT FROM OLD.time_zone AND NOT postpace_is_time_zone(NEW.time_zone) THEN
+        PERFORM postpace_refuse_zone(NEW.time_zone);
+    END IF;
+    IF NEW.provider_key_id IS DISTINCT FROM OLD.provider_key_id THEN
+        PERFORM 1 FROM provider_keys k WHERE k.id = NEW.provider_key_id FOR KEY SHARE;
+        IF NOT FOUND THEN
+            PERFORM postpace_refuse_missing('insert or update', 'posts', 'posts_provider_key_id_fkey',
+                format('Key (provider_key_id)=(%s) is not present in table "provider_keys".',
+                       NEW.provider_key_id));
+        END IF;
+    END IF;
+    IF NEW.id <> OLD.id AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = OLD.id) THEN
+        PERFORM postpace_refuse_missing('update or delete', 'posts', 'post_targets_post_id_fkey',
+            format('Key (id)=(%s) is still referenced from table "post_targets".', OLD.id));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_posts_expand(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_posts_expand() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM set_config('postpace.expanding', 'on', true);
+    INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at, idempotency_key)
+    SELECT p.id, p.provider_key_id, a, p.scheduled_at, 'pp-' || p.id || '-' || md5(a)
+      FROM new_posts p, unnest(p.account_ids) AS a;
+    PERFORM set_config('postpace.expanding', 'off', true);
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_posts_reschedule(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_posts_reschedule() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, updated_at = now()
+     WHERE post_id = NEW.id AND status = 'scheduled' AND attempts = 0;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_providers_keep_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_providers_keep_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM providers p
+                                                                WHERE p.id = o.id)) THEN
+        RETURN NULL; -- no provider went away
+    END IF;
+    LOCK TABLE webhook_events IN SHARE ROW EXCLUSIVE MODE;
+    IF EXISTS (SELECT 1 FROM old_rows o
+                WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.id = o.id)
+                  AND EXISTS (SELECT 1 FROM webhook_events w WHERE w.provider = o.id)) THEN
+        RAISE EXCEPTION 'provider is still named by webhook_events'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_refuse_missing(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_refuse_missing(verb text, tab text, constr text, what text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION '% on table "%" violates foreign key constraint "%"', verb, tab, constr
+        USING ERRCODE = 'foreign_key_violation', TABLE = tab, CONSTRAINT = constr, DETAIL = what;
+END $$;
+
+
+--
+-- Name: postpace_refuse_zone(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_refuse_zone(tz text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'new row for relation "posts" violates check constraint "posts_time_zone_check"'
+        USING ERRCODE = 'check_violation', TABLE = 'posts', COLUMN = 'time_zone',
+              CONSTRAINT = 'posts_time_zone_check', DETAIL = format('unknown time zone "%s"', tz);
+END $$;
+
+
+--
+-- Name: postpace_settle_targets(bigint[], text[], text[], text[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_settle_targets(p_targets bigint[], p_types text[], p_event_ids text[], p_post_ids text[], p_payloads jsonb[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    moved integer;
+BEGIN
+    WITH verdict AS (
+        SELECT target_id,
+               bool_or(event_type = 'post.published') AS published,
+               min(provider_post_id) AS provider_post_id,
+               (array_agg(jsonb_build_object('source', 'webhook', 'event_id', event_id,
+                                             'error', payload -> 'data' -> 'error')
+                          ORDER BY event_id) FILTER (WHERE event_type = 'post.failed'))[1] AS error
+          FROM unnest(p_targets, p_types, p_event_ids, p_post_ids, p_payloads)
+               AS m(target_id, event_type, event_id, provider_post_id, payload)
+         GROUP BY target_id
+    ), moved_targets AS (
+        UPDATE post_targets t
+           SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
+               provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
+               last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+          FROM verdict v
+         WHERE t.id = v.target_id
+           AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
+        RETURNING 1
+    )
+    SELECT count(*) INTO moved FROM moved_targets;
+    RETURN moved;
+END $$;
+
+
+--
+-- Name: postpace_store_events(text[], text[], text[], text[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]) RETURNS TABLE(provider text, event_id text)
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    m_ord bigint[];     -- matches, as pairs (position in the batch, target)
+    m_target bigint[];
+    one_each boolean;   -- no event matched two targets, no target two events
+BEGIN
+    -- Lock the targets in id order, as the scheduler does, so the writers
+    -- never deadlock. The match is postpace_match_targets' rule, inlined (see
+    -- this function's comment): the rows it reads are the rows it locks.
+    SELECT array_agg(l.ord), array_agg(l.id),
+           count(DISTINCT l.ord) = count(*) AND count(DISTINCT l.id) = count(*)
+      INTO m_ord, m_target, one_each
+      FROM (SELECT e.ord, t.id
+              FROM unnest(p_providers, p_references, p_post_ids, p_account_ids) WITH ORDINALITY
+                   AS e(provider, reference, post_id, account_id, ord)
+              JOIN post_targets t
+                ON t.provider_post_id = e.post_id
+                OR t.idempotency_key = e.reference
+                OR (t.request_ref = e.reference
+                    AND (e.account_id IS NULL OR t.account_id = e.account_id
+                         OR NOT EXISTS (SELECT 1 FROM post_targets o
+                                         WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
+              JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = e.provider
+             ORDER BY t.id
+               FOR UPDATE OF t) l;
+    LOCK TABLE webhook_events IN ROW EXCLUSIVE MODE;
+    PERFORM set_config('postpace.webhook_store', 'on', true)
+      WHERE NOT EXISTS (SELECT 1 FROM unnest(p_providers) AS n(id)
+                         WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.id = n.id));
+    IF one_each THEN
+        -- One event, one target: the event's type is its target's verdict.
+        RETURN QUERY
+        WITH stored AS (
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
+                                             provider_post_id, account_id, target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
+                   e.account_id, x.target_id, CASE WHEN x.target_id IS NOT NULL THEN now() END
+              FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
+                          p_account_ids) WITH ORDINALITY
+                   AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
+                        ord)
+             CROSS JOIN LATERAL (SELECT m_target[array_position(m_ord, e.ord)] AS target_id) x
+            ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
+            RETURNING w.provider, w.event_id, w.event_type, w.provider_post_id, w.target_id,
+                      w.payload
+        ), moved AS (
+            -- postpace_settle_targets' rules for one event, inlined.
+            UPDATE post_targets t
+               SET status = CASE WHEN s.event_type = 'post.published' THEN 'published'
+                                 ELSE 'failed' END::target_status,
+                   provider_post_id = coalesce(t.provider_post_id, s.provider_post_id),
+                   last_error = CASE WHEN s.event_type = 'post.published' THEN t.last_error
+                                     ELSE jsonb_build_object(
+                                              'source', 'webhook', 'event_id', s.event_id,
+                                              'error', s.payload -> 'data' -> 'error')
+                                END,
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+              FROM stored s
+             WHERE t.id = s.target_id
+               AND postpace_webhook_may_settle(t.status, t.attempts,
+                                               s.event_type = 'post.published')
+            RETURNING 1
+        )
+        SELECT s.provider, s.event_id FROM stored s;
+    ELSE
+        -- The general way: a verdict per target that weighs all its events.
+        RETURN QUERY
+        WITH e AS (
+            SELECT DISTINCT ON (e.provider, e.event_id) e.*
+              FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
+                          p_account_ids) WITH ORDINALITY
+                   AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
+                        ord)
+             ORDER BY e.provider, e.event_id, e.ord
+        ), m AS (
+            SELECT * FROM unnest(m_ord, m_target) AS m(ord, target_id)
+        ), stored AS (
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
+                                             provider_post_id, account_id, target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
+                   e.account_id, f.target_id, CASE WHEN f.target_id IS NOT NULL THEN now() END
+              FROM e LEFT JOIN (SELECT m.ord, min(m.target_id) AS target_id
+                                  FROM m GROUP BY m.ord) f USING (ord)
+            ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
+            RETURNING w.provider, w.event_id, w.event_type, w.provider_post_id, w.payload
+        ), verdict AS (
+            -- postpace_settle_targets' rules, inlined.
+            SELECT m.target_id,
+                   bool_or(s.event_type = 'post.published') AS published,
+                   min(s.provider_post_id) AS provider_post_id,
+                   (array_agg(jsonb_build_object('source', 'webhook', 'event_id', s.event_id,
+                                                 'error', s.payload -> 'data' -> 'error')
+                              ORDER BY s.event_id)
+                        FILTER (WHERE s.event_type = 'post.failed'))[1] AS error
+              FROM stored s
+              JOIN e ON e.provider = s.provider AND e.event_id = s.event_id
+              JOIN m ON m.ord = e.ord
+             GROUP BY m.target_id
+        ), moved AS (
+            UPDATE post_targets t
+               SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
+                   provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
+                   last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+              FROM verdict v
+             WHERE t.id = v.target_id
+               AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
+            RETURNING 1
+        )
+        SELECT s.provider, s.event_id FROM stored s;
+    END IF;
+    PERFORM set_config('postpace.webhook_store', '', true);
+END $$;
+
+
+--
+-- Name: FUNCTION postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]) IS 'Intake''s fast path. It inlines the match rule of postpace_match_targets (in its lock statement) and the settle rule of postpace_settle_targets (one event per target, and the general way): change them together; tests/integration/test_schema.c holds them in line.';
+
+
+--
+-- Name: postpace_sweep_pending(integer, integer, timestamp with time zone, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_sweep_pending(p_window_s integer, p_budget integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_provider text DEFAULT NULL::text, p_after_event text DEFAULT NULL::text, OUT applied integer, OUT next_at timestamp with time zone, OUT next_provider text, OUT next_event text) RETURNS record
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    examined integer;
+    providers text[];
+    ids text[];
+BEGIN
+    IF p_after_at IS NULL THEN
+        p_after_at := '-infinity';
+        p_after_provider := '';
+        p_after_event := '';
+    END IF;
+    WITH e AS MATERIALIZED (
+        SELECT w
+          FROM webhook_events w
+         WHERE w.applied_at IS NULL
+           AND w.received_at > now() - make_interval(secs => p_window_s)
+           AND (w.received_at, w.provider, w.event_id) > (p_after_at, p_after_provider, p_after_event)
+         ORDER BY w.received_at, w.provider, w.event_id
+         LIMIT p_budget
+    )
+    SELECT count(*),
+           array_agg((e.w).provider) FILTER (WHERE EXISTS (SELECT 1 FROM postpace_event_targets(e.w))),
+           array_agg((e.w).event_id) FILTER (WHERE EXISTS (SELECT 1 FROM postpace_event_targets(e.w))),
+           (array_agg((e.w).received_at ORDER BY (e.w).received_at DESC, (e.w).provider DESC,
+                      (e.w).event_id DESC))[1],
+           (array_agg((e.w).provider ORDER BY (e.w).received_at DESC, (e.w).provider DESC,
+                      (e.w).event_id DESC))[1],
+           (array_agg((e.w).event_id ORDER BY (e.w).received_at DESC, (e.w).provider DESC,
+                      (e.w).event_id DESC))[1]
+      INTO examined, providers, ids, next_at, next_provider, next_event
+      FROM e;
+    applied := coalesce(cardinality(ids), 0);
+    IF applied > 0 THEN
+        PERFORM postpace_apply_events(providers, ids);
+    END IF;
+    IF examined < p_budget THEN
+        next_at := NULL;
+        next_provider := NULL;
+        next_event := NULL;
+    END IF;
+END $$;
+
+
+--
+-- Name: postpace_targets_check_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_check_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    post bigint;
+BEGIN
+    IF current_setting('postpace.expanding', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM posts p
+     WHERE p.id IN (SELECT n.post_id FROM new_rows n)
+       AND p.xmin <> pg_current_xact_id()::xid
+       FOR KEY SHARE OF p;
+    SELECT n.post_id INTO post
+      FROM new_rows n
+     WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
+            format('Key (post_id)=(%s) is not present in table "posts".', post));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_targets_check_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_check_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM 1 FROM posts p WHERE p.id = NEW.post_id FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
+            format('Key (post_id)=(%s) is not present in table "posts".', NEW.post_id));
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_targets_guard(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF OLD.status = NEW.status THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.status IN ('published', 'cancelled', 'expired')
+       OR (OLD.status = 'failed' AND NEW.status NOT IN ('published', 'scheduled')) THEN
+        RAISE EXCEPTION 'post target % is %, which is final (refused move to %)',
+            OLD.id, OLD.status, NEW.status USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+
+
+--
+-- Name: postpace_targets_release_events(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_release_events() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_rows) THEN
+        LOCK TABLE webhook_events IN SHARE ROW EXCLUSIVE MODE;
+        UPDATE webhook_events w SET target_id = NULL
+         WHERE w.target_id IN (SELECT o.id FROM old_rows o);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_truncate_check(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_truncate_check() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF (TG_TABLE_NAME = 'posts' AND EXISTS (SELECT 1 FROM post_targets))
+       OR (TG_TABLE_NAME = 'provider_keys' AND EXISTS (SELECT 1 FROM posts)) THEN
+        RAISE EXCEPTION 'cannot truncate % while % still refers to it', TG_TABLE_NAME,
+            CASE TG_TABLE_NAME WHEN 'posts' THEN 'post_targets' ELSE 'posts' END
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Truncate the referring table in the same command.';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_webhook_events_refs(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_webhook_events_refs() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows n
+                WHERE NOT EXISTS (SELECT 1 FROM providers p WHERE p.id = n.provider)) THEN
+        RAISE EXCEPTION 'webhook_events names a provider that does not exist'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM new_rows n
+                WHERE n.target_id IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM post_targets t WHERE t.id = n.target_id)) THEN
+        RAISE EXCEPTION 'webhook_events names a post target that does not exist'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_webhook_may_settle(public.target_status, integer, boolean); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_webhook_may_settle(status public.target_status, attempts integer, published boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE WHEN published
+                THEN status IN ('scheduled', 'publishing', 'submitted', 'unconfirmed', 'failed')
+                ELSE status IN ('publishing', 'submitted', 'unconfirmed')
+                     OR (status = 'scheduled' AND attempts > 0)
+           END
+$$;
+
+
+--
+-- Name: attempts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.attempts (
+    id bigint NOT NULL,
+    provider_key_id bigint NOT NULL,
+    target_ids bigint[] NOT NULL,
+    route text NOT NULL,
+    units integer DEFAULT 1 NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone,
+    http_status integer,
+    outcome text DEFAULT 'pending'::text NOT NULL,
+    retry_after_ms bigint,
+    response_excerpt text,
+    instance text,
+    accounts integer DEFAULT 1 NOT NULL,
+    posts integer DEFAULT 1 NOT NULL,
+    CONSTRAINT attempts_accounts_check CHECK ((accounts >= 0)),
+    CONSTRAINT attempts_http_status_check CHECK (((http_status >= 100) AND (http_status <= 599))),
+    CONSTRAINT attempts_outcome_check CHECK ((outcome = ANY (ARRAY['pending'::text, 'ok'::text, 'rate_limited'::text, 'retryable'::text, 'permanent'::text, 'unknown'::text]))),
+    CONSTRAINT attempts_posts_check CHECK ((posts >= 0)),
+    CONSTRAINT attempts_response_excerpt_check CHECK ((length(response_excerpt) <= 2048)),
+    CONSTRAINT attempts_retry_after_ms_check CHECK ((retry_after_ms >= 0)),
+    CONSTRAINT attempts_target_ids_check CHECK ((cardinality(target_ids) >= 1)),
+    CONSTRAINT attempts_units_check CHECK ((units >= 0))
+);
+
+
+--
+-- Name: attempts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.attempts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: key_leases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.key_leases (
+    group_id bigint NOT NULL,
+    owner text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: post_targets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.post_targets (
+    id bigint NOT NULL,
+    post_id bigint NOT NULL,
+    provider_key_id bigint NOT NULL,
+    account_id text NOT NULL COLLATE pg_catalog."C",
+    status public.target_status DEFAULT 'scheduled'::public.target_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    provider_post_id text COLLATE pg_catalog."C",
+    idempotency_key text NOT NULL COLLATE pg_catalog."C",
+    last_error jsonb,
+    lease_owner text,
+    lease_expires_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_ref text COLLATE pg_catalog."C",
+    due_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    recheck_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    CONSTRAINT post_targets_account_id_check CHECK ((length(account_id) > 0)),
+    CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
+    CONSTRAINT post_targets_last_error_check CHECK (((last_error IS NULL) OR (jsonb_typeof(last_error) = 'object'::text)))
+)
+WITH (fillfactor='60');
+
+
+--
+-- Name: post_targets_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.post_targets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.post_targets_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: posts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.posts (
+    id bigint NOT NULL,
+    external_id text COLLATE pg_catalog."C",
+    provider_key_id bigint NOT NULL,
+    account_ids text[] NOT NULL,
+    content text NOT NULL,
+    media jsonb DEFAULT '[]'::jsonb NOT NULL,
+    scheduled_at timestamp with time zone NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT posts_account_ids_check CHECK ((((cardinality(account_ids) >= 1) AND (cardinality(account_ids) <= 100)) AND (array_position(account_ids, NULL::text) IS NULL))),
+    CONSTRAINT posts_content_check CHECK ((btrim(content) <> ''::text)),
+    CONSTRAINT posts_external_id_check CHECK (((length(external_id) >= 1) AND (length(external_id) <= 200))),
+    CONSTRAINT posts_media_check CHECK ((jsonb_typeof(media) = 'array'::text))
+);
+
+
+--
+-- Name: posts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.posts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.posts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: provider_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.provider_keys (
+    id bigint NOT NULL,
+    provider text NOT NULL,
+    label text NOT NULL,
+    plan text DEFAULT 'default'::text NOT NULL,
+    provider_user_id text,
+    provider_account_id text,
+    secret_ref text NOT NULL,
+    webhook_secret_ref text,
+    base_url text,
+    time_scale double precision,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provider_keys_base_url_check CHECK ((base_url ~ '^https?://'::text)),
+    CONSTRAINT provider_keys_label_check CHECK ((label ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text)),
+    CONSTRAINT provider_keys_secret_ref_check CHECK ((secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'::text)),
+    CONSTRAINT provider_keys_time_scale_check CHECK ((time_scale > (0)::double precision)),
+    CONSTRAINT provider_keys_webhook_secret_ref_check CHECK ((webhook_secret_ref ~ '^((env:[A-Za-z_][A-Za-z0-9_]*|file:/\S+)( |$))+$'::text))
+);
+
+
+--
+-- Name: provider_keys_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.provider_keys ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.provider_keys_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: providers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.providers (
+    id text NOT NULL,
+    name text NOT NULL,
+    base_url text NOT NULL,
+    reset_kind text NOT NULL,
+    batch_accounts boolean NOT NULL,
+    max_content_len integer,
+    max_media integer,
+    max_media_bytes bigint,
+    media_types text[],
+    time_scale double precision DEFAULT 1 NOT NULL,
+    CONSTRAINT providers_base_url_check CHECK ((base_url ~ '^https?://'::text)),
+    CONSTRAINT providers_id_check CHECK ((id ~ '^[a-z][a-z0-9_]*$'::text)),
+    CONSTRAINT providers_max_content_len_check CHECK ((max_content_len > 0)),
+    CONSTRAINT providers_max_media_bytes_check CHECK ((max_media_bytes > 0)),
+    CONSTRAINT providers_max_media_check CHECK ((max_media >= 0)),
+    CONSTRAINT providers_reset_kind_check CHECK ((reset_kind = ANY (ARRAY['unix'::text, 'seconds'::text, 'none'::text]))),
+    CONSTRAINT providers_time_scale_check CHECK ((time_scale > (0)::double precision))
+);
+
+
+--
+-- Name: rate_limits; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.rate_limits (
+    id bigint NOT NULL,
+    provider text NOT NULL,
+    plan text,
+    key_id bigint,
+    scope public.limit_scope NOT NULL,
+    route text NOT NULL,
+    kind public.window_kind NOT NULL,
+    window_ms bigint,
+    max_units bigint NOT NULL,
+    cost public.limit_cost DEFAULT 'request'::public.limit_cost NOT NULL,
+    doc text DEFAULT ''::text NOT NULL,
+    CONSTRAINT rate_limits_check CHECK (((kind = ANY (ARRAY['rolling'::public.window_kind, 'fixed'::public.window_kind])) = ((window_ms IS NOT NULL) AND (window_ms > 0)))),
+    CONSTRAINT rate_limits_check1 CHECK (((key_id IS NULL) OR (plan IS NULL))),
+    CONSTRAINT rate_limits_max_units_check CHECK ((max_units > 0)),
+    CONSTRAINT rate_limits_route_check CHECK (((route = '*'::text) OR (route = ANY (ARRAY['read'::text, 'write'::text])) OR (route ~ '^(GET|POST|PUT|PATCH|DELETE) /'::text)))
+);
+
+
+--
+-- Name: rate_limits_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.rate_limits ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.rate_limits_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version text NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT schema_migrations_checksum_check CHECK ((checksum ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT schema_migrations_version_check CHECK ((version ~ '^[0-9]{4}$'::text))
+);
+
+
+--
+-- Name: time_zones; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.time_zones (
+    name text NOT NULL
+);
+
+
+--
+-- Name: attempts attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: key_leases key_leases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.key_leases
+    ADD CONSTRAINT key_leases_pkey PRIMARY KEY (group_id);
+
+
+--
+-- Name: post_targets post_targets_idempotency_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_targets
+    ADD CONSTRAINT post_targets_idempotency_key_key UNIQUE (idempotency_key);
+
+
+--
+-- Name: post_targets post_targets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_targets
+    ADD CONSTRAINT post_targets_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: post_targets post_targets_post_id_account_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.post_targets
+    ADD CONSTRAINT post_targets_post_id_account_id_key UNIQUE (post_id, account_id);
+
+
+--
+-- Name: posts posts_external_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_external_id_key UNIQUE (external_id);
+
+
+--
+-- Name: posts posts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT posts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: provider_keys provider_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_keys
+    ADD CONSTRAINT provider_keys_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: provider_keys provider_keys_provider_label_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_keys
+    ADD CONSTRAINT provider_keys_provider_label_key UNIQUE (provider, label);
+
+
+--
+-- Name: providers providers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.providers
+    ADD CONSTRAINT providers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: rate_limits rate_limits_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_limits
+    ADD CONSTRAINT rate_limits_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: time_zones time_zones_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.time_zones
+    ADD CONSTRAINT time_zones_pkey PRIMARY KEY (name);
+
+
+--
+-- Name: webhook_events webhook_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_events
+    ADD CONSTRAINT webhook_events_pkey PRIMARY KEY (provider, event_id);
+
+
+--
+-- Name: attempts_key_sent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX attempts_key_sent ON public.attempts USING btree (provider_key_id, sent_at);
+
+
+--
+-- Name: post_targets_key_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_targets_key_due ON public.post_targets USING btree (provider_key_id, due_at, id) WHERE (due_at IS NOT NULL);
+
+
+--
+-- Name: post_targets_provider_post_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_targets_provider_post_id ON public.post_targets USING btree (provider_post_id) WHERE (provider_post_id IS NOT NULL);
+
+
+--
+-- Name: post_targets_publishing; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_targets_publishing ON public.post_targets USING btree (lease_lapses_at) WHERE (lease_lapses_at IS NOT NULL);
+
+
+--
+-- Name: post_targets_request_ref; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_targets_request_ref ON public.post_targets USING btree (request_ref) WHERE (request_ref IS NOT NULL);
+
+
+--
+-- Name: post_targets_unconfirmed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX post_targets_unconfirmed ON public.post_targets USING btree (recheck_at) WHERE (recheck_at IS NOT NULL);
+
+
+--
+-- Name: posts_scheduled_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX posts_scheduled_at ON public.posts USING btree (scheduled_at);
+
+
+--
+-- Name: rate_limits_identity; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX rate_limits_identity ON public.rate_limits USING btree (provider, COALESCE(plan, ''::text), COALESCE(key_id, (0)::bigint), scope, route, kind, COALESCE(window_ms, (0)::bigint));
+
+
+--
+-- Name: webhook_events_pending; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_events_pending ON public.webhook_events USING btree (provider, event_id) WHERE (applied_at IS NULL);
+
+
+--
+-- Name: webhook_events_pending_post; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_events_pending_post ON public.webhook_events USING btree (provider_post_id) WHERE (applied_at IS NULL);
+
+
+--
+-- Name: webhook_events_pending_received; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_events_pending_received ON public.webhook_events USING btree (received_at, provider, event_id) WHERE (applied_at IS NULL);
+
+
+--
+-- Name: webhook_events_pending_ref; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_events_pending_ref ON public.webhook_events USING btree (reference) WHERE (applied_at IS NULL);
+
+
+--
+-- Name: post_targets post_targets_apply_pending_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_apply_pending_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_apply_pending();
+
+
+--
+-- Name: post_targets post_targets_apply_pending_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_apply_pending_update AFTER UPDATE ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_apply_pending();
+
+
+--
+-- Name: post_targets post_targets_check_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_check_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_check_insert();
+
+
+--
+-- Name: post_targets post_targets_check_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_check_update AFTER UPDATE OF post_id ON public.post_targets FOR EACH ROW WHEN ((old.post_id IS DISTINCT FROM new.post_id)) EXECUTE FUNCTION public.postpace_targets_check_update();
+
+
+--
+-- Name: post_targets post_targets_guard; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_guard AFTER UPDATE OF status ON public.post_targets FOR EACH ROW WHEN (((old.status = ANY (ARRAY['published'::public.target_status, 'failed'::public.target_status, 'cancelled'::public.target_status, 'expired'::public.target_status])) AND (old.status IS DISTINCT FROM new.status))) EXECUTE FUNCTION public.postpace_targets_guard();
+
+
+--
+-- Name: post_targets post_targets_notify_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_notify_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_notify_due();
+
+
+--
+-- Name: post_targets post_targets_notify_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_notify_update AFTER UPDATE ON public.post_targets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((current_setting('postpace.webhook_store'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION public.postpace_notify_due();
+
+
+--
+-- Name: post_targets post_targets_release_events; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_release_events AFTER DELETE ON public.post_targets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_release_events();
+
+
+--
+-- Name: posts posts_cascade; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_cascade AFTER DELETE ON public.posts REFERENCING OLD TABLE AS old_posts FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_posts_cascade();
+
+
+--
+-- Name: posts posts_check_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_check_insert AFTER INSERT ON public.posts REFERENCING NEW TABLE AS new_posts FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_posts_check_insert();
+
+
+--
+-- Name: posts posts_check_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_check_update AFTER UPDATE OF time_zone, provider_key_id, id ON public.posts FOR EACH ROW WHEN (((old.time_zone IS DISTINCT FROM new.time_zone) OR (old.provider_key_id IS DISTINCT FROM new.provider_key_id) OR (old.id IS DISTINCT FROM new.id))) EXECUTE FUNCTION public.postpace_posts_check_update();
+
+
+--
+-- Name: posts posts_expand; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_expand AFTER INSERT ON public.posts REFERENCING NEW TABLE AS new_posts FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_posts_expand();
+
+
+--
+-- Name: posts posts_reschedule; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_reschedule AFTER UPDATE OF scheduled_at ON public.posts FOR EACH ROW WHEN ((old.scheduled_at IS DISTINCT FROM new.scheduled_at)) EXECUTE FUNCTION public.postpace_posts_reschedule();
+
+
+--
+-- Name: posts posts_truncate_check; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER posts_truncate_check AFTER TRUNCATE ON public.posts FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_truncate_check();
+
+
+--
+-- Name: provider_keys provider_keys_check_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER provider_keys_check_delete AFTER DELETE ON public.provider_keys REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_keys_check_delete();
+
+
+--
+-- Name: provider_keys provider_keys_check_plan; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER provider_keys_check_plan BEFORE INSERT OR UPDATE OF provider, plan ON public.provider_keys FOR EACH ROW EXECUTE FUNCTION public.postpace_keys_check_plan();
+
+
+--
+-- Name: provider_keys provider_keys_check_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER provider_keys_check_update AFTER UPDATE OF id ON public.provider_keys FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id)) EXECUTE FUNCTION public.postpace_keys_check_update();
+
+
+--
+-- Name: provider_keys provider_keys_truncate_check; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER provider_keys_truncate_check AFTER TRUNCATE ON public.provider_keys FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_truncate_check();
+
+
+--
+-- Name: providers providers_keep_events_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER providers_keep_events_delete AFTER DELETE ON public.providers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_providers_keep_events();
+
+
+--
+-- Name: providers providers_keep_events_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER providers_keep_events_update AFTER UPDATE ON public.providers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_providers_keep_events();
+
+
+--
+-- Name: webhook_events webhook_events_refs_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_events_refs_insert AFTER INSERT ON public.webhook_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT WHEN ((current_setting('postpace.webhook_store'::text, true) IS DISTINCT FROM 'on'::text)) EXECUTE FUNCTION public.postpace_webhook_events_refs();
+
+
+--
+-- Name: webhook_events webhook_events_refs_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER webhook_events_refs_update AFTER UPDATE ON public.webhook_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_webhook_events_refs();
+
+
+--
+-- Name: attempts attempts_provider_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attempts
+    ADD CONSTRAINT attempts_provider_key_id_fkey FOREIGN KEY (provider_key_id) REFERENCES public.provider_keys(id);
+
+
+--
+-- Name: key_leases key_leases_group_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.key_leases
+    ADD CONSTRAINT key_leases_group_id_fkey FOREIGN KEY (group_id) REFERENCES public.provider_keys(id) ON DELETE CASCADE;
+
+
+--
+-- Name: provider_keys provider_keys_provider_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.provider_keys
+    ADD CONSTRAINT provider_keys_provider_fkey FOREIGN KEY (provider) REFERENCES public.providers(id);
+
+
+--
+-- Name: rate_limits rate_limits_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_limits
+    ADD CONSTRAINT rate_limits_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.provider_keys(id) ON DELETE CASCADE;
+
+
+--
+-- Name: rate_limits rate_limits_provider_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_limits
+    ADD CONSTRAINT rate_limits_provider_fkey FOREIGN KEY (provider) REFERENCES public.providers(id);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+
