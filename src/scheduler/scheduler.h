@@ -29,7 +29,7 @@ struct sched_options {
 
 struct scheduler;
 
-/* Fills the defaults (documented in README "Scheduler"). */
+/* Fills the defaults (the settings table in README "Configuration"). */
 void sched_options_init(struct sched_options *o);
 
 /* Starts the thread. It (re)connects by itself while the database is down. */

@@ -15,7 +15,7 @@
  * Each is compared with two maxima over the same elapsed time, computed by
  * the limiter in virtual time from the same start, with no skew margin:
  *   spread    the documented windows with sends spread evenly inside the
- *             shortest one, as the providers' docs ask (README "Pacing");
+ *             shortest one, as the providers' docs ask (README "Rate limits");
  *   greedy    the documented windows alone (every window filled at once).
  * Usage: bench_pacing [posteverywhere|schedpilot|feedhorizon|postlark|jestha|all] [SECONDS]
  * Needs PGTEST_URL (a cluster); prints one block per provider.
