@@ -126,7 +126,7 @@ static int write_settles(struct recorder *r, const struct rec_settle *x)
     struct db_column c[6] = {0};
     for (; x; x = x->next) {
         db_col_push_i64(&c[0], x->target_id);
-        db_col_push(&c[1], x->status);
+        db_col_push(&c[1], ts_name(x->status));
         db_col_push(&c[2], x->post_id);
         if (x->next_ms)
             db_col_push_i64(&c[3], (long long)x->next_ms);
@@ -148,7 +148,7 @@ static int write_finishes(struct recorder *r, const struct rec_finish *f)
             db_col_push_i64(&c[1], f->http_status);
         else
             db_col_push(&c[1], NULL);
-        db_col_push(&c[2], f->outcome);
+        db_col_push(&c[2], ao_name(f->outcome));
         if (f->retry_after_ms >= 0)
             db_col_push_i64(&c[3], f->retry_after_ms);
         else

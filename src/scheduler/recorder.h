@@ -9,10 +9,12 @@
 
 #include <stdint.h>
 
+#include "scheduler/outcome.h"
+
 /* One target's outcome, waiting to be written. */
 struct rec_settle {
     int64_t target_id;
-    const char *status; /* static string: submitted | scheduled | unconfirmed | failed */
+    enum target_status status; /* submitted, scheduled, unconfirmed or failed */
     char *post_id;      /* NULL: keep */
     uint64_t next_ms;   /* next attempt, epoch ms; 0: keep */
     char *error;        /* JSON object text, NULL: keep */
@@ -24,7 +26,7 @@ struct rec_settle {
 struct rec_finish {
     int64_t attempt_id;
     int http_status;        /* 0: none */
-    const char *outcome;    /* static string */
+    enum attempt_outcome outcome;
     int64_t retry_after_ms; /* -1: none */
     char *excerpt;          /* NULL: none */
     struct rec_finish *next;

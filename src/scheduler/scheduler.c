@@ -33,6 +33,7 @@
 #include "db/db.h"
 #include "metrics.h"
 #include "provider/provider.h"
+#include "scheduler/outcome.h"
 #include "scheduler/recorder.h"
 #include "scheduler/registry.h"
 #include "util/log.h"
@@ -140,7 +141,7 @@ static char *error_json(const char *source, int http_status, const char *code, c
     return text;
 }
 
-static void add_settle(struct scheduler *s, int64_t target, const char *status, const char *post_id,
+static void add_settle(struct scheduler *s, int64_t target, enum target_status status, const char *post_id,
                        uint64_t next_ms, char *error, int uncount)
 {
     struct rec_settle *x = xcalloc(1, sizeof *x);
@@ -154,7 +155,7 @@ static void add_settle(struct scheduler *s, int64_t target, const char *status, 
     s->settles = x;
 }
 
-static void add_finish(struct scheduler *s, int64_t attempt, int status, const char *outcome,
+static void add_finish(struct scheduler *s, int64_t attempt, int status, enum attempt_outcome outcome,
                        int64_t retry_ms, const char *excerpt, size_t len)
 {
     struct rec_finish *f = xcalloc(1, sizeof *f);
@@ -183,6 +184,18 @@ static uint64_t backoff(struct scheduler *s, int attempt)
     for (int i = 1; i < attempt && b < 3600000; i++)
         b *= 2;
     return b / 2 + (uint64_t)rand_r(&s->rng) % (b + 1);
+}
+
+static uint64_t backoff_of(void *arg, int attempt)
+{
+    return backoff(arg, attempt);
+}
+
+/* The answer table's settings (outcome.h), this scheduler's. */
+static struct outcome_rules rules_of(struct scheduler *s)
+{
+    return (struct outcome_rules){s->o.max_attempts, (uint64_t)s->o.unconfirmed_retry_ms,
+                                  backoff_of, s};
 }
 
 /* ---- database plumbing ---- */
@@ -510,7 +523,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 }
 
 /* Every target of the flight to one status. */
-static void settle_all(struct scheduler *s, struct flight *f, const char *status, uint64_t next_ms,
+static void settle_all(struct scheduler *s, struct flight *f, enum target_status status, uint64_t next_ms,
                        const char *error, int uncount)
 {
     for (size_t i = 0; i < f->n; i++)
@@ -561,11 +574,11 @@ static void on_created(struct scheduler *s, struct flight *f, const struct prov_
     struct prov_result res[MAX_BATCH];
     size_t unknown = ops->decode_created(f->resp ? f->resp : "", f->resp_len, post, res);
     for (size_t i = 0; i < f->n; i++) {
-        if (res[i].outcome == PROV_FAILED)
-            add_settle(s, f->target_ids[i], "failed", NULL, 0,
+        if (out_created(res[i].outcome) == TS_FAILED)
+            add_settle(s, f->target_ids[i], TS_FAILED, NULL, 0,
                        error_json("provider", 0, res[i].error_code, res[i].error_message), 0);
         else /* PROV_CREATED, or PROV_CREATED_NO_ID with an empty post_id */
-            add_settle(s, f->target_ids[i], "submitted", res[i].post_id, 0, NULL, 0);
+            add_settle(s, f->target_ids[i], TS_SUBMITTED, res[i].post_id, 0, NULL, 0);
     }
     if (unknown)
         note_unread_answer(s, f, unknown);
@@ -601,31 +614,22 @@ static void on_status(struct scheduler *s, struct flight *f, long status, uint64
     if (pe.retry_after_s >= 0)
         f->fb.body_retry_after_s = pe.retry_after_s;
     uint64_t until = feed_limiter(s, f, status, now);
-    const char *outcome;
-    if (status >= 200 && status < 300) {
-        outcome = "ok";
-        met_publish(f->provider, MET_PUB_OK);
+    enum attempt_outcome outcome = out_attempt(ANS_HTTP, status);
+    met_publish(f->provider, outcome == AO_OK             ? MET_PUB_OK
+                             : outcome == AO_RATE_LIMITED ? MET_PUB_RATE_LIMITED
+                             : outcome == AO_UNKNOWN      ? MET_PUB_SERVER_ERROR
+                                                          : MET_PUB_CLIENT_ERROR);
+    if (outcome == AO_OK) {
         on_created(s, f, ops, &post);
-    } else if (status == 429) {
-        outcome = "rate_limited";
-        met_publish(f->provider, MET_PUB_RATE_LIMITED);
-        uint64_t next = until > now ? until : now + backoff(s, 1);
-        settle_all(s, f, "scheduled", next, NULL, 1);
-        log_warn("rate limited", LOG_STR("provider", prov_name(f->provider)),
-                 LOG_INT("key", f->key_id), LOG_UINT("retry_in_ms", next - now));
-    } else if (status >= 500) {
-        /* The provider may have created it: wait for its webhook before re-sending. */
-        outcome = "unknown";
-        met_publish(f->provider, MET_PUB_SERVER_ERROR);
-        char *err = error_json("provider", (int)status, pe.code, pe.message);
-        settle_all(s, f, "unconfirmed", now + (uint64_t)s->o.unconfirmed_retry_ms, err, 0);
-        free(err);
     } else {
-        outcome = "permanent";
-        met_publish(f->provider, MET_PUB_CLIENT_ERROR);
         char *err = error_json("provider", (int)status, pe.code, pe.message);
-        settle_all(s, f, "failed", 0, err, 0);
+        struct outcome_rules rules = rules_of(s);
+        struct target_move m = out_move(&rules, ANS_HTTP, status, 1, now, until);
+        settle_all(s, f, m.status, m.next_ms, m.records ? err : NULL, m.uncount);
         free(err);
+        if (outcome == AO_RATE_LIMITED)
+            log_warn("rate limited", LOG_STR("provider", prov_name(f->provider)),
+                     LOG_INT("key", f->key_id), LOG_UINT("retry_in_ms", m.next_ms - now));
     }
     int64_t retry_ms = f->fb.retry_after_s >= 0        ? f->fb.retry_after_s * 1000
                        : f->fb.body_retry_after_s >= 0 ? f->fb.body_retry_after_s * 1000
@@ -639,18 +643,15 @@ static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode r
     char *err = error_json("network", 0, "transport", curl_easy_strerror(rc));
     int never_left = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
                      rc == CURLE_COULDNT_RESOLVE_PROXY;
+    enum answer_kind kind = never_left ? ANS_NEVER_LEFT : ANS_LOST;
+    struct outcome_rules rules = rules_of(s);
     for (size_t i = 0; i < f->n; i++) {
-        if (never_left && f->attempts[i] >= s->o.max_attempts)
-            add_settle(s, f->target_ids[i], "failed", NULL, 0, xstrdup(err), 0);
-        else if (never_left)
-            add_settle(s, f->target_ids[i], "scheduled", NULL, now + backoff(s, f->attempts[i]),
-                       xstrdup(err), 0);
-        else
-            add_settle(s, f->target_ids[i], "unconfirmed", NULL,
-                       now + (uint64_t)s->o.unconfirmed_retry_ms, xstrdup(err), 0);
+        struct target_move m = out_move(&rules, kind, 0, f->attempts[i], now, 0);
+        add_settle(s, f->target_ids[i], m.status, NULL, m.next_ms, m.records ? xstrdup(err) : NULL,
+                   m.uncount);
     }
-    add_finish(s, f->attempt_id, 0, never_left ? "retryable" : "unknown", -1,
-               curl_easy_strerror(rc), strlen(curl_easy_strerror(rc)));
+    add_finish(s, f->attempt_id, 0, out_attempt(kind, 0), -1, curl_easy_strerror(rc),
+               strlen(curl_easy_strerror(rc)));
     free(err);
 }
 
@@ -818,14 +819,14 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
         char *err = error_json("limiter", 0, "quota_exhausted",
                                "a quota of this key will not reopen (lifetime, or smaller than "
                                "the request)");
-        settle_all(s, f, "failed", 0, err, 1);
+        settle_all(s, f, TS_FAILED, 0, err, 1);
         free(err);
         flight_free(f);
         return;
     }
     if (slot > now) {
         /* More accounts than the window holds now: put them back until it opens. */
-        settle_all(s, f, "scheduled", slot, NULL, 1);
+        settle_all(s, f, TS_SCHEDULED, slot, NULL, 1);
         flight_free(f);
         *wake = slot < *wake ? slot : *wake;
         return;
@@ -902,8 +903,8 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
                 /* Never left: the intent is recorded, so settle it as not sent. */
                 char *err = error_json("config", 0, "secret_unavailable",
                                        "the key's API secret is not set");
-                settle_all(s, f, "failed", 0, err, 0);
-                add_finish(s, f->attempt_id, 0, "permanent", -1, NULL, 0);
+                settle_all(s, f, TS_FAILED, 0, err, 0);
+                add_finish(s, f->attempt_id, 0, AO_PERMANENT, -1, NULL, 0);
                 free(err);
                 flight_free(f);
             }

@@ -75,7 +75,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static struct rec_settle *settle(int64_t target, const char *status, const char *post_id)
+static struct rec_settle *settle(int64_t target, enum target_status status, const char *post_id)
 {
     struct rec_settle *x = xcalloc(1, sizeof *x);
     x->target_id = target;
@@ -84,7 +84,7 @@ static struct rec_settle *settle(int64_t target, const char *status, const char 
     return x;
 }
 
-static struct rec_finish *finish(int64_t attempt, int http_status, const char *outcome)
+static struct rec_finish *finish(int64_t attempt, int http_status, enum attempt_outcome outcome)
 {
     struct rec_finish *x = xcalloc(1, sizeof *x);
     x->attempt_id = attempt;
@@ -106,7 +106,7 @@ static void test_outcomes_handed_over_are_written(void **state)
 {
     struct fx *f = *state;
     struct recorder *r = rec_create(f->db, "inst-a");
-    rec_hand(r, settle(f->targets[0], "submitted", "p-1"), finish(f->attempt, 201, "ok"));
+    rec_hand(r, settle(f->targets[0], TS_SUBMITTED, "p-1"), finish(f->attempt, 201, AO_OK));
     assert_int_equal(rec_drain(r, 10000), 0);
     assert_int_equal(rec_pending(r), 0);
     expect(f->c,
@@ -124,7 +124,7 @@ static void test_a_claim_of_another_instance_is_left_alone(void **state)
 {
     struct fx *f = *state;
     struct recorder *r = rec_create(f->db, "inst-a");
-    rec_hand(r, settle(f->targets[1], "submitted", "p-2"), NULL);
+    rec_hand(r, settle(f->targets[1], TS_SUBMITTED, "p-2"), NULL);
     assert_int_equal(rec_drain(r, 10000), 0);
     expect(f->c, "SELECT status || ' ' || lease_owner FROM post_targets WHERE account_id = 'b'",
            "publishing inst-b");
@@ -137,8 +137,8 @@ static void test_outcomes_are_kept_while_the_database_is_unreachable(void **stat
     /* Port 1 on loopback: nothing listens, the connection is refused at once. */
     struct recorder *r =
         rec_create("host=127.0.0.1 port=1 dbname=none connect_timeout=1", "inst-a");
-    rec_hand(r, settle(f->targets[0], "submitted", "p-1"), finish(f->attempt, 201, "ok"));
-    rec_hand(r, NULL, finish(f->attempt, 201, "ok"));
+    rec_hand(r, settle(f->targets[0], TS_SUBMITTED, "p-1"), finish(f->attempt, 201, AO_OK));
+    rec_hand(r, NULL, finish(f->attempt, 201, AO_OK));
     assert_int_equal(rec_drain(r, 300), -1);
     assert_int_equal(rec_pending(r), 3);
     expect(f->c, "SELECT status FROM post_targets WHERE account_id = 'a'", "publishing");
