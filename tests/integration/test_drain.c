@@ -9,10 +9,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "drainfx.h"
+#include "pgtest.h"
+#include "simctl.h"
 
 static void test_drain_all_providers_without_429_or_duplicates(void **state)
 {
@@ -55,10 +59,61 @@ static void test_drain_all_providers_without_429_or_duplicates(void **state)
     drainfx_teardown(&f);
 }
 
+/*
+ * Never twice rests on the idempotency key: every create request the
+ * simulator logged carries, in its Idempotency-Key header, the key of one of
+ * its targets (a batch: the first target's, plus "+N"). Read from the
+ * provider's side, so a request that lost the header goes red here even
+ * though a provider that ignores keys would still count no duplicate.
+ */
+static void test_every_create_carries_its_targets_idempotency_key(void **state)
+{
+    (void)state;
+    char log[64];
+    snprintf(log, sizeof log, "/tmp/postpace-requests-%d.log", (int)getpid());
+    const char *args[] = {"--log-requests", log, NULL};
+    struct drainfx f;
+    assert_int_equal(drainfx_setup_cluster(&f, pgt_cluster(), 60, args), 0);
+    drainfx_posts(&f, "pe", 5, "{pe-a,pe-b}", 0);
+    drainfx_posts(&f, "je", 5, "{main}", 0);
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    json_decref(sim_ctl_stats(&f.sim)); /* flushes the request log */
+
+    FILE *in = fopen(log, "r");
+    assert_non_null(in);
+    char line[2048];
+    int creates = 0, keyed = 0;
+    while (fgets(line, sizeof line, in)) {
+        const char *k = strstr(line, " idempotency_key=");
+        if (!strstr(line, " method=POST ") || !strstr(line, " status=2") || !k)
+            continue;
+        creates++;
+        char key[160];
+        if (sscanf(k, " idempotency_key=%159[^ +\n]", key) != 1)
+            continue;
+        const char *p[] = {key};
+        PGresult *r = PQexecParams(f.conn, "SELECT count(*) FROM post_targets "
+                                           "WHERE idempotency_key = $1",
+                                   1, NULL, p, NULL, NULL, 0);
+        keyed += atoi(PQgetvalue(r, 0, 0)) == 1;
+        PQclear(r);
+    }
+    fclose(in);
+    unlink(log);
+    printf("drain: %d create requests, %d with a target's idempotency key\n", creates, keyed);
+    assert_int_equal(creates, 10); /* PostEverywhere batches its two accounts */
+    assert_int_equal(keyed, creates);
+    char *db = strdup(f.db);
+    drainfx_teardown_cluster(&f);
+    pgt_drop_db(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drain_all_providers_without_429_or_duplicates),
+        cmocka_unit_test(test_every_create_carries_its_targets_idempotency_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
