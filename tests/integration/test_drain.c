@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "drainfx.h"
 #include "pgtest.h"
@@ -60,13 +61,16 @@ static void test_drain_all_providers_without_429_or_duplicates(void **state)
 }
 
 /*
- * Never twice rests on the idempotency key: every create request the
- * simulator logged carries, in its Idempotency-Key header, the key of one of
- * its targets (a batch: the first target's, plus "+N"). Read from the
- * provider's side, so a request that lost the header goes red here even
- * though a provider that ignores keys would still count no duplicate.
+ * Never twice rests on two things, both checked from the provider's side:
+ * the intent (target publishing, attempts row) is committed before the
+ * request leaves, which the simulator checks in our database on every create
+ * (intent_db); and every create carries, in its Idempotency-Key header, the
+ * key of one of its targets (a batch: the first target's, plus "+N"), read
+ * from the simulator's request log. A client that sent first, or lost the
+ * header, goes red here though a provider that ignores keys counts no
+ * duplicate.
  */
-static void test_every_create_carries_its_targets_idempotency_key(void **state)
+static void test_every_create_finds_its_intent_committed_and_carries_its_key(void **state)
 {
     (void)state;
     char log[64];
@@ -74,11 +78,20 @@ static void test_every_create_carries_its_targets_idempotency_key(void **state)
     const char *args[] = {"--log-requests", log, NULL};
     struct drainfx f;
     assert_int_equal(drainfx_setup_cluster(&f, pgt_cluster(), 60, args), 0);
+    /* And on each create the simulator looks into our database for the intent. */
+    json_t *faults = json_pack("{s:s}", "intent_db", f.db);
+    char *text = json_dumps(faults, JSON_COMPACT);
+    assert_int_equal(sim_ctl_faults(&f.sim, text), 0);
+    free(text);
+    json_decref(faults);
     drainfx_posts(&f, "pe", 5, "{pe-a,pe-b}", 0);
     drainfx_posts(&f, "je", 5, "{main}", 0);
     assert_int_equal(drainfx_start(&f, 0, NULL), 0);
     assert_int_equal(drainfx_await_settled(&f, 60), 0);
-    json_decref(sim_ctl_stats(&f.sim)); /* flushes the request log */
+    json_t *stats = sim_ctl_stats(&f.sim); /* also flushes the request log */
+    long checked = sim_ctl_total(stats, "intent_checked");
+    long violations = sim_ctl_total(stats, "intent_violations");
+    json_decref(stats);
 
     FILE *in = fopen(log, "r");
     assert_non_null(in);
@@ -101,9 +114,13 @@ static void test_every_create_carries_its_targets_idempotency_key(void **state)
     }
     fclose(in);
     unlink(log);
-    printf("drain: %d create requests, %d with a target's idempotency key\n", creates, keyed);
+    printf("drain: %d create requests, %d with a target's idempotency key; %ld checked for "
+           "their committed intent, %ld without\n",
+           creates, keyed, checked, violations);
     assert_int_equal(creates, 10); /* PostEverywhere batches its two accounts */
     assert_int_equal(keyed, creates);
+    assert_int_equal(checked, creates);
+    assert_int_equal(violations, 0);
     char *db = strdup(f.db);
     drainfx_teardown_cluster(&f);
     pgt_drop_db(db);
@@ -113,7 +130,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_drain_all_providers_without_429_or_duplicates),
-        cmocka_unit_test(test_every_create_carries_its_targets_idempotency_key),
+        cmocka_unit_test(test_every_create_finds_its_intent_committed_and_carries_its_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

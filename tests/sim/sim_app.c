@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ struct sim {
     h2o_loop_t *loop;
     struct latency_timeout timeouts[MAX_TIMEOUTS];
     int ntimeouts;
+    char *intent_db;      /* POST /_faults "intent_db": the client's database, or NULL */
+    PGconn *intent_conn;  /* loop thread only; opened at the first create after it is set */
 };
 
 /* ---- small utilities --------------------------------------------------- */
@@ -591,8 +594,45 @@ static void record_post(struct rctx *c, const struct sim_create *cr, const struc
     post->status = queue_webhook(c, cr, t);
 }
 
+/*
+ * A test's eye inside the client (POST /_faults "intent_db"): on every
+ * create, postpace's own database must already hold the request's intent,
+ * the target named by the idempotency key `publishing` with a pending
+ * attempts row committed. A client that sends first and commits after (or
+ * never) is counted in intent_violations. Blocks the loop for one query:
+ * a test tool, never on by default.
+ */
+static void check_intent(struct rctx *c, const struct sim_create *cr)
+{
+    struct sim *s = c->sim;
+    if (!s->intent_db)
+        return;
+    if (!s->intent_conn)
+        s->intent_conn = PQconnectdb(s->intent_db);
+    char key[200];
+    snprintf(key, sizeof key, "%.*s", (int)(c->idem.len ? c->idem.len : 0),
+             c->idem.len ? c->idem.base : "");
+    if (!*key && cr->reference)
+        snprintf(key, sizeof key, "%s", cr->reference);
+    key[strcspn(key, "+")] = '\0'; /* a batch: the first target's key, then +N */
+    const char *params[] = {key};
+    PGresult *r = PQexecParams(
+        s->intent_conn,
+        "SELECT count(*) FROM post_targets t WHERE t.idempotency_key = $1 "
+        "AND t.status = 'publishing' AND EXISTS (SELECT 1 FROM attempts a "
+        "WHERE a.provider_key_id = t.provider_key_id AND t.id = ANY (a.target_ids) "
+        "AND a.outcome = 'pending')",
+        1, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == 1;
+    PQclear(r);
+    BUMP(c, intent_checked);
+    if (!ok)
+        BUMP(c, intent_violations);
+}
+
 static void do_create(struct rctx *c, struct sim_create *cr)
 {
+    check_intent(c, cr);
     struct sim *s = c->sim;
     int idx[SIM_MAXW], n = mask_to_idx(c->route->post_mask, idx), created = 0;
     char per_account[8];
@@ -895,11 +935,12 @@ static json_t *counts_json(const struct sim_counts *k, const struct sim_prov_def
     for (int i = 0; i < p->nw; i++)
         json_object_set_new(by, p->w[i].name, json_integer((json_int_t)k->cause[i]));
 #define F(name) #name, (json_int_t)k->name
-    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", F(requests),
-                     F(create_requests), F(created), F(rate_limited), "rate_limited_by", by,
-                     F(unauthorized), F(client_errors), F(server_errors), F(dropped), F(duplicates),
-                     F(dup_idempotency), F(dup_content), F(failed_targets), F(failed_events),
-                     F(lockout_extensions));
+    return json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                     F(requests), F(create_requests), F(created), F(rate_limited),
+                     "rate_limited_by", by, F(unauthorized), F(client_errors), F(server_errors),
+                     F(dropped), F(duplicates), F(dup_idempotency), F(dup_content),
+                     F(failed_targets), F(failed_events), F(lockout_extensions),
+                     F(intent_checked), F(intent_violations));
 #undef F
 }
 
@@ -993,6 +1034,14 @@ static const char *faults_apply(struct sim *s, json_t *o)
         if (!json_is_boolean(v))
             return "webhook_reorder";
         f.webhook_reorder = json_is_true(v);
+    }
+    if ((v = json_object_get(o, "intent_db"))) {
+        if (!json_is_string(v))
+            return "intent_db";
+        free(s->intent_db);
+        s->intent_db = xstrdup(json_string_value(v));
+        PQfinish(s->intent_conn);
+        s->intent_conn = NULL;
     }
     if ((v = json_object_get(o, "seed"))) {
         if (!json_is_integer(v))
@@ -1178,6 +1227,8 @@ void sim_stop(struct sim *s)
     hook_destroy(s->hook);
     if (s->log)
         fclose(s->log);
+    PQfinish(s->intent_conn);
+    free(s->intent_db);
     stores_clear(s);
     sim_config_finish(&s->cfg);
     json_decref(s->cfg_json);

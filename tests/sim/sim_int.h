@@ -75,6 +75,8 @@ struct sim_counts {
     uint64_t failed_targets;     /* partial failures in a create response */
     uint64_t failed_events;      /* post.failed webhooks decided */
     uint64_t lockout_extensions; /* Jestha: early requests that extended a lockout */
+    uint64_t intent_checked;     /* creates checked against the client's database (intent_db) */
+    uint64_t intent_violations;  /* ... whose intent was not committed there (must be 0) */
 };
 
 struct sim_key {
