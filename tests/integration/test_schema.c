@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/select.h>
 
 #include <cmocka.h>
 
+#include "db/db.h"
 #include "pgtest.h"
 
 #define CHECK_VIOLATION "23514"
@@ -502,6 +504,75 @@ static void test_sweep_examines_at_most_its_budget_per_pass(void **state)
                 "a=published");
 }
 
+/* Runs sql/sched_claim.sql for key 1, one target, instance `who`, without waiting. */
+static void send_claim(PGconn *c, const char *who)
+{
+    const char *p[] = {"{1}", "{1}", who, "15000"};
+    assert_int_equal(PQsendQueryParams(c, db_sql("sched_claim"), 4, NULL, p, NULL, NULL, 0), 1);
+}
+
+/*
+ * Two instances claim at once (#23 item 6): while one claim's transaction
+ * holds its target, another claim neither waits for it nor takes it; it
+ * takes the next post's target at once (FOR UPDATE SKIP LOCKED). Waits for
+ * whichever comes first, B's answer or B waiting on a lock; a claim without
+ * SKIP LOCKED (or without FOR UPDATE, its UPDATE then blocking on A's row)
+ * waits, and the test goes red without any timing threshold.
+ */
+static void test_concurrent_claims_skip_each_others_targets_without_waiting(void **state)
+{
+    struct fx *f = *state;
+    assert_string_equal(insert_post(f->c, "{a}", "first", "[]", "UTC"), "00000");
+    assert_string_equal(insert_post(f->c, "{a}", "second", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE posts SET scheduled_at = now() - interval '1 minute' "
+                   "WHERE content = 'first'");
+    pgt_exec(f->c, "UPDATE posts SET scheduled_at = now() - interval '30 seconds' "
+                   "WHERE content = 'second'");
+    PGconn *a = pgt_connect(f->ci), *b = pgt_connect(f->ci);
+    pgt_exec(a, "BEGIN");
+    send_claim(a, "instance-a");
+    PGresult *r = PQgetResult(a);
+    assert_int_equal(PQntuples(r), 1);
+    char a_target[32];
+    snprintf(a_target, sizeof a_target, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    assert_null(PQgetResult(a));
+
+    send_claim(b, "instance-b");
+    char pid[32], sql[160];
+    snprintf(pid, sizeof pid, "%d", PQbackendPID(b));
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+             pid);
+    int waited = 0;
+    for (int i = 0; i < 1500 && PQisBusy(b); i++) { /* bounded: 30 s */
+        if (atoi(PQgetvalue(r = PQexec(f->c, sql), 0, 0)) > 0)
+            waited = 1;
+        PQclear(r);
+        if (waited)
+            break;
+        PQconsumeInput(b);
+        usleep(20 * 1000);
+    }
+    pgt_exec(a, "COMMIT"); /* lets a waiting B go on, so the test can end either way */
+    r = PQgetResult(b);
+    int n = PQntuples(r);
+    char b_target[32] = "";
+    if (n == 1)
+        snprintf(b_target, sizeof b_target, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    while ((r = PQgetResult(b)))
+        PQclear(r);
+    PQfinish(a);
+    PQfinish(b);
+    assert_false(waited);
+    assert_int_equal(n, 1);
+    assert_string_not_equal(b_target, a_target);
+    expect_text(f->c,
+                "SELECT string_agg(lease_owner, ' ' ORDER BY id) FROM post_targets",
+                "instance-a instance-b");
+}
+
 /* Intake's lock statement (postpace_store_events) writes out the rule
  * of postpace_match_targets, which stored events are matched by: for each
  * shape of event both settle the same targets, and those the rule names. */
@@ -700,6 +771,7 @@ int main(void)
         T(test_store_events_rechecks_what_a_waited_for_delete_removed),
         T(test_sweep_applies_recent_pending_events_that_match),
         T(test_sweep_examines_at_most_its_budget_per_pass),
+        T(test_concurrent_claims_skip_each_others_targets_without_waiting),
         T(test_store_events_matches_as_stored_events_do),
         T(test_store_events_settles_a_batch_as_one_event_at_a_time),
     };
