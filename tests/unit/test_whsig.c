@@ -85,6 +85,8 @@ static void test_timestamp_tolerance_both_directions(void **state)
                      WHSIG_OK);
     assert_int_equal(whsig_verify(&k, 1, msg_id, ts, expected, body, n, 1614265330 + 301, 300),
                      WHSIG_STALE);
+    assert_int_equal(whsig_verify(&k, 1, msg_id, ts, expected, body, n, 1614265330 - 300, 300),
+                     WHSIG_OK); /* the future edge is inclusive too */
     assert_int_equal(whsig_verify(&k, 1, msg_id, ts, expected, body, n, 1614265330 - 301, 300),
                      WHSIG_FUTURE);
     assert_int_equal(whsig_verify(&k, 1, msg_id, "16142x", expected, body, n, 1614265330, 300),
