@@ -1,6 +1,6 @@
 /*
  * embedded: the query texts of sql/ and the migrations of migrations/, built
- * into the binary by cmake/embed_sql.cmake. Tables end with a {0, 0} row.
+ * into the binary by sql/embed_sql.cmake. Tables end with a {0, 0} row.
  */
 #ifndef POSTPACE_DB_EMBEDDED_H
 #define POSTPACE_DB_EMBEDDED_H
