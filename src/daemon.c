@@ -166,7 +166,7 @@ int daemon_serve(const struct config *cfg)
                                 .gather_ms = cfg->webhook_gather_ms,
                                 .sweep_ms = cfg->webhook_sweep_ms,
                                 .sweep_window_s = cfg->webhook_sweep_window_s,
-                                .secrets_refresh_ms = 30000,
+                                .secrets_refresh_ms = cfg->webhook_reload_ms,
                                 .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};
