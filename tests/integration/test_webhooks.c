@@ -28,6 +28,7 @@ static PGconn *conn;
 static struct proc server;
 static char base[128];
 static int counter;
+static char env_db_url[1024]; /* DATABASE_URL=... for the CLI */
 
 static int group_setup(void **state)
 {
@@ -42,10 +43,12 @@ static int group_setup(void **state)
                    "\"type\": [\"job.state\"], \"published\": [\"done\"]}')");
     static char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
+    snprintf(env_db_url, sizeof env_db_url, "%s", env_db);
     char *envs[] = {env_db,
                     "PP_TEST_WHSEC=" SECRET_OLD " " SECRET_NEW,
                     "PP_TEST_WHSEC_B=" SECRET_KEY2,
                     "POSTPACE_WEBHOOK_RELOAD_MS=100", /* configuration changes seen at once */
+                    "POSTPACE_API_TOKENS=wh-test-token-0123456789",
                     "POSTPACE_BODY_LIMIT=4096",
                     "POSTPACE_SCHEDULER=0",
                     "POSTPACE_HTTP_THREADS=2", /* connections dealt to two loops */
@@ -448,6 +451,37 @@ static void test_unreadable_events_are_stored_not_refused(void **state)
     assert_string_equal(target_status("ref-unread"), "submitted");
 }
 
+/* An unreadable event is listed where an operator looks: GET /v1/events
+ * (with its payload, by state) and `postpace status`. */
+static void test_unreadable_events_are_listed(void **state)
+{
+    char resp[512], id[64], *out = malloc(1 << 16);
+    snprintf(id, sizeof id, "listed-%s", next_id());
+    assert_int_equal(wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0,
+                             "{\"type\":\"post.shadowbanned\",\"data\":{\"id\":\"x9\"}}", resp,
+                             sizeof resp),
+                     200);
+    const char *auth[] = {"Authorization: Bearer wh-test-token-0123456789", NULL};
+    const char *states[] = {"/v1/events?state=unmatched&provider=posteverywhere&limit=500",
+                            "/v1/events?state=unreadable", "/v1/events"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(http_request("GET", url(states[i]), auth, NULL, 0, out, 1 << 16), 200);
+        assert_non_null(strstr(out, id));
+        assert_non_null(strstr(out, "post.shadowbanned"));
+        assert_non_null(strstr(out, "\"reason\":\"unreadable\""));
+    }
+    assert_int_equal(http_request("GET", url("/v1/events?state=applied"), auth, NULL, 0, out,
+                                  1 << 16),
+                     422);
+    struct proc st;
+    char *argv[] = {(char *)pgt_postpace_bin(), "status", NULL};
+    char *envs[] = {env_db_url, NULL};
+    assert_int_equal(proc_run(&st, argv, envs), 0);
+    assert_non_null(strstr(st.out, "UNMATCHED WEBHOOK EVENTS"));
+    assert_non_null(strstr(st.out, id));
+    free(out);
+}
+
 /* Another dialect the defaults read: "event": "published", the post nested
  * under data.post with a numeric id and our reference as its external_id. */
 static void test_other_dialect_settles_its_target(void **state)
@@ -583,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_event_that_raced_its_target_write_is_swept),
         cmocka_unit_test(test_bad_requests_name_the_problem),
         cmocka_unit_test(test_unreadable_events_are_stored_not_refused),
+        cmocka_unit_test(test_unreadable_events_are_listed),
         cmocka_unit_test(test_other_dialect_settles_its_target),
         cmocka_unit_test(test_key_override_reads_what_that_key_signs),
         cmocka_unit_test(test_configuration_change_rematches_stored_events),
