@@ -80,7 +80,12 @@ CREATE TABLE providers (
     max_media_bytes bigint CHECK (max_media_bytes > 0),
     media_types     text[],
     -- Divides every window length, so tests and demos run days in minutes.
-    time_scale      double precision NOT NULL DEFAULT 1 CHECK (time_scale > 0)
+    time_scale      double precision NOT NULL DEFAULT 1 CHECK (time_scale > 0),
+    -- Where this provider's webhooks hold their fields: members "type",
+    -- "post_id", "reference", "account" (lists of JSON paths tried in order)
+    -- and "published", "failed" (type names), each replacing the built-in
+    -- list it names (src/webhook/paths.c; README "Webhook field paths").
+    webhook_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(webhook_fields) = 'object')
 );
 
 CREATE TABLE provider_keys (
@@ -96,6 +101,8 @@ CREATE TABLE provider_keys (
     webhook_secret_ref  text CHECK (webhook_secret_ref ~ '^((env:[A-Za-z_][A-Za-z0-9_]*|file:/\S+)( |$))+$'),
     base_url            text CHECK (base_url ~ '^https?://'),   -- overrides providers.base_url
     time_scale          double precision CHECK (time_scale > 0), -- overrides providers.time_scale
+    -- Overrides members of providers.webhook_fields for deliveries this key's secret signs.
+    webhook_fields      jsonb CHECK (jsonb_typeof(webhook_fields) = 'object'),
     enabled             boolean NOT NULL DEFAULT true,
     created_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, label)
@@ -274,8 +281,14 @@ CREATE TABLE key_leases (
 );
 
 -- Webhook events, stored once per (provider, event id): a replay or a
--- duplicate is a no-op. What the event says (its reference, the provider's
--- post id, the account) is extracted at intake so matching uses indexes. An
+-- duplicate is a no-op. What the event says (its type, its reference, the
+-- provider's post id, the account) is extracted at intake, with the paths
+-- configured for the provider or the key that signed it (webhook_fields), so
+-- matching uses indexes. Every verified delivery is stored, read or not: an
+-- event whose type names no verdict (event_type NULL; raw_type is what it
+-- said) or that names no post is "unreadable", never settles a target, and
+-- stays pending until a configuration change reads it anew
+-- (postpace_rematch_events). An
 -- event is applied to the targets it matches (applied_at set, target_id the
 -- first of them); one whose target is not known yet stays pending and is
 -- applied as soon as a matching target is written (postpace_apply_pending),
@@ -289,7 +302,8 @@ CREATE TABLE key_leases (
 CREATE TABLE webhook_events (
     provider         text COLLATE "C" NOT NULL,  -- a providers row
     event_id         text COLLATE "C" NOT NULL CHECK (length(event_id) BETWEEN 1 AND 200),
-    event_type       text NOT NULL,
+    event_type       text,  -- the verdict; NULL: the type names none (or there was none)
+    raw_type         text,  -- the type as the sender wrote it
     payload          jsonb NOT NULL,
     received_at      timestamptz NOT NULL DEFAULT now(),
     target_id        bigint,  -- a post_targets row, or NULL (set NULL when it is deleted)
@@ -297,9 +311,9 @@ CREATE TABLE webhook_events (
     reference        text COLLATE "C",
     provider_post_id text COLLATE "C",
     account_id       text COLLATE "C",
+    key_id           bigint,  -- the provider_keys row whose secret verified it (its paths)
     PRIMARY KEY (provider, event_id),
-    CONSTRAINT webhook_events_type CHECK (event_type IN ('post.published', 'post.failed')),
-    CONSTRAINT webhook_events_matchable CHECK (reference IS NOT NULL OR provider_post_id IS NOT NULL)
+    CONSTRAINT webhook_events_type CHECK (event_type IN ('post.published', 'post.failed'))
 );
 -- Pending events, by key, by what a target write may match them by, and by
 -- arrival in the sweep's cursor order (so a pass reads its budget straight
@@ -695,10 +709,11 @@ LANGUAGE sql STABLE AS $$
                                  WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
 $$;
 
--- The same rule, given a stored event.
+-- The same rule, given a stored event. An event without a verdict matches nothing.
 CREATE FUNCTION postpace_event_targets(e webhook_events) RETURNS SETOF bigint
 LANGUAGE sql STABLE AS $$
     SELECT * FROM postpace_match_targets(e.provider, e.reference, e.provider_post_id, e.account_id)
+     WHERE e.event_type IS NOT NULL
 $$;
 
 -- Whether a webhook's verdict may move a target: post.published settles any
@@ -814,7 +829,7 @@ BEGIN
       FROM (SELECT DISTINCT w.provider, w.event_id
               FROM new_rows n
               JOIN webhook_events w
-                ON w.applied_at IS NULL
+                ON w.applied_at IS NULL AND w.event_type IS NOT NULL
                AND (w.reference IN (n.idempotency_key, n.request_ref)
                     OR w.provider_post_id = n.provider_post_id)) d;
     IF ids IS NOT NULL THEN
@@ -941,7 +956,9 @@ END $$;
 CREATE FUNCTION postpace_store_events(p_providers text[], p_event_ids text[],
                                                  p_types text[], p_payloads text[],
                                                  p_references text[], p_post_ids text[],
-                                                 p_account_ids text[])
+                                                 p_account_ids text[],
+                                                 p_raw_types text[] DEFAULT NULL,
+                                                 p_key_ids bigint[] DEFAULT NULL)
 RETURNS TABLE (provider text, event_id text)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
@@ -957,15 +974,17 @@ BEGIN
            count(DISTINCT l.ord) = count(*) AND count(DISTINCT l.id) = count(*)
       INTO m_ord, m_target, one_each
       FROM (SELECT e.ord, t.id
-              FROM unnest(p_providers, p_references, p_post_ids, p_account_ids) WITH ORDINALITY
-                   AS e(provider, reference, post_id, account_id, ord)
+              FROM unnest(p_providers, p_references, p_post_ids, p_account_ids, p_types)
+                   WITH ORDINALITY AS e(provider, reference, post_id, account_id, event_type, ord)
               JOIN post_targets t
-                ON t.provider_post_id = e.post_id
-                OR t.idempotency_key = e.reference
-                OR (t.request_ref = e.reference
-                    AND (e.account_id IS NULL OR t.account_id = e.account_id
-                         OR NOT EXISTS (SELECT 1 FROM post_targets o
-                                         WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
+                ON e.event_type IS NOT NULL
+               AND (t.provider_post_id = e.post_id
+                    OR t.idempotency_key = e.reference
+                    OR (t.request_ref = e.reference
+                        AND (e.account_id IS NULL OR t.account_id = e.account_id
+                             OR NOT EXISTS (SELECT 1 FROM post_targets o
+                                             WHERE o.request_ref = t.request_ref
+                                               AND o.id <> t.id))))
               JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = e.provider
              ORDER BY t.id
                FOR UPDATE OF t) l;
@@ -977,14 +996,16 @@ BEGIN
         -- One event, one target: the event's type is its target's verdict.
         RETURN QUERY
         WITH stored AS (
-            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
-                                             provider_post_id, account_id, target_id, applied_at)
-            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
-                   e.account_id, x.target_id, CASE WHEN x.target_id IS NOT NULL THEN now() END
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, raw_type, payload,
+                                             reference, provider_post_id, account_id, key_id,
+                                             target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, coalesce(e.raw_type, e.event_type),
+                   e.payload::jsonb, e.reference, e.post_id, e.account_id, e.key_id, x.target_id,
+                   CASE WHEN x.target_id IS NOT NULL THEN now() END
               FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
-                          p_account_ids) WITH ORDINALITY
+                          p_account_ids, p_raw_types, p_key_ids) WITH ORDINALITY
                    AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
-                        ord)
+                        raw_type, key_id, ord)
              CROSS JOIN LATERAL (SELECT m_target[array_position(m_ord, e.ord)] AS target_id) x
             ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
             RETURNING w.provider, w.event_id, w.event_type, w.provider_post_id, w.target_id,
@@ -1014,17 +1035,19 @@ BEGIN
         WITH e AS (
             SELECT DISTINCT ON (e.provider, e.event_id) e.*
               FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
-                          p_account_ids) WITH ORDINALITY
+                          p_account_ids, p_raw_types, p_key_ids) WITH ORDINALITY
                    AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
-                        ord)
+                        raw_type, key_id, ord)
              ORDER BY e.provider, e.event_id, e.ord
         ), m AS (
             SELECT * FROM unnest(m_ord, m_target) AS m(ord, target_id)
         ), stored AS (
-            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
-                                             provider_post_id, account_id, target_id, applied_at)
-            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
-                   e.account_id, f.target_id, CASE WHEN f.target_id IS NOT NULL THEN now() END
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, raw_type, payload,
+                                             reference, provider_post_id, account_id, key_id,
+                                             target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, coalesce(e.raw_type, e.event_type),
+                   e.payload::jsonb, e.reference, e.post_id, e.account_id, e.key_id, f.target_id,
+                   CASE WHEN f.target_id IS NOT NULL THEN now() END
               FROM e LEFT JOIN (SELECT m.ord, min(m.target_id) AS target_id
                                   FROM m GROUP BY m.ord) f USING (ord)
             ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
@@ -1058,10 +1081,44 @@ BEGIN
     PERFORM set_config('postpace.webhook_store', '', true);
 END $$;
 
-COMMENT ON FUNCTION postpace_store_events(text[], text[], text[], text[], text[], text[], text[]) IS
+COMMENT ON FUNCTION postpace_store_events(text[], text[], text[], text[], text[], text[], text[],
+                                          text[], bigint[]) IS
     'Intake''s fast path. It inlines the match rule of postpace_match_targets (in its lock '
     'statement) and the settle rule of postpace_settle_targets (one event per target, and the '
     'general way): change them together; tests/integration/test_schema.c holds them in line.';
+
+-- Re-reads stored pending events of one provider after its webhook_fields
+-- changed: the intake extracts their fields anew from the kept payload with
+-- the new paths (src/http/intake.c rematch_page, a page at a time) and passes
+-- them here as parallel arrays; the events whose fields changed take them,
+-- and those that now match a target are applied. Events applied meanwhile
+-- are left alone. Returns how many of the given events are now applied.
+CREATE FUNCTION postpace_rematch_events(p_provider text, p_event_ids text[], p_types text[],
+                                        p_raw_types text[], p_references text[],
+                                        p_post_ids text[], p_account_ids text[])
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    ids text[];
+BEGIN
+    WITH changed AS (
+        UPDATE webhook_events w
+           SET event_type = n.event_type, raw_type = n.raw_type, reference = n.reference,
+               provider_post_id = n.post_id, account_id = n.account_id
+          FROM unnest(p_event_ids, p_types, p_raw_types, p_references, p_post_ids, p_account_ids)
+               AS n(event_id, event_type, raw_type, reference, post_id, account_id)
+         WHERE w.provider = p_provider AND w.event_id = n.event_id AND w.applied_at IS NULL
+           AND (w.event_type, w.raw_type, w.reference, w.provider_post_id, w.account_id)
+               IS DISTINCT FROM (n.event_type, n.raw_type, n.reference, n.post_id, n.account_id)
+        RETURNING w.event_id
+    )
+    SELECT array_agg(event_id) INTO ids FROM changed;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM postpace_apply_events(array_fill(p_provider, ARRAY[cardinality(ids)]), ids);
+    RETURN (SELECT count(*) FROM webhook_events w
+             WHERE w.provider = p_provider AND w.event_id = ANY (ids) AND w.applied_at IS NOT NULL);
+END $$;
 
 -- The references of webhook_events, checked once per statement and without
 -- row locks. Locking every named provider and target FOR KEY SHARE, as a

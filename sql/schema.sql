@@ -131,7 +131,7 @@ BEGIN
       FROM (SELECT DISTINCT w.provider, w.event_id
               FROM new_rows n
               JOIN webhook_events w
-                ON w.applied_at IS NULL
+                ON w.applied_at IS NULL AND w.event_type IS NOT NULL
                AND (w.reference IN (n.idempotency_key, n.request_ref)
                     OR w.provider_post_id = n.provider_post_id)) d;
     IF ids IS NOT NULL THEN
@@ -183,7 +183,8 @@ SET default_table_access_method = heap;
 CREATE TABLE public.webhook_events (
     provider text NOT NULL COLLATE pg_catalog."C",
     event_id text NOT NULL COLLATE pg_catalog."C",
-    event_type text NOT NULL,
+    event_type text,
+    raw_type text,
     payload jsonb NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
     target_id bigint,
@@ -191,8 +192,8 @@ CREATE TABLE public.webhook_events (
     reference text COLLATE pg_catalog."C",
     provider_post_id text COLLATE pg_catalog."C",
     account_id text COLLATE pg_catalog."C",
+    key_id bigint,
     CONSTRAINT webhook_events_event_id_check CHECK (((length(event_id) >= 1) AND (length(event_id) <= 200))),
-    CONSTRAINT webhook_events_matchable CHECK (((reference IS NOT NULL) OR (provider_post_id IS NOT NULL))),
     CONSTRAINT webhook_events_type CHECK ((event_type = ANY (ARRAY['post.published'::text, 'post.failed'::text])))
 );
 
@@ -205,6 +206,7 @@ CREATE FUNCTION public.postpace_event_targets(e public.webhook_events) RETURNS S
     LANGUAGE sql STABLE
     AS $$
     SELECT * FROM postpace_match_targets(e.provider, e.reference, e.provider_post_id, e.account_id)
+     WHERE e.event_type IS NOT NULL
 $$;
 
 
@@ -489,6 +491,37 @@ END $$;
 
 
 --
+-- Name: postpace_rematch_events(text, text[], text[], text[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_rematch_events(p_provider text, p_event_ids text[], p_types text[], p_raw_types text[], p_references text[], p_post_ids text[], p_account_ids text[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids text[];
+BEGIN
+    WITH changed AS (
+        UPDATE webhook_events w
+           SET event_type = n.event_type, raw_type = n.raw_type, reference = n.reference,
+               provider_post_id = n.post_id, account_id = n.account_id
+          FROM unnest(p_event_ids, p_types, p_raw_types, p_references, p_post_ids, p_account_ids)
+               AS n(event_id, event_type, raw_type, reference, post_id, account_id)
+         WHERE w.provider = p_provider AND w.event_id = n.event_id AND w.applied_at IS NULL
+           AND (w.event_type, w.raw_type, w.reference, w.provider_post_id, w.account_id)
+               IS DISTINCT FROM (n.event_type, n.raw_type, n.reference, n.post_id, n.account_id)
+        RETURNING w.event_id
+    )
+    SELECT array_agg(event_id) INTO ids FROM changed;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM postpace_apply_events(array_fill(p_provider, ARRAY[cardinality(ids)]), ids);
+    RETURN (SELECT count(*) FROM webhook_events w
+             WHERE w.provider = p_provider AND w.event_id = ANY (ids) AND w.applied_at IS NOT NULL);
+END $$;
+
+
+--
 -- Name: postpace_settle_targets(bigint[], text[], text[], text[], jsonb[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -525,10 +558,10 @@ END $$;
 
 
 --
--- Name: postpace_store_events(text[], text[], text[], text[], text[], text[], text[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: postpace_store_events(text[], text[], text[], text[], text[], text[], text[], text[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]) RETURNS TABLE(provider text, event_id text)
+CREATE FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[], p_raw_types text[] DEFAULT NULL::text[], p_key_ids bigint[] DEFAULT NULL::bigint[]) RETURNS TABLE(provider text, event_id text)
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
@@ -545,15 +578,17 @@ BEGIN
            count(DISTINCT l.ord) = count(*) AND count(DISTINCT l.id) = count(*)
       INTO m_ord, m_target, one_each
       FROM (SELECT e.ord, t.id
-              FROM unnest(p_providers, p_references, p_post_ids, p_account_ids) WITH ORDINALITY
-                   AS e(provider, reference, post_id, account_id, ord)
+              FROM unnest(p_providers, p_references, p_post_ids, p_account_ids, p_types)
+                   WITH ORDINALITY AS e(provider, reference, post_id, account_id, event_type, ord)
               JOIN post_targets t
-                ON t.provider_post_id = e.post_id
-                OR t.idempotency_key = e.reference
-                OR (t.request_ref = e.reference
-                    AND (e.account_id IS NULL OR t.account_id = e.account_id
-                         OR NOT EXISTS (SELECT 1 FROM post_targets o
-                                         WHERE o.request_ref = t.request_ref AND o.id <> t.id)))
+                ON e.event_type IS NOT NULL
+               AND (t.provider_post_id = e.post_id
+                    OR t.idempotency_key = e.reference
+                    OR (t.request_ref = e.reference
+                        AND (e.account_id IS NULL OR t.account_id = e.account_id
+                             OR NOT EXISTS (SELECT 1 FROM post_targets o
+                                             WHERE o.request_ref = t.request_ref
+                                               AND o.id <> t.id))))
               JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = e.provider
              ORDER BY t.id
                FOR UPDATE OF t) l;
@@ -565,14 +600,16 @@ BEGIN
         -- One event, one target: the event's type is its target's verdict.
         RETURN QUERY
         WITH stored AS (
-            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
-                                             provider_post_id, account_id, target_id, applied_at)
-            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
-                   e.account_id, x.target_id, CASE WHEN x.target_id IS NOT NULL THEN now() END
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, raw_type, payload,
+                                             reference, provider_post_id, account_id, key_id,
+                                             target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, coalesce(e.raw_type, e.event_type),
+                   e.payload::jsonb, e.reference, e.post_id, e.account_id, e.key_id, x.target_id,
+                   CASE WHEN x.target_id IS NOT NULL THEN now() END
               FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
-                          p_account_ids) WITH ORDINALITY
+                          p_account_ids, p_raw_types, p_key_ids) WITH ORDINALITY
                    AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
-                        ord)
+                        raw_type, key_id, ord)
              CROSS JOIN LATERAL (SELECT m_target[array_position(m_ord, e.ord)] AS target_id) x
             ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
             RETURNING w.provider, w.event_id, w.event_type, w.provider_post_id, w.target_id,
@@ -602,17 +639,19 @@ BEGIN
         WITH e AS (
             SELECT DISTINCT ON (e.provider, e.event_id) e.*
               FROM unnest(p_providers, p_event_ids, p_types, p_payloads, p_references, p_post_ids,
-                          p_account_ids) WITH ORDINALITY
+                          p_account_ids, p_raw_types, p_key_ids) WITH ORDINALITY
                    AS e(provider, event_id, event_type, payload, reference, post_id, account_id,
-                        ord)
+                        raw_type, key_id, ord)
              ORDER BY e.provider, e.event_id, e.ord
         ), m AS (
             SELECT * FROM unnest(m_ord, m_target) AS m(ord, target_id)
         ), stored AS (
-            INSERT INTO webhook_events AS w (provider, event_id, event_type, payload, reference,
-                                             provider_post_id, account_id, target_id, applied_at)
-            SELECT e.provider, e.event_id, e.event_type, e.payload::jsonb, e.reference, e.post_id,
-                   e.account_id, f.target_id, CASE WHEN f.target_id IS NOT NULL THEN now() END
+            INSERT INTO webhook_events AS w (provider, event_id, event_type, raw_type, payload,
+                                             reference, provider_post_id, account_id, key_id,
+                                             target_id, applied_at)
+            SELECT e.provider, e.event_id, e.event_type, coalesce(e.raw_type, e.event_type),
+                   e.payload::jsonb, e.reference, e.post_id, e.account_id, e.key_id, f.target_id,
+                   CASE WHEN f.target_id IS NOT NULL THEN now() END
               FROM e LEFT JOIN (SELECT m.ord, min(m.target_id) AS target_id
                                   FROM m GROUP BY m.ord) f USING (ord)
             ON CONFLICT ON CONSTRAINT webhook_events_pkey DO NOTHING
@@ -648,10 +687,10 @@ END $$;
 
 
 --
--- Name: FUNCTION postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[], p_raw_types text[], p_key_ids bigint[]); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[]) IS 'Intake''s fast path. It inlines the match rule of postpace_match_targets (in its lock statement) and the settle rule of postpace_settle_targets (one event per target, and the general way): change them together; tests/integration/test_schema.c holds them in line.';
+COMMENT ON FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[], p_raw_types text[], p_key_ids bigint[]) IS 'Intake''s fast path. It inlines the match rule of postpace_match_targets (in its lock statement) and the settle rule of postpace_settle_targets (one event per target, and the general way): change them together; tests/integration/test_schema.c holds them in line.';
 
 
 --
@@ -1007,12 +1046,14 @@ CREATE TABLE public.provider_keys (
     webhook_secret_ref text,
     base_url text,
     time_scale double precision,
+    webhook_fields jsonb,
     enabled boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT provider_keys_base_url_check CHECK ((base_url ~ '^https?://'::text)),
     CONSTRAINT provider_keys_label_check CHECK ((label ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text)),
     CONSTRAINT provider_keys_secret_ref_check CHECK ((secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'::text)),
     CONSTRAINT provider_keys_time_scale_check CHECK ((time_scale > (0)::double precision)),
+    CONSTRAINT provider_keys_webhook_fields_check CHECK ((jsonb_typeof(webhook_fields) = 'object'::text)),
     CONSTRAINT provider_keys_webhook_secret_ref_check CHECK ((webhook_secret_ref ~ '^((env:[A-Za-z_][A-Za-z0-9_]*|file:/\S+)( |$))+$'::text))
 );
 
@@ -1046,13 +1087,15 @@ CREATE TABLE public.providers (
     max_media_bytes bigint,
     media_types text[],
     time_scale double precision DEFAULT 1 NOT NULL,
+    webhook_fields jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT providers_base_url_check CHECK ((base_url ~ '^https?://'::text)),
     CONSTRAINT providers_id_check CHECK ((id ~ '^[a-z][a-z0-9_]*$'::text)),
     CONSTRAINT providers_max_content_len_check CHECK ((max_content_len > 0)),
     CONSTRAINT providers_max_media_bytes_check CHECK ((max_media_bytes > 0)),
     CONSTRAINT providers_max_media_check CHECK ((max_media >= 0)),
     CONSTRAINT providers_reset_kind_check CHECK ((reset_kind = ANY (ARRAY['unix'::text, 'seconds'::text, 'none'::text]))),
-    CONSTRAINT providers_time_scale_check CHECK ((time_scale > (0)::double precision))
+    CONSTRAINT providers_time_scale_check CHECK ((time_scale > (0)::double precision)),
+    CONSTRAINT providers_webhook_fields_check CHECK ((jsonb_typeof(webhook_fields) = 'object'::text))
 );
 
 

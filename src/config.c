@@ -60,6 +60,8 @@ const struct cfg_key cfg_keys[] = {
             "how often pending events are matched again, in milliseconds (0: never)"),
     KEY_INT("webhook_sweep_window_s", "POSTPACE_WEBHOOK_SWEEP_WINDOW_S", webhook_sweep_window_s,
             "300", 1, 86400, "the sweep looks at pending events received this recently"),
+    KEY_INT("webhook_reload_ms", "POSTPACE_WEBHOOK_RELOAD_MS", webhook_reload_ms, "30000", 10,
+            3600000, "how often webhook secrets and field paths are reloaded, in milliseconds"),
     KEY_INT("scheduler", "POSTPACE_SCHEDULER", scheduler, "1", 0, 1,
             "1: this instance publishes; 0: HTTP only"),
     KEY_INT("max_in_flight", "POSTPACE_MAX_IN_FLIGHT", max_in_flight, "64", 1, 4096,

@@ -25,6 +25,7 @@ struct config {
     int webhook_gather_ms;     /* ...at most this long */
     int webhook_sweep_ms;      /* how often pending events are matched again (0: never) */
     int webhook_sweep_window_s; /* ...those received this recently */
+    int webhook_reload_ms;      /* secrets and webhook_fields reloaded this often */
     int scheduler;             /* 1: this instance publishes; 0: HTTP only */
     int max_in_flight;         /* publish requests in flight at once */
     int request_timeout_ms;    /* one provider request */

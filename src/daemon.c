@@ -78,6 +78,7 @@ API_ROUTE(on_api_post_patch, api_post_patch)
 API_ROUTE(on_api_post_delete, api_post_delete)
 API_ROUTE(on_api_limits, api_limits)
 API_ROUTE(on_api_plan, api_plan)
+API_ROUTE(on_api_events, api_events)
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
@@ -91,6 +92,7 @@ static const struct http_route routes[] = {
     {"DELETE", "/v1/posts/", on_api_post_delete},
     {"GET", "/v1/limits", on_api_limits},
     {"GET", "/v1/plan", on_api_plan},
+    {"GET", "/v1/events", on_api_events},
 };
 
 const struct http_route *daemon_routes(size_t *n)
@@ -166,7 +168,7 @@ int daemon_serve(const struct config *cfg)
                                 .gather_ms = cfg->webhook_gather_ms,
                                 .sweep_ms = cfg->webhook_sweep_ms,
                                 .sweep_window_s = cfg->webhook_sweep_window_s,
-                                .secrets_refresh_ms = 30000,
+                                .secrets_refresh_ms = cfg->webhook_reload_ms,
                                 .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};

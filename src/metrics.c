@@ -22,6 +22,7 @@ struct hist {
 };
 
 static atomic_uint_fast64_t webhook_counts[PROV_COUNT][MET_WH_COUNT];
+static atomic_uint_fast64_t unmatched_events[PROV_COUNT][2]; /* all, unreadable */
 static atomic_uint_fast64_t publish_counts[PROV_COUNT][MET_PUB_COUNT];
 static atomic_uint_fast64_t swept;
 static struct hist hists[MET_HIST_COUNT][PROV_COUNT];
@@ -53,6 +54,12 @@ static struct {
 void met_webhooks_swept(unsigned n)
 {
     atomic_fetch_add_explicit(&swept, n, memory_order_relaxed);
+}
+
+void met_webhooks_unmatched(enum prov_id p, uint64_t unmatched, uint64_t unreadable)
+{
+    atomic_store(&unmatched_events[p][0], unmatched);
+    atomic_store(&unmatched_events[p][1], unreadable);
 }
 
 void met_webhook(enum prov_id p, enum met_webhook_result r)
@@ -138,6 +145,19 @@ char *met_render(size_t *len)
             "sweep\n# TYPE postpace_webhook_events_swept_total counter\n"
             "postpace_webhook_events_swept_total %lu\n",
             (unsigned long)atomic_load(&swept));
+    fputs("# HELP postpace_webhook_events_unmatched Stored webhook events that match no target, "
+          "by provider and whether postpace can read them (counted at each reload)\n"
+          "# TYPE postpace_webhook_events_unmatched gauge\n",
+          f);
+    for (int p = 0; p < PROV_COUNT; p++) {
+        unsigned long all = (unsigned long)atomic_load(&unmatched_events[p][0]);
+        unsigned long unreadable = (unsigned long)atomic_load(&unmatched_events[p][1]);
+        fprintf(f,
+                "postpace_webhook_events_unmatched{provider=\"%s\",readable=\"yes\"} %lu\n"
+                "postpace_webhook_events_unmatched{provider=\"%s\",readable=\"no\"} %lu\n",
+                prov_name((enum prov_id)p), all - unreadable, prov_name((enum prov_id)p),
+                unreadable);
+    }
     fputs("# HELP postpace_publish_requests_total Publish requests sent, by provider and result\n"
           "# TYPE postpace_publish_requests_total counter\n",
           f);
@@ -160,6 +180,7 @@ char *met_render(size_t *len)
 void met_reset(void)
 {
     memset(webhook_counts, 0, sizeof webhook_counts);
+    memset(unmatched_events, 0, sizeof unmatched_events);
     memset(publish_counts, 0, sizeof publish_counts);
     atomic_store(&swept, 0);
     memset(hists, 0, sizeof hists);

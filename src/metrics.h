@@ -15,6 +15,7 @@
 /* Outcomes of a webhook delivery; the label value is the second field. */
 #define MET_WEBHOOK_RESULTS(X)          \
     X(MET_WH_APPLIED, "applied")        \
+    X(MET_WH_UNREADABLE, "unreadable")  \
     X(MET_WH_DUPLICATE, "duplicate")    \
     X(MET_WH_UNAUTHORIZED, "unauthorized") \
     X(MET_WH_BAD_REQUEST, "bad_request") \
@@ -52,6 +53,9 @@ void met_webhook(enum prov_id p, enum met_webhook_result r);
 /* Pending events the sweep applied (stored while a write that made them
  * matchable was uncommitted). */
 void met_webhooks_swept(unsigned n);
+/* Stored events that match no target, as last counted (at each reload of the
+ * webhook configuration), and those of them postpace cannot read. */
+void met_webhooks_unmatched(enum prov_id p, uint64_t unmatched, uint64_t unreadable);
 void met_publish(enum prov_id p, enum met_publish_result r);
 void met_observe_ms(enum met_histogram h, enum prov_id p, uint64_t ms);
 

@@ -57,6 +57,30 @@ static uint64_t *forecast(struct config *cfg, struct pcli_db *db, uint64_t now)
     return eta;
 }
 
+/* Lists the newest stored webhook events that match no target, and how many
+ * there are: a delivery postpace cannot read is stored, not refused, and
+ * this is where an operator sees it (then adapts providers.webhook_fields). */
+static int print_unmatched(PGconn *c)
+{
+    char err[512];
+    PGresult *r = db_exec(c, "status_unmatched_events", 0, NULL, err, sizeof err);
+    if (!r) {
+        log_error("status failed", LOG_STR("reason", err));
+        return -1;
+    }
+    int n = PQntuples(r);
+    printf("\nUNMATCHED WEBHOOK EVENTS: %s (%s unreadable)%s\n", n ? PQgetvalue(r, 0, 5) : "0",
+           n ? PQgetvalue(r, 0, 6) : "0",
+           n ? "; the newest (GET /v1/events?state=unmatched lists them with their payloads):" : "");
+    if (n)
+        printf("%-15s %-36s %-20s %-10s %s\n", "PROVIDER", "EVENT", "TYPE", "REASON", "RECEIVED");
+    for (int i = 0; i < n; i++)
+        printf("%-15s %-36s %-20s %-10s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+    PQclear(r);
+    return 0;
+}
+
 int cmd_status(struct config *cfg, int argc, char **argv)
 {
     if (argc > 0) {
@@ -92,6 +116,7 @@ int cmd_status(struct config *cfg, int argc, char **argv)
         pcli_close(&db);
     }
     PQclear(r);
+    int rc = print_unmatched(c) == 0 ? 0 : 1;
     PQfinish(c);
-    return 0;
+    return rc;
 }

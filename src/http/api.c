@@ -55,7 +55,7 @@ struct api *api_start(const struct api_options *opt)
     static const char *const prepared[] = {
         "api_post_check",    "api_post_insert", "api_posts_json",
         "api_posts_list",    "api_post_lock",   "api_post_update",
-        "api_post_retarget", "api_post_cancel", NULL};
+        "api_post_retarget", "api_post_cancel", "api_events_list", NULL};
     struct api_pool_options po = {a->conninfo, opt->workers, prepared};
     a->pool = api_pool_start(&po);
     return a;
@@ -345,6 +345,31 @@ int api_limits(struct api *a, h2o_req_t *req)
         return 0;
     }
     api_pool_submit(a->pool, req, api_work_limits, in, api_read_in_free);
+    return 0;
+}
+
+int api_events(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_list_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    enum prov_id p;
+    in->status = query(req, "state");
+    if (!in->status)
+        in->status = xstrdup("unmatched");
+    else if (strcmp(in->status, "unmatched") != 0 && strcmp(in->status, "unreadable") != 0)
+        api_detail(&details, "state", "unmatched or unreadable");
+    in->provider = query(req, "provider");
+    if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
+        api_detail(&details, "provider", "unknown provider");
+    in->limit = limit_param(req, &details);
+    if (details) {
+        api_list_in_free(in);
+        invalid_query(req, details);
+        return 0;
+    }
+    api_pool_submit(a->pool, req, api_work_events, in, api_list_in_free);
     return 0;
 }
 

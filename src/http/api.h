@@ -48,5 +48,6 @@ int api_post_patch(struct api *a, h2o_req_t *req);   /* PATCH /v1/posts/{id} */
 int api_post_delete(struct api *a, h2o_req_t *req);  /* DELETE /v1/posts/{id} */
 int api_limits(struct api *a, h2o_req_t *req);       /* GET /v1/limits */
 int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
+int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
 
 #endif

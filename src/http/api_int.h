@@ -68,7 +68,8 @@ void api_detail(json_t **details, const char *field, const char *reason);
 
 /* ---- worker side (api_posts.c, api_reads.c) ---- */
 
-/* GET /v1/posts filters, checked on the loop. */
+/* GET /v1/posts filters, checked on the loop (GET /v1/events: status holds
+ * the state, provider and limit the rest). */
 struct api_list_in {
     char *status, *provider, *key; /* NULL: any */
     char *from_ms, *to_ms;         /* epoch ms, or NULL */
@@ -99,6 +100,7 @@ void api_work_patch(PGconn *c, struct api_job *j);
 void api_work_delete(PGconn *c, struct api_job *j);
 void api_work_limits(PGconn *c, struct api_job *j);
 void api_work_plan(PGconn *c, struct api_job *j);
+void api_work_events(PGconn *c, struct api_job *j);
 
 /* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0, or -1 for
  * anything but a cursor this API could have made (a time outside util/rfc3339.h's range too). */

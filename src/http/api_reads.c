@@ -219,3 +219,26 @@ void api_work_plan(PGconn *c, struct api_job *j)
     free(d.keys);
     pcli_close(&db);
 }
+
+/* ---- webhook events ---- */
+
+/* GET /v1/events: the stored events that match no target (sql/api_events_list.sql).
+ * The array is passed through as PostgreSQL wrote it, never parsed again: a
+ * payload may hold numbers beyond what jansson reads as integers. */
+void api_work_events(PGconn *c, struct api_job *j)
+{
+    const struct api_list_in *in = api_job_input(j);
+    char err[512], limit[16];
+    snprintf(limit, sizeof limit, "%d", in->limit);
+    const char *params[] = {in->status, in->provider, limit};
+    PGresult *r = api_exec(c, "api_events_list", 3, params, err, sizeof err);
+    if (!r) {
+        log_error("cannot list webhook events", LOG_STR("reason", err));
+        api_job_error(j, 500, "internal", "the request could not be completed", NULL);
+        return;
+    }
+    char *body = xasprintf("{\"events\":%s}", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    api_job_reply(j, 200, body, strlen(body));
+    free(body);
+}

@@ -19,6 +19,14 @@
  * the signing secrets; the last writer (the same one when there is one),
  * every sweep_ms, applies recent pending events that a concurrent target
  * write made matchable (sweep_pending), a bounded slice per pass.
+ *
+ * A delivery whose signature verifies is stored whatever its shape: only a
+ * body that is not JSON is refused (400). Its fields are read with the paths
+ * configured for its provider, or for the key whose secret signed it
+ * (src/webhook/fields.h), which writer 0 reloads with the secrets. When a
+ * reload finds a provider's paths changed, writer 0 reads that provider's
+ * pending events again from their kept payloads, REMATCH_PAGE at a time
+ * between batches (rematch_page), and applies those that now match.
  */
 #include "http/intake.h"
 
@@ -35,13 +43,16 @@
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
+#include "webhook/fields.h"
 
 enum job_result { JOB_PENDING, JOB_ACCEPTED, JOB_DUPLICATE, JOB_UNAVAILABLE, JOB_FAILED };
 
 struct job {
     struct http_later later; /* the request, answered on its loop */
     enum prov_id prov;
-    char *event_id, *type, *payload, *reference, *post_id, *account_id;
+    char *event_id, *type, *raw_type, *payload, *reference, *post_id, *account_id;
+    char key_id[24];  /* the signing key's provider_keys id ("" when added by hand) */
+    int unreadable;   /* no verdict, or no id to match by: stored pending */
     uint64_t received_ms;
     enum job_result result;
     struct job *next;
@@ -56,11 +67,14 @@ struct writer {
     int connected; /* counted in in->db_ok */
     uint64_t next_connect_ms, backoff_ms, next_refresh_ms, next_sweep_ms;
     char *sweep_cursor[3]; /* where the sweep goes on: received_at, provider, event id (NULL: start) */
+    int rematch;                        /* writer 0: providers (1 << id) to read again */
+    char *rematch_after[PROV_COUNT];    /* writer 0: the last event id read (NULL: start) */
 };
 
 struct intake {
     struct intake_options opt;
     struct whsec_store *secrets;
+    struct whfields *fields;
     struct writer *writers;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -78,6 +92,7 @@ static void job_free(struct job *j)
 {
     free(j->event_id);
     free(j->type);
+    free(j->raw_type);
     free(j->payload);
     free(j->reference);
     free(j->post_id);
@@ -101,9 +116,11 @@ static void send_result(h2o_req_t *req, enum job_result r)
     }
 }
 
-static enum met_webhook_result metric_of(enum job_result r)
+static enum met_webhook_result metric_of(const struct job *j)
 {
-    return r == JOB_ACCEPTED    ? MET_WH_APPLIED
+    enum job_result r = j->result;
+    return r == JOB_ACCEPTED && j->unreadable ? MET_WH_UNREADABLE
+           : r == JOB_ACCEPTED                ? MET_WH_APPLIED
            : r == JOB_DUPLICATE ? MET_WH_DUPLICATE
                                 : MET_WH_UNAVAILABLE;
 }
@@ -114,7 +131,7 @@ static void job_answer(struct http_deferred *d)
     struct job *j = H2O_STRUCT_FROM_MEMBER(struct job, later.d, d);
     h2o_req_t *req = http_later_take(&j->later);
     if (req) {
-        met_webhook(j->prov, metric_of(j->result));
+        met_webhook(j->prov, metric_of(j));
         met_observe_ms(MET_HIST_WEBHOOK_SECONDS, j->prov, clk_mono_ms(clk_real) - j->received_ms);
         send_result(req, j->result);
     }
@@ -179,53 +196,55 @@ static const char *id_problem(const char *id)
     return NULL;
 }
 
-static char *opt_string(json_t *obj, const char *key, int *bad)
-{
-    json_t *v = json_object_get(obj, key);
-    if (!v || json_is_null(v))
-        return NULL;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 500) {
-        *bad = 1;
-        return NULL;
-    }
-    return xstrdup(json_string_value(v));
-}
-
-/* Parses the verified body into j; on error answers 400 and returns -1. */
-static int parse_event(h2o_req_t *req, struct job *j)
+/* Parses a body as any JSON value. Integers beyond 64 bits are valid JSON:
+ * a second pass reads them as reals rather than refuse the body. */
+static json_t *parse_body(const char *body, size_t len)
 {
     json_error_t jerr;
-    json_t *root = json_loadb(req->entity.base, req->entity.len, 0, &jerr);
-    const char *field = NULL, *reason = NULL;
-    json_t *data = root ? json_object_get(root, "data") : NULL;
-    const char *type = root ? json_string_value(json_object_get(root, "type")) : NULL;
-    int bad = 0;
-    if (!root || !json_is_object(root)) {
-        field = "body", reason = "must be a JSON object";
-    } else if (!type) {
-        field = "type", reason = "required: post.published or post.failed";
-    } else if (strcmp(type, "post.published") != 0 && strcmp(type, "post.failed") != 0) {
-        field = "type", reason = "must be post.published or post.failed";
-    } else if (!json_is_object(data)) {
-        field = "data", reason = "required: an object";
-    } else {
-        j->reference = opt_string(data, "reference", &bad);
-        j->post_id = opt_string(data, "post_id", &bad);
-        j->account_id = opt_string(data, "account_id", &bad);
-        if (bad)
-            field = "data", reason = "reference, post_id and account_id must be short strings";
-        else if (!j->reference && !j->post_id)
-            field = "data.reference", reason = "required: data.reference or data.post_id";
-    }
-    if (field) {
-        http_send_field_error(req, 400, "invalid_request", "the event cannot be read", field,
-                              reason);
-        json_decref(root);
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (!root)
+        root = json_loadb(body, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
+    return root;
+}
+
+static char *dup_value(const struct whpath_values *v, enum whpath_field f)
+{
+    return v->has[f] ? xstrdup(v->value[f]) : NULL;
+}
+
+/* Fills j's fields from the values read from its body. */
+static void take_values(struct job *j, const struct whpath_values *v)
+{
+    const char *type = whpath_verdict_type(v->verdict);
+    j->type = type ? xstrdup(type) : NULL;
+    j->raw_type = dup_value(v, WHPATH_TYPE);
+    j->reference = dup_value(v, WHPATH_REFERENCE);
+    j->post_id = dup_value(v, WHPATH_POST_ID);
+    j->account_id = dup_value(v, WHPATH_ACCOUNT);
+    j->unreadable = !type || (!j->reference && !j->post_id);
+}
+
+/*
+ * Parses the verified body into j with the paths of its provider and key.
+ * Only a body that is not JSON is refused (answers 400, returns -1): one
+ * that postpace cannot read is stored all the same, pending, for an
+ * operator to see and a configuration change to read.
+ */
+static int parse_event(struct intake *in, h2o_req_t *req, struct job *j, int64_t key_id)
+{
+    json_t *root = parse_body(req->entity.base, req->entity.len);
+    if (!root) {
+        http_send_field_error(req, 400, "invalid_request", "the event cannot be read", "body",
+                              "must be JSON");
         return -1;
     }
-    j->type = xstrdup(type);
-    j->payload = xstrndup(req->entity.base, req->entity.len);
+    struct whpath_values v;
+    whfields_extract(in->fields, j->prov, key_id, root, &v);
     json_decref(root);
+    take_values(j, &v);
+    if (key_id)
+        snprintf(j->key_id, sizeof j->key_id, "%lld", (long long)key_id);
+    j->payload = xstrndup(req->entity.base, req->entity.len);
     return 0;
 }
 
@@ -268,6 +287,7 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
         return 0;
     }
     struct wh_headers h;
+    int64_t key_id = 0;
     if (read_headers(req, &h) != 0) {
         met_webhook(p, MET_WH_BAD_REQUEST);
         return 0;
@@ -275,7 +295,7 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
     enum whsig_result v = whsec_store_verify(
         in->secrets, p, h.id_st == HDR_OK ? h.id : NULL, h.ts_st == HDR_OK ? h.ts : NULL,
         h.sig_st == HDR_OK ? h.sig : NULL, req->entity.base, req->entity.len,
-        (int64_t)(clk_now_ms(in->opt.clock) / 1000), in->opt.tolerance_s);
+        (int64_t)(clk_now_ms(in->opt.clock) / 1000), in->opt.tolerance_s, &key_id);
     if (v != WHSIG_OK) {
         met_webhook(p, MET_WH_UNAUTHORIZED);
         http_send_error(req, 401, "invalid_signature", whsig_strerror(v));
@@ -289,7 +309,8 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
         return 0;
     }
     struct job *j = xcalloc(1, sizeof *j);
-    if (parse_event(req, j) != 0) {
+    j->prov = p;
+    if (parse_event(in, req, j, key_id) != 0) {
         met_webhook(p, MET_WH_BAD_REQUEST);
         job_free(j);
         return 0;
@@ -299,7 +320,6 @@ int intake_webhook(struct intake *in, h2o_req_t *req)
         unavailable(req, p);
         return 0;
     }
-    j->prov = p;
     j->event_id = xstrdup(h.id);
     j->received_ms = clk_mono_ms(clk_real);
     http_later_hold(&j->later, req, job_answer);
@@ -364,8 +384,9 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
     size_t n = 0;
     for (struct job *j = batch; j; j = j->next)
         n++;
-    const char **cols[7];
-    for (int c = 0; c < 7; c++)
+    enum { NCOLS = 9 };
+    const char **cols[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
         cols[c] = xcalloc(n, sizeof(char *));
     size_t i = 0;
     for (struct job *j = batch; j; j = j->next, i++) {
@@ -376,14 +397,16 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
         cols[4][i] = j->reference;
         cols[5][i] = j->post_id;
         cols[6][i] = j->account_id;
+        cols[7][i] = j->raw_type;
+        cols[8][i] = j->key_id[0] ? j->key_id : NULL;
     }
-    char *arrays[7];
-    int lens[7], binary[7] = {1, 1, 1, 1, 1, 1, 1};
-    for (int c = 0; c < 7; c++) {
+    char *arrays[NCOLS];
+    int lens[NCOLS], binary[NCOLS] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    for (int c = 0; c < NCOLS; c++) {
         arrays[c] = db_text_array_binary(cols[c], n, &lens[c]);
         free(cols[c]);
     }
-    PGresult *stored = db_exec_prepared(conn, "webhook_store", 7, (const char *const *)arrays, lens,
+    PGresult *stored = db_exec_prepared(conn, "webhook_store", NCOLS, (const char *const *)arrays, lens,
                                       binary, 0);
     int ok = PQresultStatus(stored) == PGRES_TUPLES_OK;
     if (ok)
@@ -391,7 +414,7 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
     else
         db_error(conn, stored, err, errlen);
     PQclear(stored);
-    for (int c = 0; c < 7; c++)
+    for (int c = 0; c < NCOLS; c++)
         free(arrays[c]);
     return ok ? 0 : -1;
 }
@@ -435,6 +458,31 @@ static void process(struct writer *w, struct job *batch)
     }
 }
 
+/* Publishes the stored events that match no target, per provider, as gauges. */
+static void count_unmatched(struct writer *w)
+{
+    char err[512];
+    PGresult *r = db_exec(w->conn, "webhook_unmatched_counts", 0, NULL, err, sizeof err);
+    if (!r) {
+        log_warn("cannot count unmatched webhook events", LOG_STR("reason", err));
+        return;
+    }
+    uint64_t unmatched[PROV_COUNT] = {0}, unreadable[PROV_COUNT] = {0};
+    for (int i = 0; i < PQntuples(r); i++) {
+        enum prov_id p;
+        const char *name = PQgetvalue(r, i, 0);
+        if (prov_parse(name, strlen(name), &p) != 0)
+            continue;
+        unmatched[p] = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+        unreadable[p] = strtoull(PQgetvalue(r, i, 2), NULL, 10);
+    }
+    PQclear(r);
+    for (int p = 0; p < PROV_COUNT; p++)
+        met_webhooks_unmatched((enum prov_id)p, unmatched[p], unreadable[p]);
+}
+
+/* Reloads the signing secrets and the field paths; a provider whose paths
+ * changed has its pending events read again (rematch_page). */
 static void refresh_secrets(struct writer *w, uint64_t now)
 {
     char err[512];
@@ -442,6 +490,114 @@ static void refresh_secrets(struct writer *w, uint64_t now)
     int n = whsec_store_load(w->in->secrets, w->conn, err, sizeof err);
     if (n < 0)
         log_warn("cannot reload webhook secrets", LOG_STR("reason", err));
+    int changed = whfields_load(w->in->fields, w->conn, err, sizeof err);
+    if (changed < 0) {
+        log_warn("cannot reload webhook field paths", LOG_STR("reason", err));
+        return;
+    }
+    for (int p = 0; p < PROV_COUNT; p++) {
+        if (!(changed & (1 << p)))
+            continue;
+        w->rematch |= 1 << p;
+        free(w->rematch_after[p]);
+        w->rematch_after[p] = NULL; /* a pass under way starts over with the new paths */
+    }
+    count_unmatched(w);
+}
+
+/* Pending events one re-read examines at a time, between batches. */
+#define REMATCH_PAGE 500
+
+/* Reads the page's events again into the parallel columns; frees nothing. */
+static void reread(struct intake *in, enum prov_id p, PGresult *r, const char **cols[6],
+                   char **owned)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct job j = {.prov = p};
+        struct whpath_values v;
+        json_t *root = parse_body(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
+        int64_t key_id = PQgetisnull(r, i, 1) ? 0 : strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        whfields_extract(in->fields, p, key_id, root, &v);
+        json_decref(root);
+        take_values(&j, &v);
+        cols[0][i] = PQgetvalue(r, i, 0);
+        cols[1][i] = owned[5 * i] = j.type;
+        cols[2][i] = owned[5 * i + 1] = j.raw_type;
+        cols[3][i] = owned[5 * i + 2] = j.reference;
+        cols[4][i] = owned[5 * i + 3] = j.post_id;
+        cols[5][i] = owned[5 * i + 4] = j.account_id;
+    }
+}
+
+/* Sends the re-read fields of a page; returns the events now applied, or -1. */
+static int rematch_store(struct writer *w, enum prov_id p, const char **cols[6], size_t n)
+{
+    char *arrays[6], err[512];
+    int lens[7], binary[7] = {0, 1, 1, 1, 1, 1, 1};
+    const char *params[7] = {prov_name(p)};
+    for (int c = 0; c < 6; c++) {
+        arrays[c] = db_text_array_binary(cols[c], n, &lens[c + 1]);
+        params[c + 1] = arrays[c];
+    }
+    PGresult *r = db_exec_prepared(w->conn, "webhook_rematch", 7, params, lens, binary, 0);
+    int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    if (applied < 0) {
+        db_error(w->conn, r, err, sizeof err);
+        log_warn("cannot re-match webhook events", LOG_STR("provider", prov_name(p)),
+                 LOG_STR("reason", err));
+    }
+    PQclear(r);
+    for (int c = 0; c < 6; c++)
+        free(arrays[c]);
+    return applied;
+}
+
+/*
+ * One page of the re-read that a change of a provider's paths started: its
+ * pending events after the cursor, at most REMATCH_PAGE, read again from
+ * their payloads with the paths now in force (parsed once, at the load) and
+ * applied if they now match. Cost per call: one page; a backlog is read in
+ * turns, interleaved with batches. A failed page is tried again next time.
+ */
+static void rematch_page(struct writer *w)
+{
+    enum prov_id p = 0;
+    while (!(w->rematch & (1 << p)))
+        p++;
+    char page[16], err[512];
+    snprintf(page, sizeof page, "%d", REMATCH_PAGE);
+    const char *params[] = {prov_name(p), w->rematch_after[p] ? w->rematch_after[p] : "", page};
+    PGresult *r = db_exec_prepared(w->conn, "webhook_rematch_page", 3, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_error(w->conn, r, err, sizeof err);
+        log_warn("cannot read pending webhook events", LOG_STR("reason", err));
+        PQclear(r);
+        return;
+    }
+    size_t n = (size_t)PQntuples(r);
+    const char **cols[6];
+    for (int c = 0; c < 6; c++)
+        cols[c] = xcalloc(n ? n : 1, sizeof(char *));
+    char **owned = xcalloc(5 * n + 1, sizeof(char *));
+    reread(w->in, p, r, cols, owned);
+    int applied = n ? rematch_store(w, p, cols, n) : 0;
+    if (applied > 0)
+        log_info("applied pending webhook events that the new field paths read",
+                 LOG_STR("provider", prov_name(p)), LOG_INT("events", applied));
+    if (applied >= 0) {
+        free(w->rematch_after[p]);
+        w->rematch_after[p] = n == REMATCH_PAGE ? xstrdup(PQgetvalue(r, (int)n - 1, 0)) : NULL;
+        if (n < REMATCH_PAGE) {
+            w->rematch &= ~(1 << p);
+            count_unmatched(w);
+        }
+    }
+    for (size_t i = 0; i < 5 * n; i++)
+        free(owned[i]);
+    free(owned);
+    for (int c = 0; c < 6; c++)
+        free(cols[c]);
+    PQclear(r);
 }
 
 /* Events one sweep pass examines at most: bounds its cost whatever is pending. */
@@ -487,7 +643,8 @@ static void sweep_pending(struct writer *w, uint64_t now)
 }
 
 /* The statements each writer prepares: parsed and planned once, not per batch. */
-static const char *const prepared[] = {"webhook_store", "webhook_sweep", NULL};
+static const char *const prepared[] = {"webhook_store", "webhook_sweep", "webhook_rematch_page",
+                                       "webhook_rematch", NULL};
 
 /* Connects when due, with exponential backoff from 100 ms to 5 s. */
 static void maintain_connection(struct writer *w, uint64_t now)
@@ -566,6 +723,10 @@ static void *writer_main(void *arg)
         if (w->conn && w->index == 0 && now >= w->next_refresh_ms)
             refresh_secrets(w, now);
         uint64_t wait_ms = w->conn ? 1000 : 100;
+        if (w->conn && w->index == 0 && w->rematch) {
+            rematch_page(w);
+            wait_ms = 0; /* the next page after the batches waiting, if any */
+        }
         /* The sweep runs on the last writer, so that with two or more the
          * secrets' reload (writer 0) never waits behind a pass. */
         if (w->conn && w->index == w->in->opt.writers - 1 && w->in->opt.sweep_ms > 0) {
@@ -608,6 +769,7 @@ struct intake *intake_start(const struct intake_options *opt)
     if (!in->opt.clock)
         in->opt.clock = clk_real;
     in->secrets = whsec_store_create();
+    in->fields = whfields_create();
     in->tail = &in->head;
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->cond, NULL);
@@ -643,8 +805,12 @@ void intake_destroy(struct intake *in)
 {
     if (!in)
         return;
-    for (int i = 0; i < in->opt.writers; i++)
+    for (int i = 0; i < in->opt.writers; i++) {
         sweep_move_cursor(&in->writers[i], NULL);
+        for (int p = 0; p < PROV_COUNT; p++)
+            free(in->writers[i].rematch_after[p]);
+    }
+    whfields_destroy(in->fields);
     free(in->writers);
     whsec_store_destroy(in->secrets);
     pthread_mutex_destroy(&in->lock);

@@ -18,6 +18,7 @@
 
 struct keyset {
     struct whsig_key *keys;
+    int64_t *key_ids; /* the provider_keys row each key came from (0: added by hand) */
     size_t n, cap;
 };
 
@@ -38,6 +39,7 @@ static void keyset_clear(struct keyset *k)
     if (k->keys)
         OPENSSL_cleanse(k->keys, k->cap * sizeof *k->keys);
     free(k->keys);
+    free(k->key_ids);
     memset(k, 0, sizeof *k);
 }
 
@@ -51,7 +53,7 @@ void whsec_store_destroy(struct whsec_store *s)
     free(s);
 }
 
-static int keyset_add(struct keyset *k, const char *secret)
+static int keyset_add(struct keyset *k, const char *secret, int64_t key_id)
 {
     struct whsig_key key;
     if (whsig_key_parse(&key, secret) != 0)
@@ -59,7 +61,9 @@ static int keyset_add(struct keyset *k, const char *secret)
     if (k->n == k->cap) {
         k->cap = k->cap ? 2 * k->cap : 4;
         k->keys = xrealloc(k->keys, k->cap * sizeof *k->keys);
+        k->key_ids = xrealloc(k->key_ids, k->cap * sizeof *k->key_ids);
     }
+    k->key_ids[k->n] = key_id;
     k->keys[k->n++] = key;
     OPENSSL_cleanse(&key, sizeof key);
     return 0;
@@ -86,7 +90,7 @@ int whsec_resolve_ref(const char *ref, char *buf, size_t size)
 }
 
 /* Adds every whitespace-separated secret of the references in `refs`. */
-static void add_refs(struct keyset *k, const char *provider, char *refs)
+static void add_refs(struct keyset *k, const char *provider, int64_t key_id, char *refs)
 {
     char *save = NULL;
     for (char *ref = strtok_r(refs, " ", &save); ref; ref = strtok_r(NULL, " ", &save)) {
@@ -99,7 +103,7 @@ static void add_refs(struct keyset *k, const char *provider, char *refs)
              sec = strtok_r(NULL, " \t\r\n", &vsave)) {
             log_secret_add(sec); /* masked in every log line from now on */
             log_secret_add(strncmp(sec, "whsec_", 6) == 0 ? sec + 6 : NULL);
-            if (keyset_add(k, sec) != 0)
+            if (keyset_add(k, sec, key_id) != 0)
                 log_warn("webhook secret malformed", LOG_STR("provider", provider),
                          LOG_STR("ref", ref));
         }
@@ -120,7 +124,7 @@ int whsec_store_load(struct whsec_store *s, PGconn *c, char *err, size_t errlen)
         if (prov_parse(prov, strlen(prov), &p) != 0)
             continue;
         char *refs = xstrdup(PQgetvalue(r, i, 1));
-        add_refs(&fresh[p], prov, refs);
+        add_refs(&fresh[p], prov, strtoll(PQgetvalue(r, i, 2), NULL, 10), refs);
         free(refs);
     }
     PQclear(r);
@@ -138,7 +142,7 @@ int whsec_store_load(struct whsec_store *s, PGconn *c, char *err, size_t errlen)
 int whsec_store_add(struct whsec_store *s, enum prov_id p, const char *secret)
 {
     pthread_rwlock_wrlock(&s->lock);
-    int rc = keyset_add(&s->sets[p], secret);
+    int rc = keyset_add(&s->sets[p], secret, 0);
     pthread_rwlock_unlock(&s->lock);
     return rc;
 }
@@ -146,11 +150,13 @@ int whsec_store_add(struct whsec_store *s, enum prov_id p, const char *secret)
 enum whsig_result whsec_store_verify(struct whsec_store *s, enum prov_id p, const char *id,
                                      const char *timestamp, const char *signature,
                                      const char *body, size_t body_len, int64_t now_s,
-                                     int64_t tolerance_s)
+                                     int64_t tolerance_s, int64_t *key_id)
 {
+    size_t which = 0;
     pthread_rwlock_rdlock(&s->lock);
-    enum whsig_result r = whsig_verify(s->sets[p].keys, s->sets[p].n, id, timestamp, signature,
-                                       body, body_len, now_s, tolerance_s);
+    enum whsig_result r = whsig_verify_which(s->sets[p].keys, s->sets[p].n, id, timestamp,
+                                             signature, body, body_len, now_s, tolerance_s, &which);
+    *key_id = r == WHSIG_OK ? s->sets[p].key_ids[which] : 0;
     pthread_rwlock_unlock(&s->lock);
     return r;
 }

@@ -30,11 +30,15 @@ int whsec_store_load(struct whsec_store *s, PGconn *c, char *err, size_t errlen)
 /* Adds one secret for a provider (tests, and the config-less demo). */
 int whsec_store_add(struct whsec_store *s, enum prov_id p, const char *secret);
 
-/* Verifies a delivery against the provider's keys; safe from any thread. */
+/*
+ * Verifies a delivery against the provider's keys; safe from any thread. On
+ * WHSIG_OK *key_id is the provider_keys row whose secret verified it (the
+ * first by id when keys share a secret; 0 for a secret added by hand).
+ */
 enum whsig_result whsec_store_verify(struct whsec_store *s, enum prov_id p, const char *id,
                                      const char *timestamp, const char *signature,
                                      const char *body, size_t body_len, int64_t now_s,
-                                     int64_t tolerance_s);
+                                     int64_t tolerance_s, int64_t *key_id);
 
 /* Resolves one reference into buf (NUL-terminated). Returns 0, or -1 if unavailable. */
 int whsec_resolve_ref(const char *ref, char *buf, size_t size);

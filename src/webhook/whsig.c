@@ -146,6 +146,16 @@ enum whsig_result whsig_verify(const struct whsig_key *keys, size_t nkeys, const
                                const char *body, size_t body_len, int64_t now_s,
                                int64_t tolerance_s)
 {
+    size_t which;
+    return whsig_verify_which(keys, nkeys, id, timestamp, signature_header, body, body_len, now_s,
+                              tolerance_s, &which);
+}
+
+enum whsig_result whsig_verify_which(const struct whsig_key *keys, size_t nkeys, const char *id,
+                                     const char *timestamp, const char *signature_header,
+                                     const char *body, size_t body_len, int64_t now_s,
+                                     int64_t tolerance_s, size_t *which)
+{
     if (!id || !*id || !timestamp || !signature_header)
         return WHSIG_MISSING;
     int64_t ts;
@@ -158,8 +168,10 @@ enum whsig_result whsig_verify(const struct whsig_key *keys, size_t nkeys, const
     for (size_t i = 0; i < nkeys; i++) {
         unsigned char md[32];
         mac(&keys[i], id, timestamp, body, body_len, md);
-        if (header_has(signature_header, md))
+        if (header_has(signature_header, md)) {
+            *which = i;
             return WHSIG_OK;
+        }
     }
     return WHSIG_MISMATCH;
 }

@@ -54,4 +54,10 @@ enum whsig_result whsig_verify(const struct whsig_key *keys, size_t nkeys, const
                                const char *body, size_t body_len, int64_t now_s,
                                int64_t tolerance_s);
 
+/* The same; on WHSIG_OK *which is the index of the first key that verified. */
+enum whsig_result whsig_verify_which(const struct whsig_key *keys, size_t nkeys, const char *id,
+                                     const char *timestamp, const char *signature_header,
+                                     const char *body, size_t body_len, int64_t now_s,
+                                     int64_t tolerance_s, size_t *which);
+
 #endif
