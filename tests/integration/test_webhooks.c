@@ -128,7 +128,7 @@ static int count(const char *sql)
 
 static const char *next_id(void)
 {
-    static char id[64];
+    static char id[32]; /* "msg_" and two ints; small, so callers' prefixed copies fit 64 bytes */
     snprintf(id, sizeof id, "msg_%d_%d", (int)time(NULL), ++counter);
     return id;
 }
