@@ -85,7 +85,13 @@ CREATE TABLE providers (
     -- "post_id", "reference", "account" (lists of JSON paths tried in order)
     -- and "published", "failed" (type names), each replacing the built-in
     -- list it names (src/webhook/paths.c; README "Webhook field paths").
-    webhook_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(webhook_fields) = 'object')
+    webhook_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(webhook_fields) = 'object'),
+    -- The member names of this provider's create body where its docs are
+    -- silent: "media_list", "media" ({"url","mime_type","size_bytes"} ->
+    -- names sent), "accounts", "reference" (a string, or null: left out),
+    -- each replacing the built-in default it names (src/provider/reqfields.c;
+    -- README "Request fields").
+    request_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(request_fields) = 'object')
 );
 
 CREATE TABLE provider_keys (
@@ -103,6 +109,8 @@ CREATE TABLE provider_keys (
     time_scale          double precision CHECK (time_scale > 0), -- overrides providers.time_scale
     -- Overrides members of providers.webhook_fields for deliveries this key's secret signs.
     webhook_fields      jsonb CHECK (jsonb_typeof(webhook_fields) = 'object'),
+    -- Overrides members of providers.request_fields for this key's create requests.
+    request_fields      jsonb CHECK (jsonb_typeof(request_fields) = 'object'),
     enabled             boolean NOT NULL DEFAULT true,
     created_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, label)

@@ -6,7 +6,7 @@
 
 static char *encode_create(const struct prov_post *p)
 {
-    return prov_encode_common(p, NULL, "blog_id", 0);
+    return prov_encode_common(p, PROV_POSTLARK);
 }
 
 static void decode_error(const char *body, size_t len, struct prov_error *out)

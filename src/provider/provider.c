@@ -31,27 +31,57 @@ const char *prov_create_route(enum prov_id p)
     return p < PROV_COUNT ? table[p]->create_route : NULL;
 }
 
-char *prov_encode_common(const struct prov_post *p, const char *accounts_field,
-                         const char *single_field, int with_media)
+/* One media item with its members renamed; members not configured pass. */
+static json_t *rename_item(json_t *item, const struct prov_fields *f)
 {
+    if (!json_is_object(item))
+        return json_incref(item);
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(item, k, v)
+    {
+        const char *to = k;
+        for (int m = 0; m < PRF_MEDIA_COUNT; m++)
+            if (strcmp(k, prov_fields_media_name((enum prf_media_member)m)) == 0)
+                to = f->media[m];
+        if (*to)
+            json_object_set(o, to, v);
+    }
+    return o;
+}
+
+static void set_media(json_t *o, const struct prov_post *p, const struct prov_fields *f)
+{
+    if (!*f->media_list || !p->media_json)
+        return;
+    json_t *m = json_loads(p->media_json, 0, NULL);
+    if (json_is_array(m) && json_array_size(m) > 0) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(m, i, item) json_array_append_new(out, rename_item(item, f));
+        json_object_set_new(o, f->media_list, out);
+    }
+    json_decref(m);
+}
+
+char *prov_encode_common(const struct prov_post *p, enum prov_id id)
+{
+    const struct prov_fields *f = p->fields ? p->fields : prov_fields_default(id);
     json_t *o = json_object();
     json_object_set_new(o, "content", json_string(p->content));
-    if (accounts_field) {
+    if (*f->accounts && table[id]->max_batch > 1) {
         json_t *a = json_array();
         for (size_t i = 0; i < p->naccounts; i++)
             json_array_append_new(a, json_string(p->accounts[i]));
-        json_object_set_new(o, accounts_field, a);
+        json_object_set_new(o, f->accounts, a);
+    } else if (*f->accounts && p->naccounts > 0) {
+        json_object_set_new(o, f->accounts, json_string(p->accounts[0]));
     }
-    if (single_field && p->naccounts > 0)
-        json_object_set_new(o, single_field, json_string(p->accounts[0]));
-    if (with_media && p->media_json) {
-        json_t *m = json_loads(p->media_json, 0, NULL);
-        if (json_is_array(m) && json_array_size(m) > 0)
-            json_object_set_new(o, "media", m);
-        else
-            json_decref(m);
-    }
-    json_object_set_new(o, "reference", json_string(p->reference));
+    set_media(o, p, f);
+    if (*f->reference)
+        json_object_set_new(o, f->reference, json_string(p->reference));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)

@@ -1,7 +1,8 @@
 /*
  * provider: how postpace speaks to each provider. Behaviour is code behind
  * one interface (struct prov_ops); limits are data (rate_limits rows). The
- * requests follow the providers' docs and tests/sim/README.md; create
+ * requests follow the providers' docs and tests/sim/README.md, with the
+ * member names the docs leave open configurable (reqfields.h); create
  * answers, which no doc shows, are read liberally (answer.c). Pure: no SQL,
  * no threads, no clock.
  */
@@ -13,6 +14,7 @@
 
 #include "limits/limiter.h"
 #include "provider/provider_id.h"
+#include "provider/reqfields.h"
 
 /* One create request: one post to one or more accounts of one key. */
 struct prov_post {
@@ -21,6 +23,7 @@ struct prov_post {
     const char *const *accounts;
     size_t naccounts;
     const char *reference;             /* our idempotency key for the request */
+    const struct prov_fields *fields;  /* body member names; NULL: the provider's defaults */
 };
 
 /*
@@ -73,10 +76,11 @@ const char *prov_create_route(enum prov_id p);
 
 /* ---- helpers shared by the provider files (provider.c) ---- */
 
-/* Builds {"content":..,<accounts_field>:[..] or <single_field>:"..",
- * "media":[..],"reference":..}; fields named NULL are left out. */
-char *prov_encode_common(const struct prov_post *p, const char *accounts_field,
-                         const char *single_field, int with_media);
+/* Builds {"content":..,<accounts>:[..] (or "..", when provider `id` takes
+ * one account per request),<media_list>:[..],<reference>:..} with the names
+ * of p->fields (NULL: id's defaults); a member named "" is left out, and so
+ * is an empty media list. Media items are renamed member by member. */
+char *prov_encode_common(const struct prov_post *p, enum prov_id id);
 
 /*
  * The one reading of a 2xx create answer (answer.c), liberal by construction

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "util/log.h"
 #include "util/xmalloc.h"
 
 static char *dup_or_null(PGresult *r, int row, int col)
@@ -19,8 +20,22 @@ static char *dup_or_null(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
 }
 
+/* Applies one level of request_fields (NULL: none); a bad one is logged and skipped. */
+static void apply_fields(struct prov_fields *f, PGresult *res, int row, int col,
+                         enum prov_id p, const char *key_label)
+{
+    char why[256];
+    if (PQgetisnull(res, row, col) ||
+        prov_fields_apply(f, PQgetvalue(res, row, col), why, sizeof why) == 0)
+        return;
+    log_warn("request_fields cannot be read; using the level below", LOG_STR("provider", prov_name(p)),
+             LOG_STR("key", key_label ? key_label : ""), LOG_STR("reason", why));
+}
+
 static int load_providers(struct registry *r, PGconn *c, char *err, size_t errlen)
 {
+    for (int p = 0; p < PROV_COUNT; p++)
+        r->providers[p].fields = *prov_fields_default((enum prov_id)p);
     PGresult *res = db_exec(c, "registry_providers", 0, NULL, err, errlen);
     if (!res)
         return -1;
@@ -40,6 +55,7 @@ static int load_providers(struct registry *r, PGconn *c, char *err, size_t errle
         rp->max_media_bytes = PQgetisnull(res, i, 6) ? 0 : atoll(PQgetvalue(res, i, 6));
         rp->media_types = dup_or_null(res, i, 7);
         rp->time_scale = atof(PQgetvalue(res, i, 8));
+        apply_fields(&rp->fields, res, i, 9, p, NULL);
     }
     PQclear(res);
     return 0;
@@ -154,8 +170,11 @@ static int load_keys(struct registry *r, PGconn *c, char *err, size_t errlen)
         k->secret_ref = xstrdup(PQgetvalue(keys, row, 6));
         k->base_url = xstrdup(PQgetvalue(keys, row, 7));
         k->time_scale = atof(PQgetvalue(keys, row, 8));
-        if (k->provider != PROV_COUNT)
+        if (k->provider != PROV_COUNT) {
+            k->fields = r->providers[k->provider].fields;
+            apply_fields(&k->fields, keys, row, 9, k->provider, k->label);
             attach_buckets(r, k, rows, nrows, sh, &nsh);
+        }
     }
     for (size_t i = 0; i < nsh; i++)
         if (strncmp(sh[i].owner, "key:", 4) == 0)

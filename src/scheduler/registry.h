@@ -14,6 +14,7 @@
 
 #include "limits/limiter.h"
 #include "provider/provider_id.h"
+#include "provider/reqfields.h"
 
 #define REG_MAX_BUCKETS 16
 
@@ -27,6 +28,7 @@ struct reg_provider {
     int64_t max_media_bytes;   /* 0: no limit known */
     char *media_types;         /* space-separated; NULL: any */
     double time_scale;
+    struct prov_fields fields; /* create body member names: defaults + request_fields */
 };
 
 struct reg_key {
@@ -36,6 +38,7 @@ struct reg_key {
     char *secret_ref;          /* env:NAME or file:/path; resolve at use, never log */
     char *base_url;            /* effective: the key's, else the provider's */
     double time_scale;         /* effective */
+    struct prov_fields fields; /* effective: the provider's, then the key's request_fields */
     int64_t group_id;          /* lease unit: smallest key id sharing a bucket */
     uint32_t buckets[REG_MAX_BUCKETS];
     size_t nbuckets;
@@ -50,7 +53,8 @@ struct registry {
 
 /*
  * Loads providers, enabled keys and their limit rows. cfg NULL takes the
- * limiter's defaults. Returns 0, or -1 with a reason in err (r is then empty).
+ * limiter's defaults. A request_fields object that cannot be applied is
+ * logged and skipped (the level below stays in force), never fatal. Returns 0, or -1 with a reason in err (r is then empty).
  */
 int reg_load(struct registry *r, PGconn *c, const struct lim_config *cfg, char *err,
              size_t errlen) __attribute__((warn_unused_result));

@@ -606,7 +606,7 @@ static uint64_t feed_limiter(struct scheduler *s, struct flight *f, long status,
 static void on_status(struct scheduler *s, struct flight *f, long status, uint64_t now)
 {
     const struct prov_ops *ops = prov_ops(f->provider);
-    struct prov_post post = {NULL, NULL, (const char *const *)f->accounts, f->n, NULL};
+    struct prov_post post = {NULL, NULL, (const char *const *)f->accounts, f->n, NULL, NULL};
     struct prov_error pe;
     ops->decode_error(f->resp ? f->resp : "", f->resp_len, &pe);
     if (*f->retry_after) /* seconds or an HTTP-date */
@@ -733,7 +733,8 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
     }
     secret[strcspn(secret, "\r\n")] = '\0';
     log_secret_add(secret); /* masked in every log line from now on */
-    struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference};
+    struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference,
+                             &k->fields};
     f->body = ops->encode_create(&post);
     f->body_len = strlen(f->body);
     snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);

@@ -171,7 +171,7 @@ static long naive(const struct profile *p, const char *base, double seconds, lon
     for (long i = 0; now_s() - *first_s < seconds; i++) {
         char ref[64];
         snprintf(ref, sizeof ref, "naive-%ld", i);
-        struct prov_post post = {"naive bench post", "[]", accounts, 1, ref};
+        struct prov_post post = {"naive bench post", "[]", accounts, 1, ref, NULL};
         char *body = ops->encode_create(&post);
         struct naive_resp r = {.retry_after = -1};
         curl_easy_setopt(e, CURLOPT_URL, url);

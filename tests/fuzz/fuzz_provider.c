@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const accounts[] = {"acct-1", "twitter", "blog1", "main"};
     if (naccounts > ops->max_batch)
         naccounts = ops->max_batch ? ops->max_batch : 1;
-    struct prov_post post = {"hello", "[]", accounts, naccounts, "pp-1-abc"};
+    struct prov_post post = {"hello", "[]", accounts, naccounts, "pp-1-abc", NULL};
     /* Bodies are not NUL-terminated on the wire: copy without a terminator. */
     char *body = malloc(size - 1 ? size - 1 : 1);
     memcpy(body, data + 1, size - 1);

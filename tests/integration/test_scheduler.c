@@ -215,7 +215,7 @@ static void test_shared_key_adapts_from_rate_limit_headers(void **state)
         char ref[32], text[64], resp[4096];
         snprintf(ref, sizeof ref, "other-client-%d", i);
         snprintf(text, sizeof text, "the other client's post %d", i);
-        struct prov_post post = {text, "[]", accounts, 1, ref};
+        struct prov_post post = {text, "[]", accounts, 1, ref, NULL};
         char *body = ops->encode_create(&post);
         long st = http_request("POST", url, headers, body, strlen(body), resp, sizeof resp);
         free(body);

@@ -25,6 +25,8 @@ struct sim_options {
     uint64_t webhook_backoff_ms; /* first retry delay, doubling */
     long webhook_timeout_ms;     /* per attempt */
     uint64_t seed;               /* fault PRNG seed (POST /_faults may change it) */
+    const char *dialect;         /* "default" or "alt" (README "Dialects"); a config's
+                                    "dialect" member overrides it */
 };
 
 /* Fills the documented defaults. */

@@ -201,6 +201,7 @@ static const char *reason_of(int status)
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
+    case 202: return "Accepted";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 402: return "Payment Required";
@@ -401,12 +402,12 @@ static void send_body(struct rctx *c, char *body, size_t len)
 void sim_reply(struct rctx *c, int status, json_t *body)
 {
     char stackbuf[2048];
-    size_t need = json_dumpb(body, stackbuf, sizeof stackbuf, JSON_COMPACT);
+    size_t need = json_dumpb(body, stackbuf, sizeof stackbuf, JSON_COMPACT | JSON_ENCODE_ANY);
     char *buf = h2o_mem_alloc_pool(&c->req->pool, need ? need : 1);
     if (need <= sizeof stackbuf)
         memcpy(buf, stackbuf, need);
     else
-        json_dumpb(body, buf, need, JSON_COMPACT);
+        json_dumpb(body, buf, need, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(body);
     record_outcome(c, status);
     c->req->res.status = status;
@@ -506,6 +507,41 @@ static void send_one_webhook(struct rctx *c, const char *url, const char *id, co
     hook_submit(c->sim->hook, j);
 }
 
+static json_t *rejection(void)
+{
+    return json_pack("{s:s,s:s}", "code", "platform_rejected", "message",
+                     "The platform rejected the post after accepting it.");
+}
+
+/* {"type":"post.published","id","timestamp","data":{"post_id","account_id","reference",...}} */
+static json_t *event_default(struct rctx *c, const struct sim_create *cr,
+                             const struct sim_target *t, const char *evt, int failed)
+{
+    char ts[32];
+    sim_iso8601(c->now, ts);
+    json_t *data =
+        json_pack("{s:s,s:s,s:s*,s:s,s:s}", "post_id", t->post_id, "account_id", t->account,
+                  "reference", cr->reference, "provider", c->p->name, "parent_id", cr->id);
+    if (failed)
+        json_object_set_new(data, "error", rejection());
+    return json_pack("{s:s,s:s,s:s,s:o}", "type", failed ? "post.failed" : "post.published", "id",
+                     evt, "timestamp", ts, "data", data);
+}
+
+/* The alt dialect's event: other key and type names, none of them among
+ * postpace's default webhook paths, a unix time instead of a date. */
+static json_t *event_alt(struct rctx *c, const struct sim_create *cr, const struct sim_target *t,
+                         const char *evt, int failed)
+{
+    json_t *obj = json_pack("{s:s,s:s*,s:s,s:s,s:s}", "uid", t->post_id, "ref", cr->reference,
+                            "channel", t->account, "provider", c->p->name, "parent", cr->id);
+    if (failed)
+        json_object_set_new(obj, "reason", rejection());
+    return json_pack("{s:s,s:s,s:I,s:o}", "kind",
+                     failed ? "publication.rejected" : "publication.live", "event_id", evt, "at",
+                     (json_int_t)(c->now / 1000000), "object", obj);
+}
+
 /* Decides the post's fate and queues its signed event (twice, with the duplicate fault). */
 static const char *queue_webhook(struct rctx *c, const struct sim_create *cr,
                                  const struct sim_target *t)
@@ -517,18 +553,10 @@ static const char *queue_webhook(struct rctx *c, const struct sim_create *cr,
     const char *base = c->key->webhook_url ? c->key->webhook_url : s->cfg.webhook_url;
     if (!base || c->key->hook_keylen <= 0)
         return failed ? "failed" : "published";
-    char evt[SIM_ID_LEN], ts[32];
+    char evt[SIM_ID_LEN];
     sim_new_id(s, "evt", evt);
-    sim_iso8601(c->now, ts);
-    json_t *data =
-        json_pack("{s:s,s:s,s:s*,s:s,s:s}", "post_id", t->post_id, "account_id", t->account,
-                  "reference", cr->reference, "provider", c->p->name, "parent_id", cr->id);
-    if (failed)
-        json_object_set_new(data, "error",
-                            json_pack("{s:s,s:s}", "code", "platform_rejected", "message",
-                                      "The platform rejected the post after accepting it."));
-    json_t *ev = json_pack("{s:s,s:s,s:s,s:o}", "type", failed ? "post.failed" : "post.published",
-                           "id", evt, "timestamp", ts, "data", data);
+    json_t *ev = c->dialect == SIM_DIALECT_ALT ? event_alt(c, cr, t, evt, failed)
+                                               : event_default(c, cr, t, evt, failed);
     char *body = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     char *url = xasprintf("%s/webhooks/%s", base, c->p->name);
@@ -884,6 +912,8 @@ static int on_provider(void *app, h2o_req_t *req)
     c->sim = s;
     c->req = req;
     c->now = wall_us();
+    c->dialect = (enum sim_dialect)(s->cfg.dialect >= 0 ? s->cfg.dialect
+                                                        : sim_dialect_parse(s->opt.dialect));
     h2o_iovec_t path = req->path_normalized;
     for (int i = 0; i < SIM_NPROV; i++) {
         size_t n = strlen(sim_provs[i]->prefix);
@@ -1174,6 +1204,10 @@ struct sim *sim_start(const struct sim_options *o, char *err, size_t errlen)
 {
     if (!(o->time_scale >= 1e-3)) {
         snprintf(err, errlen, "time scale must be >= 0.001");
+        return NULL;
+    }
+    if (sim_dialect_parse(o->dialect) < 0) {
+        snprintf(err, errlen, "dialect must be \"default\" or \"alt\"");
         return NULL;
     }
     struct sim *s = xcalloc(1, sizeof *s);

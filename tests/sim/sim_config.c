@@ -208,6 +208,13 @@ static int load_key(struct sim_config *c, json_t *o, size_t idx, const char *def
     return limits ? apply_overrides(k, limits, err, errlen) : 0;
 }
 
+int sim_dialect_parse(const char *name)
+{
+    if (!name || strcmp(name, "default") == 0)
+        return SIM_DIALECT_DEFAULT;
+    return strcmp(name, "alt") == 0 ? SIM_DIALECT_ALT : -1;
+}
+
 int sim_config_load(json_t *root, double time_scale, struct sim_config *out, char *err,
                     size_t errlen)
 {
@@ -219,6 +226,12 @@ int sim_config_load(json_t *root, double time_scale, struct sim_config *out, cha
     json_t *keys = json_object_get(root, "keys");
     if (keys && !json_is_array(keys)) {
         snprintf(err, errlen, "config: \"keys\" must be an array");
+        return -1;
+    }
+    out->dialect = -1;
+    json_t *dialect = json_object_get(root, "dialect");
+    if (dialect && (out->dialect = sim_dialect_parse(json_string_value(dialect))) < 0) {
+        snprintf(err, errlen, "config: \"dialect\" must be \"default\" or \"alt\"");
         return -1;
     }
     out->webhook_url = opt_str(root, "webhook_url");

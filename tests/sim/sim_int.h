@@ -18,6 +18,13 @@
 
 enum sim_prov { SIM_PE, SIM_SP, SIM_FH, SIM_PL, SIM_JE, SIM_NPROV };
 
+/* How the providers speak where their docs are silent (README "Dialects");
+ * every documented behaviour is the same in both. */
+enum sim_dialect {
+    SIM_DIALECT_DEFAULT, /* the names postpace's defaults use */
+    SIM_DIALECT_ALT,     /* other member names, strict bodies, other answer and event shapes */
+};
+
 #define SIM_MAXW 8         /* windows per provider */
 #define SIM_MAX_TARGETS 32 /* accounts per create request */
 #define SIM_ID_LEN 40
@@ -103,6 +110,7 @@ struct sim_config {
     struct sim_bucket *buckets; /* at most one per key */
     size_t nbuckets;
     char *webhook_url;
+    int dialect; /* enum sim_dialect, or -1: the --dialect option's */
 };
 
 /* A provider's definition; the personality functions live in sim_prov.c. */
@@ -162,6 +170,7 @@ struct rctx {
     const struct sim_prov_def *p;
     enum sim_prov prov;
     struct sim_key *key;
+    enum sim_dialect dialect;
     uint64_t now;    /* wall clock, microseconds */
     h2o_iovec_t sub; /* path after the prefix */
     const struct sim_route *route;
@@ -205,6 +214,8 @@ void sim_config_clear_windows(struct sim_config *c);
 uint64_t sim_scaled_us(uint64_t ms, double time_scale);
 /* Finds the provider by name; -1 if unknown. */
 int sim_prov_by_name(const char *name);
+/* "default" or "alt" (NULL: default); -1 if neither. */
+int sim_dialect_parse(const char *name);
 
 /* sim_prov.c */
 /* The documented limit of window `widx` (Postlark: for `plan`); -1 if the plan is unknown. */

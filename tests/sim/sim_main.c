@@ -38,6 +38,7 @@ static const struct opt_def opts[] = {
      "MS  first retry delay, doubling (200)"},
     {"--webhook-timeout-ms", OPT_LONG, O(webhook_timeout_ms), "MS  per attempt (5000)"},
     {"--seed", OPT_U64, O(seed), "N  fault PRNG seed (1)"},
+    {"--dialect", OPT_STR, O(dialect), "default|alt  shapes where the docs are silent (default)"},
 };
 #undef O
 

@@ -14,6 +14,39 @@
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+/* A create body's member names where the docs are silent, per dialect
+ * (README "Dialects"). "content", PostEverywhere's "account_ids" and
+ * SchedPilot's "accounts" are documented, so both dialects keep them. */
+struct sim_names {
+    const char *accounts; /* NULL: the provider takes none (Jestha) */
+    const char *reference;
+    const char *media_url, *media_type, *media_size;
+};
+
+static const struct sim_names names_by_dialect[2][SIM_NPROV] = {
+    [SIM_DIALECT_DEFAULT] =
+        {
+            [SIM_PE] = {"account_ids", "reference", "url", "mime_type", "size_bytes"},
+            [SIM_SP] = {"accounts", "reference", "url", "mime_type", "size_bytes"},
+            [SIM_FH] = {"platforms", "reference", "url", "mime_type", "size_bytes"},
+            [SIM_PL] = {"blog_id", "reference", "url", "mime_type", "size_bytes"},
+            [SIM_JE] = {NULL, "reference", "url", "mime_type", "size_bytes"},
+        },
+    [SIM_DIALECT_ALT] =
+        {
+            [SIM_PE] = {"account_ids", "client_reference", "src", "type", "bytes"},
+            [SIM_SP] = {"accounts", "client_reference", "src", "type", "bytes"},
+            [SIM_FH] = {"channels", "client_reference", "src", "type", "bytes"},
+            [SIM_PL] = {"blog", "client_reference", "src", "type", "bytes"},
+            [SIM_JE] = {NULL, "client_reference", "src", "type", "bytes"},
+        },
+};
+
+static const struct sim_names *names(const struct rctx *c)
+{
+    return &names_by_dialect[c->dialect][c->prov];
+}
+
 void sim_verr_add(struct sim_verr *e, const char *code, const char *field, const char *fmt, ...)
 {
     char msg[200];
@@ -108,12 +141,59 @@ static void opt_media_array(json_t *body, struct sim_verr *e)
         sim_verr_add(e, "invalid_request", "media", "media must be an array.");
 }
 
+/* Alt: every media item is exactly {<url>,<type>,<size>} by the dialect's names. */
+static void alt_media_items(struct rctx *c, json_t *body, struct sim_verr *e)
+{
+    const struct sim_names *n = names(c);
+    json_t *media = json_object_get(body, "media"), *m;
+    size_t i;
+    json_array_foreach(media, i, m)
+    {
+        const char *k;
+        json_t *v;
+        json_object_foreach(m, k, v)
+        {
+            if (strcmp(k, n->media_url) != 0 && strcmp(k, n->media_type) != 0 &&
+                strcmp(k, n->media_size) != 0) {
+                sim_verr_add(e, "invalid_media", "media", "media[%zu].%.40s is not a field.", i, k);
+                return;
+            }
+        }
+        if (!json_is_object(m) || !json_is_string(json_object_get(m, n->media_url)) ||
+            !json_is_string(json_object_get(m, n->media_type)) ||
+            !json_is_integer(json_object_get(m, n->media_size)))
+            sim_verr_add(e, "invalid_media", "media", "media[%zu] needs %s, %s and %s.", i,
+                         n->media_url, n->media_type, n->media_size);
+    }
+}
+
+/* Alt: a member the dialect does not name is a 400, as a strict schema does. */
+static void alt_no_unknown_members(struct rctx *c, json_t *body, struct sim_verr *e)
+{
+    const struct sim_names *n = names(c);
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "content") == 0 || strcmp(k, n->reference) == 0 ||
+            (n->accounts && strcmp(k, n->accounts) == 0) ||
+            (strcmp(k, "media") == 0 && c->prov != SIM_PL))
+            continue;
+        sim_verr_add(e, "invalid_request", k, "%.40s is not a field of this request.", k);
+        return;
+    }
+}
+
 /* The common part of a create body: content, media, reference. */
 static void parse_common(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     cr->content = need_content(body, e);
     opt_media_array(body, e);
-    const char *ref = opt_string(body, "reference", e);
+    if (c->dialect == SIM_DIALECT_ALT) {
+        alt_no_unknown_members(c, body, e);
+        alt_media_items(c, body, e);
+    }
+    const char *ref = opt_string(body, names(c)->reference, e);
     if (ref)
         cr->reference = ref;
 }
@@ -215,12 +295,33 @@ static void pe_headers(struct rctx *c, int widx, uint64_t free_at)
 static int pe_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     parse_common(c, body, cr, e);
-    need_accounts(c, body, "account_ids", cr, e);
+    need_accounts(c, body, names(c)->accounts, cr, e);
     return e->code ? -1 : 0;
+}
+
+/* Alt: camelCase, upper-case states, the error flattened into the entry. */
+static void pe_created_alt(struct rctx *c, const struct sim_create *cr)
+{
+    json_t *targets = json_array();
+    for (int i = 0; i < cr->n; i++) {
+        const struct sim_target *t = &cr->t[i];
+        json_array_append_new(targets,
+                              t->failed ? json_pack("{s:s,s:s,s:s,s:s}", "accountId", t->account,
+                                                    "state", "FAILED", "errorCode", "platform_error",
+                                                    "errorMessage", "The platform rejected the post.")
+                                        : json_pack("{s:s,s:s,s:s}", "accountId", t->account,
+                                                    "state", "SCHEDULED", "postId", t->post_id));
+    }
+    sim_reply(c, 201, json_pack("{s:{s:s,s:o},s:o}", "data", "postId", cr->id, "targets", targets,
+                                "meta", pe_meta(c)));
 }
 
 static void pe_created(struct rctx *c, const struct sim_create *cr)
 {
+    if (c->dialect == SIM_DIALECT_ALT) {
+        pe_created_alt(c, cr);
+        return;
+    }
     json_t *results = json_array();
     for (int i = 0; i < cr->n; i++) {
         const struct sim_target *t = &cr->t[i];
@@ -301,12 +402,30 @@ static void sp_headers(struct rctx *c, int widx, uint64_t free_at)
 static int sp_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     parse_common(c, body, cr, e);
-    need_accounts(c, body, "accounts", cr, e);
+    need_accounts(c, body, names(c)->accounts, cr, e);
     return e->code ? -1 : 0;
+}
+
+/* Alt: 200, an object keyed by account whose values are plain id strings. */
+static void sp_created_alt(struct rctx *c, const struct sim_create *cr)
+{
+    json_t *results = json_object();
+    for (int i = 0; i < cr->n; i++) {
+        const struct sim_target *t = &cr->t[i];
+        json_object_set_new(results, t->account,
+                            t->failed ? json_pack("{s:o}", "error", failed_error())
+                                      : json_string(t->post_id));
+    }
+    sim_reply(c, 200, json_pack("{s:b,s:{s:s,s:o}}", "success", 1, "post", "id", cr->id,
+                                "results", results));
 }
 
 static void sp_created(struct rctx *c, const struct sim_create *cr)
 {
+    if (c->dialect == SIM_DIALECT_ALT) {
+        sp_created_alt(c, cr);
+        return;
+    }
     json_t *accs = json_array();
     for (int i = 0; i < cr->n; i++) {
         const struct sim_target *t = &cr->t[i];
@@ -395,12 +514,30 @@ static void fh_headers(struct rctx *c, int widx, uint64_t free_at)
 static int fh_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     parse_common(c, body, cr, e);
-    need_accounts(c, body, "platforms", cr, e);
+    need_accounts(c, body, names(c)->accounts, cr, e);
     return e->code ? -1 : 0;
+}
+
+/* Alt: 202, ids as plain strings in request order (a failed account: an object saying so). */
+static void fh_created_alt(struct rctx *c, const struct sim_create *cr)
+{
+    json_t *ids = json_array();
+    for (int i = 0; i < cr->n; i++) {
+        const struct sim_target *t = &cr->t[i];
+        json_array_append_new(ids, t->failed ? json_pack("{s:s,s:s,s:o}", "channel", t->account,
+                                                         "status", "failed", "error", failed_error())
+                                             : json_string(t->post_id));
+    }
+    sim_reply(c, 202, json_pack("{s:{s:s,s:s,s:o}}", "data", "id", cr->id, "status", "accepted",
+                                "post_ids", ids));
 }
 
 static void fh_created(struct rctx *c, const struct sim_create *cr)
 {
+    if (c->dialect == SIM_DIALECT_ALT) {
+        fh_created_alt(c, cr);
+        return;
+    }
     json_t *pl = json_array();
     for (int i = 0; i < cr->n; i++) {
         const struct sim_target *t = &cr->t[i];
@@ -494,13 +631,14 @@ static void pl_headers(struct rctx *c, int widx, uint64_t free_at)
 static int pl_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     parse_common(c, body, cr, e);
-    json_t *b = json_object_get(body, "blog_id");
+    const char *field = names(c)->accounts;
+    json_t *b = json_object_get(body, field);
     if (json_object_get(body, "blog_ids") || json_object_get(body, "account_ids"))
-        sim_verr_add(e, "invalid_request", "blog_id", "One blog_id per request; no batching.");
+        sim_verr_add(e, "invalid_request", field, "One %s per request; no batching.", field);
     else if (!json_is_string(b) || json_string_length(b) == 0)
-        sim_verr_add(e, "invalid_request", "blog_id", "blog_id is required.");
+        sim_verr_add(e, "invalid_request", field, "%s is required.", field);
     else if (!key_has_account(c->key, json_string_value(b)))
-        sim_verr_add(e, "invalid_request", "blog_id", "Unknown blog_id: %.80s",
+        sim_verr_add(e, "invalid_request", field, "Unknown %s: %.80s", field,
                      json_string_value(b));
     else
         cr->t[cr->n++].account = json_string_value(b);
@@ -509,6 +647,14 @@ static int pl_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct 
 
 static void pl_created(struct rctx *c, const struct sim_create *cr)
 {
+    /* Alt: wrapped under "post", camelCase, an extra url. */
+    if (c->dialect == SIM_DIALECT_ALT) {
+        char url[128];
+        snprintf(url, sizeof url, "https://%s.postlark.blog/p/%s", cr->t[0].account, cr->id);
+        sim_reply(c, 201, json_pack("{s:{s:s,s:s,s:s}}", "post", "postId", cr->id, "state", "live",
+                                    "url", url));
+        return;
+    }
     sim_reply(c, 201, json_pack("{s:s,s:s}", "id", cr->id, "status", "published"));
 }
 
@@ -614,8 +760,9 @@ static int je_media_type_ok(const char *t)
     return 0;
 }
 
-static void je_check_media(json_t *body, struct sim_verr *e)
+static void je_check_media(struct rctx *c, json_t *body, struct sim_verr *e)
 {
+    const struct sim_names *n = names(c);
     json_t *media = json_object_get(body, "media");
     if (!json_is_array(media))
         return;
@@ -628,16 +775,18 @@ static void je_check_media(json_t *body, struct sim_verr *e)
     json_t *m;
     json_array_foreach(media, i, m)
     {
-        const char *url = json_string_value(json_object_get(m, "url"));
-        const char *type = json_string_value(json_object_get(m, "mime_type"));
-        json_t *size = json_object_get(m, "size_bytes");
+        const char *url = json_string_value(json_object_get(m, n->media_url));
+        const char *type = json_string_value(json_object_get(m, n->media_type));
+        json_t *size = json_object_get(m, n->media_size);
         if (!url || !*url)
-            sim_verr_add(e, "invalid_media", "media", "media[%zu].url is required.", i);
+            sim_verr_add(e, "invalid_media", "media", "media[%zu].%s is required.", i,
+                         n->media_url);
         else if (!type || !je_media_type_ok(type))
             sim_verr_add(e, "invalid_media", "media", "media[%zu]: type %.40s is not allowed.", i,
                          type ? type : "(none)");
         else if (!json_is_integer(size) || json_integer_value(size) <= 0)
-            sim_verr_add(e, "invalid_media", "media", "media[%zu].size_bytes is required.", i);
+            sim_verr_add(e, "invalid_media", "media", "media[%zu].%s is required.", i,
+                         n->media_size);
         else if (json_integer_value(size) > JE_MAX_BYTES)
             sim_verr_add(e, "invalid_media", "media",
                          "media[%zu] is larger than 8 MB (8000000 bytes) allowed via API key.", i);
@@ -647,13 +796,18 @@ static void je_check_media(json_t *body, struct sim_verr *e)
 static int je_parse(struct rctx *c, json_t *body, struct sim_create *cr, struct sim_verr *e)
 {
     parse_common(c, body, cr, e);
-    je_check_media(body, e);
+    je_check_media(c, body, e);
     cr->t[cr->n++].account = c->key->owner;
     return e->code ? -1 : 0;
 }
 
 static void je_created(struct rctx *c, const struct sim_create *cr)
 {
+    /* Alt: the id as a bare JSON string. */
+    if (c->dialect == SIM_DIALECT_ALT) {
+        sim_reply(c, 201, json_string(cr->id));
+        return;
+    }
     sim_reply(c, 201, json_pack("{s:s}", "id", cr->id));
 }
 

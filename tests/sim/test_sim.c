@@ -816,6 +816,51 @@ static void test_jestha_media_rules(void **state)
     sim_stop(s);
 }
 
+/* The alt dialect: other member names, strict bodies, other answer shapes;
+ * the documented media limits stay. */
+static void test_alt_dialect_names_and_answers(void **state)
+{
+    struct sim *s = start_sim("{\"dialect\":\"alt\",\"keys\":[{\"provider\":\"jestha\",\"key\":\"jk_1\"},"
+                              "{\"provider\":\"feedhorizon\",\"key\":\"fh_1\"},"
+                              "{\"provider\":\"postlark\",\"key\":\"pk_1\",\"plan\":\"scale\"}]}",
+                              1, 0);
+    struct client c;
+    client_init(&c, sim_port(s));
+    struct resp r = {0};
+    const char *je = "Authorization: Bearer jk_1", *fh = "Authorization: Bearer fh_1";
+    http(&c, &r, "POST", JE "/api/posts", je, NULL,
+         "{\"content\":\"a\",\"media\":[{\"url\":\"https://x/y\",\"mime_type\":\"image/png\","
+         "\"size_bytes\":10}]}");
+    assert_int_equal(r.status, 400);
+    assert_string_equal(jstr(r.json, "error"), "Invalid media");
+    http(&c, &r, "POST", JE "/api/posts", je, NULL,
+         "{\"content\":\"b\",\"media\":[{\"src\":\"https://x/y\",\"type\":\"image/png\","
+         "\"bytes\":8000001}]}");
+    assert_int_equal(r.status, 400);
+    http(&c, &r, "POST", JE "/api/posts", je, NULL,
+         "{\"content\":\"c\",\"client_reference\":\"r1\",\"media\":[{\"src\":\"https://x/y\","
+         "\"type\":\"image/png\",\"bytes\":10}]}");
+    assert_int_equal(r.status, 201);
+    assert_memory_equal(r.body, "\"jes_", 5); /* a bare JSON string */
+    assert_int_equal(hdr_ll(&r, "X-Jestha-Api-Version"), 1);
+    http(&c, &r, "POST", JE "/api/posts", je, NULL, "{\"content\":\"d\",\"reference\":\"r2\"}");
+    assert_int_equal(r.status, 400); /* strict: "reference" is not a field here */
+    http(&c, &r, "POST", FH "/posts", fh, NULL, "{\"content\":\"e\",\"platforms\":[\"x\"]}");
+    assert_int_equal(r.status, 400);
+    http(&c, &r, "POST", FH "/posts", fh, NULL, "{\"content\":\"f\",\"channels\":[\"x\",\"y\"]}");
+    assert_int_equal(r.status, 202);
+    json_t *ids = json_object_get(json_object_get(r.json, "data"), "post_ids");
+    assert_int_equal(json_array_size(ids), 2);
+    assert_non_null(strstr(json_string_value(json_array_get(ids, 1)), "fhp_"));
+    http(&c, &r, "POST", PL "/posts", "Authorization: Bearer pk_1", NULL,
+         "{\"content\":\"g\",\"blog\":\"b1\"}");
+    assert_int_equal(r.status, 201);
+    assert_non_null(strstr(jstr(json_object_get(r.json, "post"), "postId"), "pl_"));
+    resp_clear(&r);
+    client_finish(&c);
+    sim_stop(s);
+}
+
 /* ---- webhooks, duplicates, faults -------------------------------------- */
 
 static char *hook_config(int port, const char *extra_key)
@@ -1050,6 +1095,7 @@ int main(void)
         cmocka_unit_test(test_feedhorizon_sliding_window_reset_in_seconds),
         cmocka_unit_test(test_postlark_hourly_limit_and_post_quotas),
         cmocka_unit_test(test_jestha_key_limits_and_reset),
+        cmocka_unit_test(test_alt_dialect_names_and_answers),
         cmocka_unit_test(test_jestha_lockout_extends_on_early_requests),
         cmocka_unit_test(test_jestha_account_quota_shared_across_keys),
         cmocka_unit_test(test_jestha_media_rules),

@@ -62,10 +62,15 @@ int drainfx_setup(struct drainfx *f)
 
 int drainfx_setup_scaled(struct drainfx *f, double scale)
 {
+    return drainfx_setup_sim(f, scale, NULL);
+}
+
+int drainfx_setup_sim(struct drainfx *f, double scale, const char *const *sim_args)
+{
     memset(f, 0, sizeof *f);
     f->scale = scale;
     char cfg[2048];
-    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), scale, NULL) != 0)
+    if (sim_ctl_start(&f->sim, sim_config(cfg, sizeof cfg, 0), scale, sim_args) != 0)
         return -1;
     f->db = pgt_create_migrated_db();
     f->conn = pgt_connect(f->db);

@@ -30,6 +30,9 @@ int drainfx_setup(struct drainfx *f);
 /* The same at another time scale (the simulator's and every key's). */
 int drainfx_setup_scaled(struct drainfx *f, double scale);
 
+/* The same with extra simulator flags (NULL-terminated, may be NULL), e.g. --dialect alt. */
+int drainfx_setup_sim(struct drainfx *f, double scale, const char *const *sim_args);
+
 /*
  * The same on a cluster of the caller's (conninfo of its maintenance
  * database), e.g. one the test stops and restarts; `sim_args` are extra

@@ -27,7 +27,7 @@ static const char *const je_accounts[] = {"jestha-acct"};
 static size_t decode(enum prov_id id, const char *body, const char *const *accounts, size_t n,
                      struct prov_result *out)
 {
-    struct prov_post post = {"hello", "[]", accounts, n, "pp-1-abc"};
+    struct prov_post post = {"hello", "[]", accounts, n, "pp-1-abc", NULL};
     memset(out, 0xff, n * sizeof *out); /* nothing left over from the caller */
     return prov_ops(id)->decode_created(body, strlen(body), &post, out);
 }
