@@ -62,20 +62,8 @@ int ffx_sim_verdict(struct drainfx *f, struct ffx_verdict *v)
     v->duplicates = sim_ctl_total(s, "duplicates");
     v->server_errors = sim_ctl_total(s, "server_errors");
     v->dropped = sim_ctl_total(s, "dropped");
-    v->intent_checked = sim_ctl_total(s, "intent_checked");
-    v->intent_violations = sim_ctl_total(s, "intent_violations");
     json_decref(s);
     return 0;
-}
-
-int ffx_check_intent(struct drainfx *f)
-{
-    json_t *o = json_pack("{s:s}", "intent_db", f->db);
-    char *text = json_dumps(o, JSON_COMPACT);
-    int rc = sim_ctl_faults(&f->sim, text);
-    free(text);
-    json_decref(o);
-    return rc;
 }
 
 void ffx_targets(struct drainfx *f, struct ffx_targets *t)

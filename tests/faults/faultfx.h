@@ -28,12 +28,8 @@ int ffx_await_count(struct drainfx *f, const char *sql, long want, int timeout_m
 /* The simulator's totals over every provider. */
 struct ffx_verdict {
     long create_requests, created, rate_limited, duplicates, server_errors, dropped;
-    long intent_checked, intent_violations; /* with ffx_check_intent: creates checked, failed */
 };
 int ffx_sim_verdict(struct drainfx *f, struct ffx_verdict *v);
-
-/* Makes the simulator check, on every create, that its intent is committed in f's database. */
-int ffx_check_intent(struct drainfx *f);
 
 /* Counts of targets by final status. */
 struct ffx_targets {
