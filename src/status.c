@@ -11,7 +11,7 @@
 
 #include "clock.h"
 #include "db/db.h"
-#include "plan/cli.h"
+#include "plan/view.h"
 #include "plan/commands.h"
 #include "plan/plan.h"
 #include "util/log.h"
@@ -45,11 +45,11 @@ static void print_row(PGresult *r, int i, const char *eta)
 }
 
 /* Each enabled key's ETA by key id, or NULL when the forecast is unavailable. */
-static uint64_t *forecast(struct config *cfg, struct pcli_db *db, uint64_t now)
+static uint64_t *forecast(struct config *cfg, struct plan_view *db, uint64_t now)
 {
-    if (pcli_open(db, cfg) != 0)
+    if (plan_view_open(db, cfg->database_url, cfg->skew_ms) != 0)
         return NULL;
-    uint64_t *eta = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *eta);
+    uint64_t *eta = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *eta);
     if (plan_key_etas(db, now, ETA_HORIZON_MS, eta) != 0) {
         free(eta);
         return NULL;
@@ -101,19 +101,19 @@ int cmd_status(struct config *cfg, int argc, char **argv)
         return 1;
     }
     uint64_t now = clk_now_ms(clk_real);
-    struct pcli_db db;
+    struct plan_view db;
     uint64_t *eta = forecast(cfg, &db, now);
     printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %7s  %s\n", "KEY", "PROVIDER",
            "LABEL", "LEASE", "SCHEDULED", "DUE", "PUBLISHING", "SUBMITTED", "UNCONFIRMED",
            "PUBLISHED", "FAILED", "LAG", "ETA");
     for (int i = 0; i < PQntuples(r); i++) {
         char buf[80];
-        const struct reg_key *k = eta ? reg_key_by_id(&db.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
-        print_row(r, i, k ? eta_text(eta[k - db.reg.keys], now, buf, sizeof buf) : "?");
+        const struct reg_key *k = eta ? reg_key_by_id(&db.snap.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
+        print_row(r, i, k ? eta_text(eta[k - db.snap.reg.keys], now, buf, sizeof buf) : "?");
     }
     if (eta) {
         free(eta);
-        pcli_close(&db);
+        plan_view_close(&db);
     }
     PQclear(r);
     int rc = print_unmatched(c) == 0 ? 0 : 1;

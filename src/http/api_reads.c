@@ -1,7 +1,7 @@
 /*
  * DESIGN: GET /v1/limits and GET /v1/plan on an API worker. Both need the
  * live limiter state (every key's history replayed), which the plan module
- * builds for the `limits` and `plan` commands (pcli_open); they read it
+ * builds for the `limits` and `plan` commands (plan_view_open); they read it
  * through a session of their own, opened per request and closed after, so
  * the worker's connection stays free of their long reads. /v1/limits is
  * exactly `postpace limits --json` (cmd_limits_json); /v1/plan produces the
@@ -14,7 +14,7 @@
 #include "clock.h"
 #include "db/db.h"
 #include "http/api_int.h"
-#include "plan/cli.h"
+#include "plan/view.h"
 #include "plan/commands.h"
 #include "plan/plan.h"
 #include "provider/provider.h"
@@ -23,13 +23,9 @@
 
 #define WEEK_MS (7ULL * 24 * 3600 * 1000)
 
-static int open_read_session(struct api_job *j, const struct api_read_in *in, struct pcli_db *db)
+static int open_read_session(struct api_job *j, const struct api_read_in *in, struct plan_view *db)
 {
-    struct config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.database_url = in->conninfo;
-    cfg.skew_ms = in->skew_ms;
-    if (pcli_open(db, &cfg) == 0)
+    if (plan_view_open(db, in->conninfo, in->skew_ms) == 0)
         return 0;
     api_job_error(j, 503, "unavailable", "the limits could not be read; retry later", NULL);
     return -1;
@@ -38,11 +34,11 @@ static int open_read_session(struct api_job *j, const struct api_read_in *in, st
 void api_work_limits(PGconn *c, struct api_job *j)
 {
     const struct api_read_in *in = api_job_input(j);
-    struct pcli_db db;
+    struct plan_view db;
     if (open_read_session(j, in, &db) != 0)
         return;
     json_t *root = cmd_limits_json(&db, in->provider, in->key, clk_now_ms(clk_real));
-    pcli_close(&db);
+    plan_view_close(&db);
     if (!root)
         api_job_error(j, 422, "invalid_query", "bad query parameters; details names each",
                       json_pack("{s:s}", "provider", "unknown provider"));
@@ -53,7 +49,7 @@ void api_work_limits(PGconn *c, struct api_job *j)
 /* ---- plan ---- */
 
 struct plan_doc {
-    const struct pcli_db *db;
+    const struct plan_view *db;
     struct plan_key *keys;
     struct plan_target *targets;
     size_t ntargets;
@@ -81,19 +77,19 @@ static int load_targets(struct plan_doc *d, char *err, size_t errlen)
     char to[32];
     snprintf(to, sizeof to, "%" PRIu64, d->opts.to_ms);
     const char *params[] = {to};
-    PGresult *res = db_exec(d->db->conn, "plan_targets", 1, params, err, errlen);
+    PGresult *res = db_exec(d->db->snap.conn, "plan_targets", 1, params, err, errlen);
     if (!res)
         return -1;
     int rows = PQntuples(res);
     d->targets = xcalloc((size_t)(rows ? rows : 1), sizeof *d->targets);
     for (int i = 0; i < rows; i++) {
-        const struct reg_key *k = reg_key_by_id(&d->db->reg, atoll(PQgetvalue(res, i, 2)));
-        if (!k || !d->keys[k - d->db->reg.keys].route)
+        const struct reg_key *k = reg_key_by_id(&d->db->snap.reg, atoll(PQgetvalue(res, i, 2)));
+        if (!k || !d->keys[k - d->db->snap.reg.keys].route)
             continue;
         struct plan_target *t = &d->targets[d->ntargets++];
         t->id = atoll(PQgetvalue(res, i, 0));
         t->post_id = atoll(PQgetvalue(res, i, 1));
-        t->key = (uint32_t)(k - d->db->reg.keys);
+        t->key = (uint32_t)(k - d->db->snap.reg.keys);
         t->due_ms = (uint64_t)atoll(PQgetvalue(res, i, 3));
         t->scheduled_ms = (uint64_t)atoll(PQgetvalue(res, i, 4));
         t->in_flight = strcmp(PQgetvalue(res, i, 5), "t") == 0;
@@ -120,13 +116,13 @@ static json_t *binding_json(const struct plan_doc *d, const struct plan_result *
     char binding[200];
     if (!decided(r))
         return json_null();
-    plan_describe(d->db->reg.limits, d->db->labels, &r->why, binding, sizeof binding);
+    plan_describe(d->db->snap.reg.limits, d->db->labels, &r->why, binding, sizeof binding);
     return *binding ? json_string(binding) : json_null();
 }
 
 static json_t *result_json(const struct plan_doc *d, const struct plan_result *r)
 {
-    const struct reg_key *k = &d->db->reg.keys[r->key];
+    const struct reg_key *k = &d->db->snap.reg.keys[r->key];
     json_t *ids = json_array();
     for (uint32_t i = 0; i < r->ntargets; i++)
         json_array_append_new(ids, json_integer(d->targets[r->first + i].id));
@@ -147,9 +143,9 @@ static json_t *exhausted_json(const struct plan_doc *d)
     if (d->sum.exhausted < 0)
         return json_null();
     const struct plan_result *r = &d->res[d->sum.exhausted];
-    const struct reg_key *k = &d->db->reg.keys[r->key];
+    const struct reg_key *k = &d->db->snap.reg.keys[r->key];
     char binding[200];
-    plan_describe(d->db->reg.limits, d->db->labels, &r->why, binding, sizeof binding);
+    plan_describe(d->db->snap.reg.limits, d->db->labels, &r->why, binding, sizeof binding);
     return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
                      prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
                      "window", binding, "at", time_json(d->sum.exhausted_at));
@@ -199,15 +195,15 @@ void api_work_plan(PGconn *c, struct api_job *j)
     memset(&d, 0, sizeof d);
     if (plan_range(j, in, &d.opts) != 0)
         return;
-    struct pcli_db db;
+    struct plan_view db;
     if (open_read_session(j, in, &db) != 0)
         return;
     d.db = &db;
-    d.keys = xcalloc(db.reg.nkeys ? db.reg.nkeys : 1, sizeof *d.keys);
-    build_keys(&db.reg, d.keys);
+    d.keys = xcalloc(db.snap.reg.nkeys ? db.snap.reg.nkeys : 1, sizeof *d.keys);
+    build_keys(&db.snap.reg, d.keys);
     char err[512];
     if (load_targets(&d, err, sizeof err) == 0) {
-        plan_run(db.reg.limits, d.keys, db.reg.nkeys, d.targets, d.ntargets, &d.opts, &d.res,
+        plan_run(db.snap.reg.limits, d.keys, db.snap.reg.nkeys, d.targets, d.ntargets, &d.opts, &d.res,
                  &d.nres, &d.sum);
         api_job_reply_json(j, 200, plan_json(&d));
         free(d.res);
@@ -217,7 +213,7 @@ void api_work_plan(PGconn *c, struct api_job *j)
     }
     free(d.targets);
     free(d.keys);
-    pcli_close(&db);
+    plan_view_close(&db);
 }
 
 /* ---- webhook events ---- */

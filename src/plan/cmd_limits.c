@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "plan/cli.h"
+#include "plan/view.h"
 #include "plan/commands.h"
 
 struct limits_args {
@@ -57,14 +58,14 @@ static int key_selected(const struct reg_key *k, const struct limits_args *a)
     return strcmp(a->key, id) == 0 || strcmp(a->key, k->label) == 0;
 }
 
-static void window_of(const struct pcli_db *db, uint32_t b, uint32_t w, uint64_t now,
+static void window_of(const struct plan_view *db, uint32_t b, uint32_t w, uint64_t now,
                       struct shown *out)
 {
     out->bucket = b;
     out->window = w;
     out->label = &db->labels[b];
-    lim_window_state(db->reg.limits, b, w, now, &out->st);
-    uint64_t blocked = lim_bucket_blocked_until(db->reg.limits, b);
+    lim_window_state(db->snap.reg.limits, b, w, now, &out->st);
+    uint64_t blocked = lim_bucket_blocked_until(db->snap.reg.limits, b);
     out->blocked_until = blocked > now ? blocked : 0;
     out->next_free = out->st.frees_at > out->blocked_until ? out->st.frees_at : out->blocked_until;
 }
@@ -167,14 +168,14 @@ static json_t *key_json(const struct reg_key *k)
 /* ---- the command ---- */
 
 /* Shows one key's windows, as text or appended to the JSON array. */
-static void show_key(const struct pcli_db *db, const struct reg_key *k, uint64_t now, json_t *keys)
+static void show_key(const struct plan_view *db, const struct reg_key *k, uint64_t now, json_t *keys)
 {
     json_t *kj = keys ? key_json(k) : NULL;
     if (!keys)
         print_key_header(k);
     for (size_t i = 0; i < k->nbuckets; i++) {
         uint32_t b = k->buckets[i];
-        for (uint32_t w = 0; w < lim_bucket_nwindows(db->reg.limits, b); w++) {
+        for (uint32_t w = 0; w < lim_bucket_nwindows(db->snap.reg.limits, b); w++) {
             struct shown s;
             window_of(db, b, w, now, &s);
             if (kj)
@@ -187,15 +188,15 @@ static void show_key(const struct pcli_db *db, const struct reg_key *k, uint64_t
         json_array_append_new(keys, kj);
 }
 
-static size_t count_selected(const struct pcli_db *db, const struct limits_args *a)
+static size_t count_selected(const struct plan_view *db, const struct limits_args *a)
 {
     size_t n = 0;
-    for (size_t i = 0; i < db->reg.nkeys; i++)
-        n += key_selected(&db->reg.keys[i], a);
+    for (size_t i = 0; i < db->snap.reg.nkeys; i++)
+        n += key_selected(&db->snap.reg.keys[i], a);
     return n;
 }
 
-json_t *cmd_limits_json(const struct pcli_db *db, const char *provider, const char *key,
+json_t *cmd_limits_json(const struct plan_view *db, const char *provider, const char *key,
                         uint64_t now)
 {
     struct limits_args a = {.provider = provider, .key = key, .json = 1};
@@ -205,13 +206,13 @@ json_t *cmd_limits_json(const struct pcli_db *db, const char *provider, const ch
     plan_format_time(now, when, sizeof when);
     json_t *root = json_pack("{s:s, s:[]}", "now", when, "keys");
     json_t *keys = json_object_get(root, "keys");
-    for (size_t i = 0; i < db->reg.nkeys; i++)
-        if (key_selected(&db->reg.keys[i], &a))
-            show_key(db, &db->reg.keys[i], now, keys);
+    for (size_t i = 0; i < db->snap.reg.nkeys; i++)
+        if (key_selected(&db->snap.reg.keys[i], &a))
+            show_key(db, &db->snap.reg.keys[i], now, keys);
     return root;
 }
 
-static int show(const struct pcli_db *db, const struct limits_args *a, uint64_t now)
+static int show(const struct plan_view *db, const struct limits_args *a, uint64_t now)
 {
     if (a->key && count_selected(db, a) == 0)
         return pcli_usage_error("--key: no enabled key \"%s\"%s%s", a->key,
@@ -226,11 +227,11 @@ static int show(const struct pcli_db *db, const struct limits_args *a, uint64_t 
     char when[40];
     plan_format_time(now, when, sizeof when);
     printf("limits at %s\n", when);
-    for (size_t i = 0; i < db->reg.nkeys; i++) {
-        if (!key_selected(&db->reg.keys[i], a))
+    for (size_t i = 0; i < db->snap.reg.nkeys; i++) {
+        if (!key_selected(&db->snap.reg.keys[i], a))
             continue;
         printf("\n");
-        show_key(db, &db->reg.keys[i], now, NULL);
+        show_key(db, &db->snap.reg.keys[i], now, NULL);
     }
     return 0;
 }
@@ -242,10 +243,10 @@ int cmd_limits(struct config *cfg, int argc, char **argv)
     if (rc)
         return rc;
     uint64_t now = clk_now_ms(clk_real);
-    struct pcli_db db;
-    if (pcli_open(&db, cfg) != 0)
+    struct plan_view db;
+    if (plan_view_open(&db, cfg->database_url, cfg->skew_ms) != 0)
         return 1;
     rc = show(&db, &a, now);
-    pcli_close(&db);
+    plan_view_close(&db);
     return rc;
 }

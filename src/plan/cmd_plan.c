@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "db/db.h"
 #include "plan/cli.h"
+#include "plan/view.h"
 #include "plan/commands.h"
 #include "util/rfc3339.h"
 #include "provider/provider.h"
@@ -29,7 +30,7 @@ struct plan_args {
 
 /* Everything one run needs to print its answer. */
 struct plan_run_out {
-    const struct pcli_db *db;
+    const struct plan_view *db;
     const struct plan_key *keys;
     const struct plan_target *targets;
     const struct plan_result *res;
@@ -100,13 +101,13 @@ static int read_target(PGresult *res, int i, const struct registry *r, const str
     return 0;
 }
 
-static int load_targets(const struct pcli_db *db, const struct plan_key *keys, uint64_t to,
+static int load_targets(const struct plan_view *db, const struct plan_key *keys, uint64_t to,
                         struct plan_target **out, size_t *n)
 {
     char err[512], to_s[32];
     snprintf(to_s, sizeof to_s, "%" PRIu64, to);
     const char *params[] = {to_s};
-    PGresult *res = db_exec(db->conn, "plan_targets", 1, params, err, sizeof err);
+    PGresult *res = db_exec(db->snap.conn, "plan_targets", 1, params, err, sizeof err);
     if (!res) {
         log_error("cannot read the calendar", LOG_STR("reason", err));
         return -1;
@@ -115,7 +116,7 @@ static int load_targets(const struct pcli_db *db, const struct plan_key *keys, u
     *out = xmalloc((size_t)(rows ? rows : 1) * sizeof **out);
     *n = 0;
     for (int i = 0; i < rows; i++)
-        *n += read_target(res, i, &db->reg, keys, &(*out)[*n]) == 0;
+        *n += read_target(res, i, &db->snap.reg, keys, &(*out)[*n]) == 0;
     PQclear(res);
     return 0;
 }
@@ -124,7 +125,7 @@ static int load_targets(const struct pcli_db *db, const struct plan_key *keys, u
 
 static const struct reg_key *key_of(const struct plan_run_out *p, const struct plan_result *r)
 {
-    return &p->db->reg.keys[r->key];
+    return &p->db->snap.reg.keys[r->key];
 }
 
 /* Whether the result carries a decision worth naming (a slot or NEVER). */
@@ -138,7 +139,7 @@ static void binding_of(const struct plan_run_out *p, const struct plan_result *r
                        size_t len)
 {
     if (decided(r))
-        plan_describe(p->db->reg.limits, p->db->labels, &r->why, buf, len);
+        plan_describe(p->db->snap.reg.limits, p->db->labels, &r->why, buf, len);
     else
         snprintf(buf, len, "%s", "");
 }
@@ -187,7 +188,7 @@ static void print_exhausted(const struct plan_run_out *p)
     const struct plan_result *r = &p->res[p->sum.exhausted];
     const struct reg_key *k = key_of(p, r);
     char binding[200], at[40];
-    plan_describe(p->db->reg.limits, p->db->labels, &r->why, binding, sizeof binding);
+    plan_describe(p->db->snap.reg.limits, p->db->labels, &r->why, binding, sizeof binding);
     plan_format_time(p->sum.exhausted_at, at, sizeof at);
     printf("first to run out: %s/%s %s (post %" PRId64 ", ready at %s)\n", prov_name(k->provider),
            k->label, binding, r->post_id, at);
@@ -234,7 +235,7 @@ static json_t *exhausted_json(const struct plan_run_out *p)
     const struct plan_result *r = &p->res[p->sum.exhausted];
     const struct reg_key *k = key_of(p, r);
     char binding[200];
-    plan_describe(p->db->reg.limits, p->db->labels, &r->why, binding, sizeof binding);
+    plan_describe(p->db->snap.reg.limits, p->db->labels, &r->why, binding, sizeof binding);
     return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
                      prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
                      "window", binding, "at", time_json(p->sum.exhausted_at));
@@ -344,10 +345,10 @@ static void print_json(const struct plan_run_out *p)
 
 /* ---- the command ---- */
 
-static int run(const struct pcli_db *db, const struct plan_args *a, const struct plan_opts *o)
+static int run(const struct plan_view *db, const struct plan_args *a, const struct plan_opts *o)
 {
-    struct plan_key *keys = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *keys);
-    build_keys(&db->reg, keys);
+    struct plan_key *keys = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *keys);
+    build_keys(&db->snap.reg, keys);
     struct plan_target *targets;
     size_t n;
     uint64_t t0 = clk_mono_ms(clk_real);
@@ -358,7 +359,7 @@ static int run(const struct pcli_db *db, const struct plan_args *a, const struct
     uint64_t t1 = clk_mono_ms(clk_real);
     struct plan_result *res;
     struct plan_run_out p = {.db = db, .keys = keys, .targets = targets, .opts = *o};
-    plan_run(db->reg.limits, keys, db->reg.nkeys, targets, n, o, &res, &p.nres, &p.sum);
+    plan_run(db->snap.reg.limits, keys, db->snap.reg.nkeys, targets, n, o, &res, &p.nres, &p.sum);
     p.res = res;
     uint64_t t2 = clk_mono_ms(clk_real);
     if (a->json)
@@ -375,10 +376,10 @@ static int run(const struct pcli_db *db, const struct plan_args *a, const struct
     return 0;
 }
 
-int plan_key_etas(const struct pcli_db *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta)
+int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta)
 {
-    struct plan_key *keys = xcalloc(db->reg.nkeys ? db->reg.nkeys : 1, sizeof *keys);
-    build_keys(&db->reg, keys);
+    struct plan_key *keys = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *keys);
+    build_keys(&db->snap.reg, keys);
     struct plan_opts o = {.now_ms = now, .from_ms = now, .to_ms = now + horizon_ms};
     struct plan_target *targets;
     size_t n;
@@ -389,8 +390,8 @@ int plan_key_etas(const struct pcli_db *db, uint64_t now, uint64_t horizon_ms, u
     struct plan_result *res;
     size_t nres;
     struct plan_summary sum;
-    plan_run(db->reg.limits, keys, db->reg.nkeys, targets, n, &o, &res, &nres, &sum);
-    for (size_t i = 0; i < db->reg.nkeys; i++)
+    plan_run(db->snap.reg.limits, keys, db->snap.reg.nkeys, targets, n, &o, &res, &nres, &sum);
+    for (size_t i = 0; i < db->snap.reg.nkeys; i++)
         eta[i] = PLAN_ETA_NONE;
     for (size_t i = 0; i < nres; i++) {
         uint64_t *e = &eta[res[i].key];
@@ -414,10 +415,10 @@ int cmd_plan(struct config *cfg, int argc, char **argv)
     int rc = parse_args(argc, argv, clk_now_ms(clk_real), &a, &o);
     if (rc)
         return rc;
-    struct pcli_db db;
-    if (pcli_open(&db, cfg) != 0)
+    struct plan_view db;
+    if (plan_view_open(&db, cfg->database_url, cfg->skew_ms) != 0)
         return 1;
     rc = run(&db, &a, &o);
-    pcli_close(&db);
+    plan_view_close(&db);
     return rc;
 }

@@ -17,11 +17,11 @@ int cmd_limits(struct config *cfg, int argc, char **argv);
 /*
  * The JSON of `postpace limits --json` ({"now", "keys": [...]}) for the
  * enabled keys of `provider` and `key` (an id or label; NULL: every one),
- * read from `db` (pcli_open) at `now`. NULL for an unknown provider. The
+ * read from `db` (plan_view_open) at `now`. NULL for an unknown provider. The
  * caller json_decref()s it. The API's GET /v1/limits answers with it.
  */
-struct pcli_db;
-json_t *cmd_limits_json(const struct pcli_db *db, const char *provider, const char *key,
+struct plan_view;
+json_t *cmd_limits_json(const struct plan_view *db, const char *provider, const char *key,
                         uint64_t now);
 
 /* postpace plan [--from T] [--to T] [--json] */
@@ -33,12 +33,12 @@ int cmd_plan(struct config *cfg, int argc, char **argv);
 #define PLAN_ETA_BEYOND (UINT64_MAX - 1) /* some of it leaves after the horizon */
 
 /*
- * For every key of db->reg (by index), when the last of its unsettled
+ * For every key of db->snap.reg (by index), when the last of its unsettled
  * targets due before now + horizon_ms will have left, as the limiter
  * predicts from `now`: epoch ms, PLAN_ETA_NONE, PLAN_ETA_BEYOND or
  * PLAN_ETA_NEVER. Returns 0,
  * or -1 (logged) when the calendar cannot be read.
  */
-int plan_key_etas(const struct pcli_db *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta);
+int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta);
 
 #endif

@@ -35,7 +35,7 @@
 #include "provider/provider.h"
 #include "scheduler/outcome.h"
 #include "scheduler/recorder.h"
-#include "scheduler/registry.h"
+#include "registry/registry.h"
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xmalloc.h"

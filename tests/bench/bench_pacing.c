@@ -32,7 +32,7 @@
 #include "drainfx.h"
 #include "pgtest.h"
 #include "provider/provider.h"
-#include "scheduler/registry.h"
+#include "registry/registry.h"
 
 struct profile {
     enum prov_id id;

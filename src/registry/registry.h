@@ -5,8 +5,8 @@
  * and form one lease group (named by the smallest key id of the group).
  * Owned by one thread (the scheduler, or a `plan`/`limits` command).
  */
-#ifndef POSTPACE_SCHEDULER_REGISTRY_H
-#define POSTPACE_SCHEDULER_REGISTRY_H
+#ifndef POSTPACE_REGISTRY_REGISTRY_H
+#define POSTPACE_REGISTRY_REGISTRY_H
 
 #include <libpq-fe.h>
 #include <stddef.h>

@@ -5,7 +5,7 @@
  * created once, so every key of that user or account points at the same
  * indices. Lease groups follow from the sharing.
  */
-#include "scheduler/registry.h"
+#include "registry/registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
