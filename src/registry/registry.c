@@ -61,11 +61,10 @@ static int load_providers(struct registry *r, PGconn *c, char *err, size_t errle
     return 0;
 }
 
-/* Limit rows as the pure core reads them; strings point into `res`. */
-static struct lim_row *read_rows(PGresult *res, size_t *n)
+struct lim_row *reg_read_rows(PGresult *res, size_t *n)
 {
     *n = (size_t)PQntuples(res);
-    struct lim_row *rows = xcalloc(*n, sizeof *rows);
+    struct lim_row *rows = xcalloc(*n ? *n : 1, sizeof *rows);
     for (size_t i = 0; i < *n; i++) {
         int row = (int)i;
         rows[i].provider = PQgetvalue(res, row, 0);
@@ -151,7 +150,7 @@ static int load_keys(struct registry *r, PGconn *c, char *err, size_t errlen)
         return -1;
     }
     size_t nrows;
-    struct lim_row *rows = read_rows(lim, &nrows);
+    struct lim_row *rows = reg_read_rows(lim, &nrows);
     r->nkeys = (size_t)PQntuples(keys);
     r->keys = xcalloc(r->nkeys ? r->nkeys : 1, sizeof *r->keys);
     struct shared *sh = xcalloc(2 * r->nkeys + 1, sizeof *sh);

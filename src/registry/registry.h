@@ -60,6 +60,10 @@ int reg_load(struct registry *r, PGconn *c, const struct lim_config *cfg, char *
              size_t errlen) __attribute__((warn_unused_result));
 void reg_finish(struct registry *r);
 
+/* The rows of sql/registry_limits.sql as the pure core reads them (heap; the
+ * caller frees it); their strings point into `res`, which must outlive them. */
+struct lim_row *reg_read_rows(PGresult *res, size_t *n);
+
 struct reg_key *reg_key_by_id(const struct registry *r, int64_t id);
 
 /* A request of key k on `route` naming `accounts` accounts and creating `posts` posts. */
