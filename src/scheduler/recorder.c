@@ -141,7 +141,7 @@ static int write_settles(struct recorder *r, const struct rec_settle *x)
 /* Every attempts row to finish in one statement. */
 static int write_finishes(struct recorder *r, const struct rec_finish *f)
 {
-    struct db_column c[5] = {0};
+    struct db_column c[6] = {0};
     for (; f; f = f->next) {
         db_col_push_i64(&c[0], f->attempt_id);
         if (f->http_status)
@@ -154,8 +154,12 @@ static int write_finishes(struct recorder *r, const struct rec_finish *f)
         else
             db_col_push(&c[3], NULL);
         db_col_push(&c[4], f->excerpt);
+        if (f->sent_ms)
+            db_col_push_i64(&c[5], (long long)f->sent_ms);
+        else
+            db_col_push(&c[5], NULL);
     }
-    return run(r, "sched_finish_attempt", c, 5, NULL);
+    return run(r, "sched_finish_attempt", c, 6, NULL);
 }
 
 /*

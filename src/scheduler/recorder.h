@@ -28,6 +28,7 @@ struct rec_finish {
     int http_status;        /* 0: none */
     enum attempt_outcome outcome;
     int64_t retry_after_ms; /* -1: none */
+    uint64_t sent_ms;       /* when the request really left, epoch ms; 0: keep the intent's */
     char *excerpt;          /* NULL: none */
     struct rec_finish *next;
 };

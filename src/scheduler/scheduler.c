@@ -155,11 +155,14 @@ static void add_settle(struct scheduler *s, int64_t target, enum target_status s
     s->settles = x;
 }
 
-static void add_finish(struct scheduler *s, int64_t attempt, int status, enum attempt_outcome outcome,
-                       int64_t retry_ms, const char *excerpt, size_t len)
+/* `sent_ms`: when the request really left (0: it never did; the intent's time stays). */
+static void add_finish(struct scheduler *s, int64_t attempt, uint64_t sent_ms, int status,
+                       enum attempt_outcome outcome, int64_t retry_ms, const char *excerpt,
+                       size_t len)
 {
     struct rec_finish *f = xcalloc(1, sizeof *f);
     f->attempt_id = attempt;
+    f->sent_ms = sent_ms;
     f->http_status = status;
     f->outcome = outcome;
     f->retry_after_ms = retry_ms;
@@ -634,7 +637,7 @@ static void on_status(struct scheduler *s, struct flight *f, long status, uint64
     int64_t retry_ms = f->fb.retry_after_s >= 0        ? f->fb.retry_after_s * 1000
                        : f->fb.body_retry_after_s >= 0 ? f->fb.body_retry_after_s * 1000
                                                        : -1;
-    add_finish(s, f->attempt_id, (int)status, outcome, retry_ms, f->resp, f->resp_len);
+    add_finish(s, f->attempt_id, f->sent_ms, (int)status, outcome, retry_ms, f->resp, f->resp_len);
 }
 
 static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode rc, uint64_t now)
@@ -650,7 +653,7 @@ static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode r
         add_settle(s, f->target_ids[i], m.status, NULL, m.next_ms, m.records ? xstrdup(err) : NULL,
                    m.uncount);
     }
-    add_finish(s, f->attempt_id, 0, out_attempt(kind, 0), -1, curl_easy_strerror(rc),
+    add_finish(s, f->attempt_id, f->sent_ms, 0, out_attempt(kind, 0), -1, curl_easy_strerror(rc),
                strlen(curl_easy_strerror(rc)));
     free(err);
 }
@@ -905,7 +908,7 @@ static void launch(struct scheduler *s, struct pending *queue, int committed)
                 char *err = error_json("config", 0, "secret_unavailable",
                                        "the key's API secret is not set");
                 settle_all(s, f, TS_FAILED, 0, err, 0);
-                add_finish(s, f->attempt_id, 0, AO_PERMANENT, -1, NULL, 0);
+                add_finish(s, f->attempt_id, 0, 0, AO_PERMANENT, -1, NULL, 0);
                 free(err);
                 flight_free(f);
             }

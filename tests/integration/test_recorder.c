@@ -120,6 +120,28 @@ static void test_outcomes_handed_over_are_written(void **state)
     rec_destroy(r);
 }
 
+/* A finish names when the request really left: sent_at becomes that moment
+ * (a new lease holder rebuilds the key's windows from it); without one the
+ * intent's time stays. */
+static void test_a_finish_moves_sent_at_to_when_the_request_left(void **state)
+{
+    struct fx *f = *state;
+    pgt_exec(f->c, "UPDATE attempts SET sent_at = '2030-01-01T00:00:00Z'");
+    struct recorder *r = rec_create(f->db, "inst-a");
+    struct rec_finish *x = finish(f->attempt, 201, AO_OK);
+    x->sent_ms = UINT64_C(1893456000123); /* 2030-01-01T00:00:00.123Z */
+    rec_hand(r, NULL, x);
+    assert_int_equal(rec_drain(r, 10000), 0);
+    const char *sent = "SELECT to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') "
+                       "FROM attempts";
+    expect(f->c, sent, "2030-01-01 00:00:00.123");
+    pgt_exec(f->c, "UPDATE attempts SET sent_at = '2030-01-01T00:00:00Z', finished_at = NULL");
+    rec_hand(r, NULL, finish(f->attempt, 500, AO_UNKNOWN));
+    assert_int_equal(rec_drain(r, 10000), 0);
+    expect(f->c, sent, "2030-01-01 00:00:00.000");
+    rec_destroy(r);
+}
+
 static void test_a_claim_of_another_instance_is_left_alone(void **state)
 {
     struct fx *f = *state;
@@ -149,6 +171,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_outcomes_handed_over_are_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_finish_moves_sent_at_to_when_the_request_left, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_claim_of_another_instance_is_left_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_outcomes_are_kept_while_the_database_is_unreachable,
