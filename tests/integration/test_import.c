@@ -409,18 +409,18 @@ static void test_killed_while_streaming_leaves_nothing(void **state)
 }
 
 /*
- * Writes a 5,000-row file, locks posts from another session, starts an
- * import of the file, waits until its INSERT waits for that lock, and kills
- * the importer with SIGKILL there. Returns the session holding the lock.
+ * Writes `rows` rows to f->dir/NAME (its path into path), locks posts from
+ * another session, starts an import of the file into *p and waits until its
+ * INSERT waits for that lock. Returns the session holding the lock.
  */
-static PGconn *kill_an_import_held_at_its_insert(struct fx *f)
+static PGconn *start_an_import_held_at_its_insert(struct fx *f, const char *name, int rows,
+                                                  struct proc *p, char *path, size_t size)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/big.csv", f->dir);
+    snprintf(path, size, "%s/%s", f->dir, name);
     FILE *fp = fopen(path, "w");
     assert_non_null(fp);
     fputs(HDR, fp);
-    generate(fp, 0, 5000);
+    generate(fp, 0, rows);
     fclose(fp);
     /* Hold the import at its INSERT (it needs ROW EXCLUSIVE on posts; reads still pass). */
     PGconn *blocker = pgt_connect(f->ci);
@@ -428,10 +428,18 @@ static PGconn *kill_an_import_held_at_its_insert(struct fx *f)
     pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
     char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
     char *envs[] = {f->env, NULL};
-    struct proc p;
-    proc_start(&p, argv, envs);
+    proc_start(p, argv, envs);
     assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
                                "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
+    return blocker;
+}
+
+/* An import of 5,000 rows held at its INSERT, then killed with SIGKILL there. */
+static PGconn *kill_an_import_held_at_its_insert(struct fx *f)
+{
+    char path[128];
+    struct proc p;
+    PGconn *blocker = start_an_import_held_at_its_insert(f, "big.csv", 5000, &p, path, sizeof path);
     kill(p.pid, SIGKILL);
     assert_int_equal(proc_wait(&p), 128 + SIGKILL);
     return blocker;
@@ -487,22 +495,10 @@ static void test_a_file_changed_during_the_import_writes_nothing(void **state)
 {
     struct fx *f = *state;
     char path[128];
-    snprintf(path, sizeof path, "%s/changing.csv", f->dir);
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(HDR, fp);
-    generate(fp, 0, 200);
-    fclose(fp);
-    /* Hold the import at its INSERT, after the whole file was read. */
-    PGconn *blocker = pgt_connect(f->ci);
-    pgt_exec(blocker, "BEGIN");
-    pgt_exec(blocker, "LOCK TABLE posts IN SHARE ROW EXCLUSIVE MODE");
-    char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
-    char *envs[] = {f->env, NULL};
     struct proc p;
-    proc_start(&p, argv, envs);
-    assert_true(pgt_await(f->c, "SELECT count(*) FROM pg_stat_activity "
-                               "WHERE query LIKE '%INSERT INTO posts%' AND wait_event_type = 'Lock'"));
+    /* Held at its INSERT, after the whole file was read. */
+    PGconn *blocker =
+        start_an_import_held_at_its_insert(f, "changing.csv", 200, &p, path, sizeof path);
     assert_int_equal(truncate(path, 100), 0);
     pgt_exec(blocker, "COMMIT");
     PQfinish(blocker);
