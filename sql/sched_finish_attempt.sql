@@ -1,9 +1,9 @@
 -- Finishes attempts rows, one per element of the parallel arrays: id $1,
 -- HTTP status $2 (NULL: none), outcome $3, retry-after $4 ms (NULL: none),
 -- response excerpt $5 (cut to 2 KiB), and $6 the moment the request really
--- left, epoch ms (NULL: keep). The intent recorded the turn's start, up to a
--- commit (and, under load, a turn) earlier; a new lease holder rebuilds the
--- key's windows from sent_at, so it must be when the provider could count it.
+-- left, epoch ms (NULL: keep). The intent recorded the slot it waited for,
+-- which a busy loop may fire late; a new lease holder rebuilds the key's
+-- windows from sent_at, so it must be when the provider could count it.
 UPDATE attempts a
    SET finished_at = now(), http_status = v.status, outcome = v.outcome,
        retry_after_ms = v.retry_ms, response_excerpt = left(v.excerpt, 2048),

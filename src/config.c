@@ -81,6 +81,8 @@ const struct cfg_key cfg_keys[] = {
             "key-group lease length (renewed at a third of it)"),
     KEY_INT("skew_ms", "POSTPACE_SKEW_MS", skew_ms, "1000", 0, 60000,
             "clock-skew margin at rate-limit window edges"),
+    KEY_INT("claim_ahead_ms", "POSTPACE_CLAIM_AHEAD_MS", claim_ahead_ms, "50", 0, 10000,
+            "claim and commit a request this long before its rate-limit slot, to send at the slot"),
     KEY_STR("api_tokens", "POSTPACE_API_TOKENS", api_tokens, "",
             "space-separated bearer tokens of the /v1 API; empty: the API answers 401"),
     KEY_INT("api_workers", "POSTPACE_API_WORKERS", api_workers, "2", 1, 64,

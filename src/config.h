@@ -35,6 +35,7 @@ struct config {
     int unconfirmed_retry_ms;  /* wait for a webhook before re-sending an unconfirmed target */
     int lease_ttl_ms;          /* key-group lease length */
     int skew_ms;               /* clock-skew margin at window edges */
+    int claim_ahead_ms;        /* claim this long before a limiter slot */
     char *api_tokens;          /* space-separated bearer tokens of /v1; empty: API disabled */
     int api_workers;           /* API worker threads, each with its own connection */
     int prepared_statements;   /* 0: no named statements (transaction-mode pooler) */

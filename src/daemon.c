@@ -143,6 +143,7 @@ static struct scheduler *start_scheduler(const struct config *cfg)
     o.unconfirmed_retry_ms = cfg->unconfirmed_retry_ms;
     o.lease_ttl_ms = cfg->lease_ttl_ms;
     o.skew_ms = cfg->skew_ms;
+    o.claim_ahead_ms = cfg->claim_ahead_ms;
     o.shutdown_grace_ms = cfg->shutdown_grace_ms;
     log_info("scheduler starting", LOG_STR("instance", instance));
     return sched_start(&o);

@@ -69,10 +69,31 @@ struct flight {
     struct flight *next;
 };
 
+/*
+ * A claimed request: its intent commits with the turn's, then it waits on
+ * s->armed until fire_ms, the moment the limiter allows it. Claiming up to
+ * claim_ahead_ms early takes the claim's and the intent's round trips (a
+ * commit, ~5 ms) out of the gap between two sends: a window whose pacing
+ * allows one send at a time restarts from each actual send, so every
+ * millisecond a send is late is lost for good.
+ */
+struct pending {
+    struct flight *f;
+    char *content, *media;
+    char ref[256];
+    uint64_t fire_ms;
+    unsigned rebuilds; /* s->rebuilds when it was armed */
+    struct pending *next;
+};
+
 struct key_state {
     uint64_t due_ms; /* earliest scheduled target at the last look; 0 none */
     int stale;       /* a claim found nothing due: look again next turn */
+    /* On a lease group's first key (reg_key.group_id) only: */
+    int armed;             /* requests of the group waiting for their slot */
+    uint64_t claimed_turn; /* the last turn that claimed for the group */
 };
+
 
 struct scheduler {
     struct sched_options o;
@@ -93,6 +114,9 @@ struct scheduler {
     uint64_t next_lease_ms, next_house_ms, next_stats_ms;
     struct flight *flights;
     int in_flight;
+    struct pending *armed; /* committed, waiting for their slot; by fire time */
+    uint64_t turns;        /* turns taken (names a turn in key_state.claimed_turn) */
+    unsigned rebuilds;     /* times the windows were rebuilt from attempts */
     struct rec_settle *settles; /* outcomes of this turn, for the recorder */
     struct rec_finish *finishes;
     struct recorder *rec;
@@ -201,6 +225,13 @@ static struct outcome_rules rules_of(struct scheduler *s)
                                   backoff_of, s};
 }
 
+/* The state that stands for key k's lease group (see key_state). */
+static struct key_state *group_state(struct scheduler *s, const struct reg_key *k)
+{
+    const struct reg_key *g = reg_key_by_id(&s->reg, k->group_id);
+    return &s->state[(g ? g : k) - s->reg.keys];
+}
+
 /* ---- database plumbing ---- */
 
 static void db_lost(struct scheduler *s, const char *why)
@@ -278,6 +309,11 @@ static void load_registry(struct scheduler *s)
     s->reg_loaded = 1;
     free(s->state);
     s->state = xcalloc(s->reg.nkeys ? s->reg.nkeys : 1, sizeof *s->state);
+    for (struct pending *p = s->armed; p; p = p->next) {
+        struct reg_key *k = reg_key_by_id(&s->reg, p->f->key_id);
+        if (k)
+            group_state(s, k)->armed++;
+    }
     s->next_due_ms = 0;
     free(s->owned);
     s->owned = NULL;
@@ -321,6 +357,7 @@ static void connect_db(struct scheduler *s, uint64_t now)
 static void rebuild_windows(struct scheduler *s)
 {
     char err[512];
+    s->rebuilds++;
     lim_set_reset(s->reg.limits);
     for (size_t i = 0; i < s->nowned; i++) {
         struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
@@ -775,15 +812,6 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
 /* Rows [lo, hi) of a claim: one request's targets, with what to send. */
 enum { C_KEY, C_ID, C_ACCOUNT, C_IDEM, C_ATTEMPTS, C_CONTENT, C_MEDIA, C_REF };
 
-/* A claimed request waiting for the turn's commit before it may leave. */
-struct pending {
-    struct flight *f;
-    struct reg_key *key;
-    char *content, *media;
-    char ref[256];
-    struct pending *next;
-};
-
 static struct flight *flight_from_claim(struct reg_key *k, PGresult *r, int lo, int hi,
                                         uint64_t now)
 {
@@ -809,11 +837,11 @@ static void pending_free(struct pending *p)
 
 /*
  * Turns rows [lo, hi) of the claim, key k's request, into a pending request
- * on *queue, unless the limiter refuses that many accounts now (they go back
- * until the window opens, *wake lowered) or ever (they fail).
+ * on *queue, unless the limiter refuses that many accounts before `ahead`
+ * (they go back until the window opens, *wake lowered) or ever (they fail).
  */
 static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int lo, int hi,
-                       uint64_t now, uint64_t *wake, struct pending **queue)
+                       uint64_t now, uint64_t ahead, uint64_t *wake, struct pending **queue)
 {
     struct lim_req req;
     reg_request(k, prov_create_route(k->provider), (uint32_t)(hi - lo), 1, &req);
@@ -828,16 +856,16 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
         flight_free(f);
         return;
     }
-    if (slot > now) {
-        /* More accounts than the window holds now: put them back until it opens. */
-        settle_all(s, f, TS_SCHEDULED, slot, NULL, 1);
+    if (slot > now + ahead) {
+        /* More accounts than the window holds soon: put them back until it opens. */
+        settle_all(s, f, TS_SCHEDULED, slot - ahead, NULL, 1);
         flight_free(f);
-        *wake = slot < *wake ? slot : *wake;
+        *wake = slot - ahead < *wake ? slot - ahead : *wake;
         return;
     }
     struct pending *p = xcalloc(1, sizeof *p);
     p->f = f;
-    p->key = k;
+    p->fire_ms = slot;
     snprintf(p->ref, sizeof p->ref, "%s", PQgetvalue(r, lo, C_REF));
     p->content = xstrdup(PQgetvalue(r, lo, C_CONTENT));
     p->media = xstrdup(PQgetvalue(r, lo, C_MEDIA));
@@ -846,28 +874,28 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
 }
 
 /* Inserts the attempts rows of every pending request (inside the turn's
- * transaction) and notes each one's id. */
-static int record_intents(struct scheduler *s, struct pending *queue, uint64_t now)
+ * transaction), each sent at its fire time, and notes each one's id. */
+static int record_intents(struct scheduler *s, struct pending *queue)
 {
-    struct db_column c[4] = {0};
+    struct db_column c[5] = {0};
     int i = 0;
     for (struct pending *p = queue; p; p = p->next) {
         i++;
         db_col_push_i64(&c[0], p->f->key_id);
         db_col_push(&c[1], prov_create_route(p->f->provider));
+        db_col_push_i64(&c[4], (int64_t)p->fire_ms);
         for (size_t j = 0; j < p->f->n; j++) {
             db_col_push_i64(&c[2], i);
             db_col_push_i64(&c[3], p->f->target_ids[j]);
         }
     }
-    char *texts[4], sent[32];
+    char *texts[5];
     const char *params[6];
-    for (int j = 0; j < 4; j++)
+    for (int j = 0; j < 5; j++)
         params[j] = texts[j] = db_col_take(&c[j]);
-    params[4] = fmt_i64(sent, sizeof sent, (int64_t)now);
     params[5] = s->o.instance_id;
     PGresult *a = q(s, "sched_intent", 6, params);
-    for (int j = 0; j < 4; j++)
+    for (int j = 0; j < 5; j++)
         free(texts[j]);
     if (!a)
         return -1;
@@ -886,39 +914,108 @@ static int record_intents(struct scheduler *s, struct pending *queue, uint64_t n
     return 0;
 }
 
-/* After the turn's commit: every queued request leaves. */
+/* A committed request that will not leave after all (its key is gone, or
+ * the scheduler stops first): its targets go back, the try uncounted. */
+static void unsend(struct scheduler *s, struct flight *f, const char *why)
+{
+    uint64_t now = now_ms(s);
+    settle_all(s, f, TS_SCHEDULED, now, NULL, 1);
+    add_finish(s, f->attempt_id, 0, 0, out_attempt(ANS_NEVER_LEFT, 0), -1, why, strlen(why));
+}
+
+/* Sends a committed request now. */
+static void fire(struct scheduler *s, struct pending *p)
+{
+    struct flight *f = p->f;
+    p->f = NULL;
+    struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
+    if (!k) {
+        unsend(s, f, "not sent: the key was removed before its slot");
+        flight_free(f);
+        return;
+    }
+    /* Counted from when it really leaves, so the provider never sees it
+     * later than the limiter assumed; unless the windows were rebuilt from
+     * attempts meanwhile, which counted it already (at fire_ms). */
+    struct lim_req req;
+    reg_request(k, prov_create_route(k->provider), (uint32_t)f->n, 1, &req);
+    f->sent_ms = now_ms(s);
+    if (p->rebuilds == s->rebuilds)
+        lim_commit(s->reg.limits, &req, f->sent_ms);
+    if (start_request(s, f, k, p->content, p->media, p->ref) != 0) {
+        /* Never left: the intent is recorded, so settle it as not sent. */
+        char *err = error_json("config", 0, "secret_unavailable", "the key's API secret is not set");
+        settle_all(s, f, TS_FAILED, 0, err, 0);
+        add_finish(s, f->attempt_id, 0, 0, AO_PERMANENT, -1, NULL, 0);
+        free(err);
+        flight_free(f);
+    }
+}
+
+static void arm(struct scheduler *s, struct pending *p)
+{
+    struct reg_key *k = reg_key_by_id(&s->reg, p->f->key_id);
+    if (k)
+        group_state(s, k)->armed++;
+    p->rebuilds = s->rebuilds;
+    struct pending **at = &s->armed;
+    while (*at && (*at)->fire_ms <= p->fire_ms)
+        at = &(*at)->next;
+    p->next = *at;
+    *at = p;
+}
+
+static void disarm(struct scheduler *s, struct pending *p)
+{
+    struct reg_key *k = reg_key_by_id(&s->reg, p->f ? p->f->key_id : 0);
+    if (k && group_state(s, k)->armed > 0)
+        group_state(s, k)->armed--;
+}
+
+/* Fires every armed request whose slot has come: one pass over the multi
+ * handle for them all (a pass per request walks every transfer each time). */
+static void fire_due(struct scheduler *s)
+{
+    int fired = 0;
+    while (s->armed && s->armed->fire_ms <= now_ms(s)) {
+        struct pending *p = s->armed;
+        s->armed = p->next;
+        disarm(s, p);
+        fire(s, p);
+        pending_free(p);
+        fired = 1;
+    }
+    if (fired) {
+        int running;
+        curl_multi_perform(s->multi, &running);
+    }
+}
+
+/* Drops every armed request unsent (the scheduler stops). */
+static void unsend_armed(struct scheduler *s)
+{
+    while (s->armed) {
+        struct pending *p = s->armed;
+        s->armed = p->next;
+        unsend(s, p->f, "not sent: the scheduler stopped before its slot");
+        pending_free(p);
+    }
+}
+
+/* After the turn's commit, the queued requests wait for their slot (those
+ * whose slot has come leave at once); without it, they are dropped. */
 static void launch(struct scheduler *s, struct pending *queue, int committed)
 {
     while (queue) {
         struct pending *p = queue;
         queue = p->next;
-        struct flight *f = p->f;
-        p->f = NULL;
-        if (!committed) {
-            flight_free(f);
+        if (committed) {
+            arm(s, p);
         } else {
-            /* Counted from when it really leaves (after the commit's fsync),
-             * so the provider never sees it later than the limiter assumed. */
-            struct lim_req req;
-            reg_request(p->key, prov_create_route(p->key->provider), (uint32_t)f->n, 1, &req);
-            f->sent_ms = now_ms(s);
-            lim_commit(s->reg.limits, &req, f->sent_ms);
-            if (start_request(s, f, p->key, p->content, p->media, p->ref) != 0) {
-                /* Never left: the intent is recorded, so settle it as not sent. */
-                char *err = error_json("config", 0, "secret_unavailable",
-                                       "the key's API secret is not set");
-                settle_all(s, f, TS_FAILED, 0, err, 0);
-                add_finish(s, f->attempt_id, 0, 0, AO_PERMANENT, -1, NULL, 0);
-                free(err);
-                flight_free(f);
-            }
+            pending_free(p);
         }
-        pending_free(p);
     }
-    /* On their way now, as the limiter assumed: one pass over the multi
-     * handle for them all (a pass per request walks every transfer each time). */
-    int running;
-    curl_multi_perform(s->multi, &running);
+    fire_due(s);
 }
 
 /*
@@ -962,19 +1059,25 @@ static int refresh_due(struct scheduler *s, uint64_t now)
 }
 
 /*
- * Sends what is due and allowed; lowers *wake to the next moment worth waking
- * for. One request per key per turn: the limiter counts a request when it
- * really leaves, after the commit, and a key with more to send comes right
- * back. Every claim of the turn is one statement and one transaction (one
- * fsync) with the attempts rows; only then do the requests leave, so the
- * intent is durable first.
+ * Claims what is due and allowed within claim_ahead_ms; lowers *wake to the
+ * next moment worth waking for. One request per lease group per turn and
+ * none while one of the group's waits for its slot: the limiter counts a
+ * request when it leaves, so a second claim before then would be allowed
+ * the same slot (keys of a group share buckets). A key with more to send
+ * comes right back. Every claim of the turn is one statement and one
+ * transaction (one fsync) with the attempts rows; only then may the
+ * requests leave, so the intent is durable first.
  */
 static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
 {
     if (refresh_due(s, now) != 0)
         return;
+    uint64_t ahead = (uint64_t)s->o.claim_ahead_ms;
     struct db_column keys = {0}, lims = {0};
     int room = s->o.max_in_flight - s->in_flight;
+    for (struct pending *p = s->armed; p; p = p->next)
+        room--;
+    s->turns++;
     /* Start where the last turn stopped, so no key waits behind the others. */
     size_t start = s->nowned ? s->rr % s->nowned : 0;
     for (size_t n = 0; n < s->nowned && (int)keys.n < room; n++) {
@@ -983,22 +1086,30 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         uint64_t due = k ? s->state[k - s->reg.keys].due_ms : 0;
         if (!due)
             continue;
-        if (due > now) {
+        if (due > now) { /* never before the post's own time, only before its slot */
             *wake = due < *wake ? due : *wake;
+            continue;
+        }
+        struct key_state *g = group_state(s, k);
+        if (g->armed) /* the group's armed request wakes the loop */
+            continue;
+        if (g->claimed_turn == s->turns) {
+            *wake = now;
             continue;
         }
         const struct prov_ops *ops = prov_ops(k->provider);
         struct lim_req req;
         reg_request(k, ops->create_route, 1, 1, &req);
         uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
-        if (slot > now && slot != LIM_NEVER) {
-            *wake = slot < *wake ? slot : *wake;
+        if (slot > now + ahead && slot != LIM_NEVER) {
+            *wake = slot - ahead < *wake ? slot - ahead : *wake;
             continue;
         }
         size_t batch = s->reg.providers[k->provider].batch_accounts ? ops->max_batch : 1;
         db_col_push_i64(&keys, k->id);
         db_col_push_i64(&lims, (int64_t)batch);
         s->state[k - s->reg.keys].stale = 1; /* until the claim finds something */
+        g->claimed_turn = s->turns;
         s->rr = i + 1;
     }
     if (keys.n == 0) {
@@ -1025,10 +1136,10 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         if (!k)
             continue;
         s->state[k - s->reg.keys].stale = 0;
-        take_claim(s, k, r, lo, hi, now, wake, &queue);
+        take_claim(s, k, r, lo, hi, now, ahead, wake, &queue);
     }
     PQclear(r);
-    int failed = queue && record_intents(s, queue, now) != 0;
+    int failed = queue && record_intents(s, queue) != 0;
     int committed = !failed && commit(s) == 0;
     if (failed && s->conn)
         db_rollback(s->conn);
@@ -1075,11 +1186,12 @@ static void wait_for_work(struct scheduler *s, uint64_t now, uint64_t wake)
 
 static void turn(struct scheduler *s)
 {
+    fire_due(s);
     uint64_t now = now_ms(s);
     connect_db(s, now);
     uint64_t wake = now + 1000;
     if (s->conn) {
-        if (now >= s->next_reload_ms && s->in_flight == 0) {
+        if (now >= s->next_reload_ms && s->in_flight == 0 && !s->armed) {
             s->next_reload_ms = now + REGISTRY_RELOAD_MS;
             if (config_changed(s))
                 load_registry(s);
@@ -1093,7 +1205,10 @@ static void turn(struct scheduler *s)
         wake = s->next_lease_ms < wake ? s->next_lease_ms : wake;
         wake = s->next_house_ms < wake ? s->next_house_ms : wake;
     }
+    if (s->armed && s->armed->fire_ms < wake)
+        wake = s->armed->fire_ms;
     wait_for_work(s, now_ms(s), wake);
+    fire_due(s);
     drain_done(s);
 }
 
@@ -1116,8 +1231,9 @@ static void *sched_main(void *arg)
     while (!atomic_load(&s->stopping))
         turn(s);
     uint64_t deadline = clk_mono_ms(clk_real) + (uint64_t)s->o.shutdown_grace_ms;
-    while (s->in_flight > 0 && clk_mono_ms(clk_real) < deadline)
+    while ((s->in_flight > 0 || s->armed) && clk_mono_ms(clk_real) < deadline)
         turn(s);
+    unsend_armed(s);
     abandon_flights(s);
     /* The leases go only once the outcomes are recorded (bounded: with the
      * database gone, what is left is recovered as unconfirmed). */
@@ -1142,6 +1258,7 @@ void sched_options_init(struct sched_options *o)
     o->catchup_ms = 3600000;
     o->unconfirmed_retry_ms = 300000;
     o->skew_ms = 1000;
+    o->claim_ahead_ms = 50;
     o->shutdown_grace_ms = 10000;
     o->clock = clk_real;
 }

@@ -23,6 +23,7 @@ struct sched_options {
     int catchup_ms;               /* never-tried targets overdue beyond this expire */
     int unconfirmed_retry_ms;     /* wait for a webhook before re-sending (same key) */
     int skew_ms;                  /* limiter clock-skew margin */
+    int claim_ahead_ms;           /* claim and commit this long before a limiter slot */
     int shutdown_grace_ms;        /* how long stop waits for requests in flight */
     struct clk *clock;
 };

@@ -233,6 +233,54 @@ static void test_shared_key_adapts_from_rate_limit_headers(void **state)
     drainfx_teardown(&f);
 }
 
+/* A request claimed ahead of its slot (claim_ahead_ms) waits, committed,
+ * for the moment the limiter allows it. Stopped before then, it is not sent:
+ * its target goes back to scheduled with the try uncounted, its attempts
+ * row says so and counts in no window, and the next daemon sends it once. */
+static void test_a_request_waiting_for_its_slot_is_put_back_at_stop(void **state)
+{
+    struct drainfx f;
+    /* Real time: Jestha's 10 posts per minute allow one send every ~6 s. */
+    assert_int_equal(drainfx_setup_scaled(&f, 1), 0);
+    char *env[] = {"POSTPACE_CLAIM_AHEAD_MS=10000", "POSTPACE_SHUTDOWN_GRACE_MS=0", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    drainfx_posts(&f, "je", 2, "{main}", 0);
+    /* The first answered, the second claimed and waiting for its slot. */
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NOT NULL",
+                                 1),
+                     0);
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts", 2), 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'publishing'"),
+                     1);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    json_t *stats = sim_ctl_stats(&f.sim);
+    assert_int_equal(sim_ctl_total(stats, "create_requests"), 1);
+    json_decref(stats);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'scheduled' AND attempts = 0"),
+                     1);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM attempts WHERE outcome = "
+                                       "'retryable' AND http_status IS NULL AND "
+                                       "response_excerpt LIKE 'not sent:%'"),
+                     1);
+    /* The next daemon sends it, once (starting it resets the simulator's
+     * counts, but not its memory of the first request's key). */
+    assert_int_equal(drainfx_start(&f, 0, NULL), 0);
+    assert_int_equal(drainfx_await_settled(&f, 30), 0);
+    long limited, dups;
+    verdict(&f, "claim ahead", &limited, &dups);
+    assert_int_equal(limited, 0);
+    assert_int_equal(dups, 0);
+    stats = sim_ctl_stats(&f.sim);
+    assert_int_equal(sim_ctl_total(stats, "create_requests"), 1);
+    json_decref(stats);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'published'"),
+                     2);
+    drainfx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_kill9_lease_moves_and_nothing_is_sent_twice),
         cmocka_unit_test(test_notify_wakes_the_scheduler_and_is_not_required),
         cmocka_unit_test(test_shared_key_adapts_from_rate_limit_headers),
+        cmocka_unit_test(test_a_request_waiting_for_its_slot_is_put_back_at_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
