@@ -91,7 +91,18 @@ CREATE TABLE providers (
     -- names sent), "accounts", "reference" (a string, or null: left out),
     -- each replacing the built-in default it names (src/provider/reqfields.c;
     -- README "Request fields").
-    request_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(request_fields) = 'object')
+    request_fields  jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(request_fields) = 'object'),
+    -- What to do with a target whose fate is unknown (no answer, a 5xx, a
+    -- crash) once its webhook is overdue. None of the five providers'
+    -- docs mentions idempotency keys, so a re-send may post twice:
+    -- "idempotent": true (the provider is known to honour our key) re-sends
+    -- with the same key; else "path" (a list-posts route, appended to the
+    -- base URL) is read once to look for the post, and without a path the
+    -- target stays unconfirmed for the operator. Members "post_id",
+    -- "reference", "account", "type", "published", "failed" replace the
+    -- built-in paths read in each listed post (src/scheduler/lookup.c;
+    -- README "Unconfirmed targets").
+    lookup          jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(lookup) = 'object')
 );
 
 CREATE TABLE provider_keys (
@@ -343,20 +354,23 @@ CREATE INDEX webhook_events_pending_received
 -- rate_limits rows with key_id set. README "Rate limits" maps each row to
 -- the sentence of the docs it comes from.
 
+-- The list-posts routes are the documented ones (PostEverywhere's "GET
+-- /posts?status=...", SchedPilot's "GET /developers/v1/posts (list posts)",
+-- Postlark's GET /v1/posts); FeedHorizon and Jestha document none.
 INSERT INTO providers (id, name, base_url, reset_kind, batch_accounts, max_content_len,
-                       max_media, max_media_bytes, media_types) VALUES
+                       max_media, max_media_bytes, media_types, lookup) VALUES
     ('posteverywhere', 'PostEverywhere', 'https://app.posteverywhere.ai/api/v1', 'unix', true,
-     NULL, NULL, NULL, NULL),
+     NULL, NULL, NULL, NULL, '{"path": "/posts"}'),
     ('schedpilot', 'SchedPilot', 'https://api.schedpilot.com/developers/v1', 'none', true,
-     NULL, NULL, NULL, NULL),
+     NULL, NULL, NULL, NULL, '{"path": "/posts"}'),
     ('feedhorizon', 'FeedHorizon', 'https://api.feedhorizon.com/v1', 'seconds', true,
-     NULL, NULL, NULL, NULL),
+     NULL, NULL, NULL, NULL, '{}'),
     ('postlark', 'Postlark', 'https://api.postlark.ai/v1', 'unix', false,
-     NULL, NULL, NULL, NULL),
+     NULL, NULL, NULL, NULL, '{"path": "/posts"}'),
     ('jestha', 'Jestha', 'https://api.jestha.com', 'unix', false,
      NULL, 4, 8000000,
      ARRAY['image/jpeg', 'image/png', 'image/gif', 'image/webp',
-           'video/mp4', 'video/mpeg', 'video/quicktime', 'video/webm']);
+           'video/mp4', 'video/mpeg', 'video/quicktime', 'video/webm'], '{}');
 
 INSERT INTO rate_limits (provider, plan, scope, route, kind, window_ms, max_units, cost, doc) VALUES
     -- PostEverywhere: rolling windows, per API key; POST /posts has its own on top.

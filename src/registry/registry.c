@@ -56,6 +56,14 @@ static int load_providers(struct registry *r, PGconn *c, char *err, size_t errle
         rp->media_types = dup_or_null(res, i, 7);
         rp->time_scale = atof(PQgetvalue(res, i, 8));
         apply_fields(&rp->fields, res, i, 9, p, NULL);
+        char lerr[256];
+        rp->lookup = lookup_config_create(PQgetvalue(res, i, 10), lerr, sizeof lerr);
+        if (!rp->lookup) {
+            /* Unreadable: nothing is re-sent or looked up, the safe reading. */
+            log_warn("lookup cannot be read; unconfirmed targets stay unconfirmed",
+                     LOG_STR("provider", prov_name(p)), LOG_STR("reason", lerr));
+            rp->lookup = lookup_config_create("{}", lerr, sizeof lerr);
+        }
     }
     PQclear(res);
     return 0;
@@ -202,6 +210,7 @@ void reg_finish(struct registry *r)
     for (int p = 0; p < PROV_COUNT; p++) {
         free(r->providers[p].base_url);
         free(r->providers[p].media_types);
+        lookup_config_destroy(r->providers[p].lookup);
     }
     for (size_t i = 0; i < r->nkeys; i++) {
         struct reg_key *k = &r->keys[i];

@@ -14,6 +14,7 @@
 
 #include "limits/limiter.h"
 #include "provider/provider_id.h"
+#include "provider/lookup.h"
 #include "provider/reqfields.h"
 
 #define REG_MAX_BUCKETS 16
@@ -29,6 +30,7 @@ struct reg_provider {
     char *media_types;         /* space-separated; NULL: any */
     double time_scale;
     struct prov_fields fields; /* create body member names: defaults + request_fields */
+    struct lookup_config *lookup; /* unconfirmed targets: re-send, look up, or hold */
 };
 
 struct reg_key {

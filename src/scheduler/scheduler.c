@@ -33,6 +33,7 @@
 #include "db/db.h"
 #include "metrics.h"
 #include "provider/provider.h"
+#include "provider/lookup.h"
 #include "scheduler/outcome.h"
 #include "scheduler/recorder.h"
 #include "registry/registry.h"
@@ -47,6 +48,8 @@
 #define REGISTRY_RELOAD_MS 30000
 #define DUE_REFRESH_MS 1000
 #define EXCERPT_MAX 2048
+#define LOOKUP_MAX 50 /* unconfirmed targets one lookup looks for */
+#define LOOKUP_BODY_MAX (16u << 20) /* bytes of a list of posts read; more is cut (unreadable) */
 
 /* One request in flight. */
 struct flight {
@@ -66,7 +69,16 @@ struct flight {
     struct lim_feedback fb;
     char retry_after[64]; /* the Retry-After header as sent; read in on_status */
     uint64_t sent_ms;
+    const char *route;      /* as the limiter sees it */
+    struct lookup_job *job; /* a lookup (GET of the list of posts), else NULL: a create */
     struct flight *next;
+};
+
+/* What a lookup looks for, parallel to its flight's targets. */
+struct lookup_job {
+    char route[300]; /* "GET /posts" */
+    char *refs[MAX_BATCH], *keys[MAX_BATCH], *contents[MAX_BATCH];
+    uint64_t first_sent[MAX_BATCH];
 };
 
 /*
@@ -91,6 +103,7 @@ struct key_state {
     int stale;       /* a claim found nothing due: look again next turn */
     /* On a lease group's first key (reg_key.group_id) only: */
     int armed;             /* requests of the group waiting for their slot */
+    int looking;           /* a lookup of the key's unconfirmed targets is in flight (any key) */
     uint64_t claimed_turn; /* the last turn that claimed for the group */
 };
 
@@ -231,6 +244,8 @@ static struct key_state *group_state(struct scheduler *s, const struct reg_key *
     const struct reg_key *g = reg_key_by_id(&s->reg, k->group_id);
     return &s->state[(g ? g : k) - s->reg.keys];
 }
+
+static void reconcile(struct scheduler *s, uint64_t now);
 
 /* ---- database plumbing ---- */
 
@@ -499,8 +514,7 @@ static void housekeeping(struct scheduler *s, uint64_t now)
     PQclear(q(s, "sched_expire", 1, expire));
     const char *recover[] = {fmt_i64(b, sizeof b, s->o.unconfirmed_retry_ms)};
     PQclear(q(s, "sched_recover", 1, recover));
-    const char *retry[] = {fmt_i64(a, sizeof a, s->o.max_attempts)};
-    PQclear(q(s, "sched_unconfirmed_retry", 1, retry));
+    reconcile(s, now);
     if (now >= s->next_stats_ms) {
         /* Counting every target reads the whole calendar: at least every
          * STATS_MS, but never more than 5% of the time. */
@@ -527,9 +541,11 @@ static void flush(struct scheduler *s)
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct flight *f = arg;
-    size_t take = size * n;
-    if (f->resp_len + take > 65536)
-        take = f->resp_len < 65536 ? 65536 - f->resp_len : 0;
+    /* A create answer is read for ids and kept as an excerpt; a list of
+     * posts must be read whole (a cut one proves nothing). */
+    size_t take = size * n, cap = f->job ? LOOKUP_BODY_MAX : 65536;
+    if (f->resp_len + take > cap)
+        take = f->resp_len < cap ? cap - f->resp_len : 0;
     f->resp = xrealloc(f->resp, f->resp_len + take + 1);
     memcpy(f->resp + f->resp_len, data, take);
     f->resp_len += take;
@@ -631,7 +647,10 @@ static uint64_t feed_limiter(struct scheduler *s, struct flight *f, long status,
     if (!k)
         return 0;
     struct lim_req req;
-    reg_request(k, prov_create_route(f->provider), (uint32_t)f->n, 1, &req);
+    if (f->job)
+        reg_request(k, f->route, 0, 0, &req);
+    else
+        reg_request(k, prov_create_route(f->provider), (uint32_t)f->n, 1, &req);
     f->fb.status = (int)status;
     f->fb.reset_kind = s->reg.providers[f->provider].reset_kind;
     lim_apply_feedback(s->reg.limits, &req, &f->fb, now);
@@ -698,8 +717,12 @@ static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode r
 static void flight_free(struct flight *f)
 {
     curl_slist_free_all(f->headers);
-    for (size_t i = 0; i < f->n; i++)
+    for (size_t i = 0; i < f->n; i++) {
         free(f->accounts[i]);
+        if (f->job)
+            free(f->job->refs[i]), free(f->job->keys[i]), free(f->job->contents[i]);
+    }
+    free(f->job);
     free(f->body);
     free(f->resp);
     free(f);
@@ -716,6 +739,191 @@ static void unlink_flight(struct scheduler *s, struct flight *f)
     s->in_flight--;
 }
 
+/* ---- lookups: the fate of unconfirmed targets (provider/lookup.h) ---- */
+
+static char *lookup_error(const char *why, long status)
+{
+    return error_json("lookup", (int)status, "unconfirmed", why);
+}
+
+/* A lookup's answer (rc: its transport result) moves each target on. */
+static void on_lookup(struct scheduler *s, struct flight *f, CURLcode rc, long status, uint64_t now)
+{
+    struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
+    if (k)
+        s->state[k - s->reg.keys].looking = 0;
+    uint64_t until = 0;
+    if (rc == CURLE_OK) {
+        if (*f->retry_after)
+            f->fb.retry_after_s = prov_retry_after_s(f->retry_after, (int64_t)(now / 1000));
+        until = feed_limiter(s, f, status, now);
+    }
+    const struct lookup_config *lc = s->reg.providers[f->provider].lookup;
+    struct lookup_result res[MAX_BATCH];
+    const char *failed = rc != CURLE_OK                  ? "the list of posts got no answer"
+                         : status < 200 || status >= 300 ? "the list of posts answered an error"
+                         : !lc                           ? "the provider is not configured"
+                                                         : NULL;
+    if (failed) {
+        for (size_t i = 0; i < f->n; i++)
+            res[i] = (struct lookup_result){LOOK_UNDECIDABLE, WHPATH_UNKNOWN, "", failed};
+    } else {
+        struct lookup_want want[MAX_BATCH];
+        for (size_t i = 0; i < f->n; i++)
+            want[i] = (struct lookup_want){f->job->refs[i], f->job->keys[i], f->accounts[i],
+                                           f->job->contents[i], f->job->first_sent[i]};
+        lookup_read(lc, f->resp ? f->resp : "", f->resp_len, (uint64_t)s->o.skew_ms, want, f->n,
+                    res);
+    }
+    size_t found = 0, absent = 0;
+    uint64_t later = now + (uint64_t)s->o.unconfirmed_retry_ms;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct lookup_result *r = &res[i];
+        if (r->verdict == LOOK_FOUND) {
+            found++;
+            enum target_status to = r->status == WHPATH_PUBLISHED ? TS_PUBLISHED
+                                    : r->status == WHPATH_FAILED  ? TS_FAILED
+                                                                  : TS_SUBMITTED;
+            add_settle(s, f->target_ids[i], to, r->post_id, 0,
+                       to == TS_FAILED ? lookup_error("the provider's list of posts says it failed",
+                                                      status)
+                                       : NULL,
+                       0);
+        } else if (r->verdict == LOOK_ABSENT && f->attempts[i] < s->o.max_attempts) {
+            absent++; /* proven never created: sent again */
+            add_settle(s, f->target_ids[i], TS_SCHEDULED, NULL, now, NULL, 0);
+        } else if (r->verdict == LOOK_ABSENT) {
+            absent++;
+            add_settle(s, f->target_ids[i], TS_FAILED, NULL, 0,
+                       lookup_error("not created, and no attempt is left", status), 0);
+        } else {
+            add_settle(s, f->target_ids[i], TS_UNCONFIRMED, NULL, until > later ? until : later,
+                       lookup_error(r->why, status), 0);
+        }
+    }
+    log_info("looked up unconfirmed targets", LOG_STR("provider", prov_name(f->provider)),
+             LOG_INT("key", f->key_id), LOG_UINT("found", found), LOG_UINT("absent", absent),
+             LOG_UINT("undecided", f->n - found - absent), LOG_INT("http_status", status));
+}
+
+/* Starts the GET of key k's list of posts for the claim rows [lo, hi). */
+enum { L_KEY, L_ID, L_ACCOUNT, L_IDEM, L_REF, L_CONTENT, L_ATTEMPTS, L_FIRST };
+
+static void start_lookup(struct scheduler *s, struct reg_key *k, PGresult *r, int lo, int hi,
+                         uint64_t now)
+{
+    const struct prov_ops *ops = prov_ops(k->provider);
+    const char *path = lookup_path(s->reg.providers[k->provider].lookup);
+    struct flight *f = xcalloc(1, sizeof *f);
+    struct lookup_job *j = f->job = xcalloc(1, sizeof *j);
+    f->key_id = k->id;
+    f->provider = k->provider;
+    f->n = (size_t)(hi - lo);
+    f->sent_ms = now;
+    snprintf(j->route, sizeof j->route, "GET %s", path);
+    f->route = j->route;
+    for (size_t i = 0; i < f->n; i++) {
+        int row = lo + (int)i;
+        f->target_ids[i] = atoll(PQgetvalue(r, row, L_ID));
+        f->accounts[i] = xstrdup(PQgetvalue(r, row, L_ACCOUNT));
+        f->attempts[i] = atoi(PQgetvalue(r, row, L_ATTEMPTS));
+        j->keys[i] = xstrdup(PQgetvalue(r, row, L_IDEM));
+        j->refs[i] = xstrdup(PQgetvalue(r, row, L_REF));
+        j->contents[i] = xstrdup(PQgetvalue(r, row, L_CONTENT));
+        j->first_sent[i] = PQgetisnull(r, row, L_FIRST) ? 0 : (uint64_t)atoll(PQgetvalue(r, row, L_FIRST));
+    }
+    char secret[1024], line[1200], url[1024];
+    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
+        on_lookup(s, f, CURLE_LOGIN_DENIED, 0, now);
+        flight_free(f);
+        return;
+    }
+    secret[strcspn(secret, "\r\n")] = '\0';
+    log_secret_add(secret);
+    snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);
+    f->headers = curl_slist_append(NULL, line);
+    memset(secret, 0, sizeof secret);
+    memset(line, 0, sizeof line);
+    f->headers = curl_slist_append(f->headers, "Accept: application/json");
+    snprintf(url, sizeof url, "%s%s", k->base_url, path);
+    struct lim_req req;
+    reg_request(k, f->route, 0, 0, &req);
+    lim_commit(s->reg.limits, &req, now);
+    lim_feedback_init(&f->fb);
+    CURL *e = f->easy = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, f);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->o.request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_multi_add_handle(s->multi, e);
+    s->state[k - s->reg.keys].looking = 1;
+    f->next = s->flights;
+    s->flights = f;
+    s->in_flight++;
+}
+
+/*
+ * Unconfirmed targets whose webhook is overdue, by what their provider
+ * allows (provider/lookup.h): re-sent where it honours idempotency keys,
+ * looked up where it lists posts (one lookup per owned key at a time,
+ * within its read budget), else held for the operator.
+ */
+static void reconcile(struct scheduler *s, uint64_t now)
+{
+    struct db_column idem = {0}, hold = {0}, look = {0};
+    for (size_t i = 0; i < s->reg.nkeys; i++) {
+        const struct reg_key *k = &s->reg.keys[i];
+        const struct lookup_config *lc = s->reg.providers[k->provider].lookup;
+        if (lc && lookup_idempotent(lc))
+            db_col_push_i64(&idem, k->id);
+        else if (!lc || !lookup_path(lc))
+            db_col_push_i64(&hold, k->id);
+    }
+    for (size_t i = 0; i < s->nowned; i++) {
+        struct reg_key *k = reg_key_by_id(&s->reg, s->owned[i]);
+        const struct lookup_config *lc = k ? s->reg.providers[k->provider].lookup : NULL;
+        if (!lc || lookup_idempotent(lc) || !lookup_path(lc) || s->state[k - s->reg.keys].looking)
+            continue;
+        char route[300];
+        snprintf(route, sizeof route, "GET %s", lookup_path(lc));
+        struct lim_req req;
+        reg_request(k, route, 0, 0, &req);
+        if (lim_next_slot(s->reg.limits, &req, now) <= now)
+            db_col_push_i64(&look, k->id);
+    }
+    char *it = db_col_take(&idem), *ht = db_col_take(&hold), *lt = db_col_take(&look);
+    char a[32], b[32], c[32];
+    const char *retry[] = {fmt_i64(a, sizeof a, s->o.max_attempts), it};
+    PQclear(q(s, "sched_unconfirmed_retry", 2, retry));
+    const char *held[] = {ht, fmt_i64(b, sizeof b, s->o.unconfirmed_retry_ms)};
+    PQclear(q(s, "sched_unconfirmed_hold", 2, held));
+    PGresult *r = NULL;
+    if (strcmp(lt, "{}") != 0) {
+        char lim[16];
+        snprintf(lim, sizeof lim, "%d", LOOKUP_MAX);
+        const char *claim[] = {lt, lim, s->o.instance_id,
+                               fmt_i64(c, sizeof c, 2 * (int64_t)s->o.request_timeout_ms + 10000)};
+        r = q(s, "sched_lookup_claim", 4, claim);
+    }
+    free(it), free(ht), free(lt);
+    for (int lo = 0, hi; r && lo < PQntuples(r); lo = hi) {
+        int64_t key = atoll(PQgetvalue(r, lo, L_KEY));
+        for (hi = lo + 1; hi < PQntuples(r) && atoll(PQgetvalue(r, hi, L_KEY)) == key; hi++)
+            ;
+        struct reg_key *k = reg_key_by_id(&s->reg, key);
+        if (k)
+            start_lookup(s, k, r, lo, hi, now);
+    }
+    PQclear(r);
+    int running;
+    curl_multi_perform(s->multi, &running);
+}
+
 static void drain_done(struct scheduler *s)
 {
     CURLMsg *msg;
@@ -727,7 +935,11 @@ static void drain_done(struct scheduler *s)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
         uint64_t now = now_ms(s);
         met_observe_ms(MET_HIST_PUBLISH_SECONDS, f->provider, now - f->sent_ms);
-        if (msg->data.result == CURLE_OK) {
+        if (f->job) {
+            long status = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+            on_lookup(s, f, msg->data.result, status, now);
+        } else if (msg->data.result == CURLE_OK) {
             long status = 0;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
             on_status(s, f, status, now);
@@ -1217,7 +1429,10 @@ static void abandon_flights(struct scheduler *s)
 {
     while (s->flights) {
         struct flight *f = s->flights;
-        on_transport_error(s, f, CURLE_OPERATION_TIMEDOUT, now_ms(s));
+        if (f->job)
+            on_lookup(s, f, CURLE_OPERATION_TIMEDOUT, 0, now_ms(s));
+        else
+            on_transport_error(s, f, CURLE_OPERATION_TIMEDOUT, now_ms(s));
         curl_multi_remove_handle(s->multi, f->easy);
         curl_easy_cleanup(f->easy);
         unlink_flight(s, f);

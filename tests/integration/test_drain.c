@@ -38,15 +38,21 @@ static const char alt_webhook_fields[] =
     "{\"type\":[\"kind\"],\"published\":[\"publication.live\"],"
     "\"failed\":[\"publication.rejected\"],\"post_id\":[\"object.uid\"],"
     "\"reference\":[\"object.ref\"],\"account\":[\"object.channel\"]}";
+/* ... and in its list of posts (unconfirmed targets are looked up there). */
+static const char alt_lookup_fields[] =
+    "{\"type\":[\"state\"],\"published\":[\"live\"],\"failed\":[\"rejected\"],"
+    "\"post_id\":[\"uid\"],\"reference\":[\"ref\"],\"account\":[\"channel\"]}";
 
 static void configure_alt(struct drainfx *f)
 {
     for (size_t i = 0; i < sizeof alt_request_fields / sizeof alt_request_fields[0]; i++) {
-        const char *p[] = {alt_request_fields[i][0], alt_request_fields[i][1], alt_webhook_fields};
+        const char *p[] = {alt_request_fields[i][0], alt_request_fields[i][1], alt_webhook_fields,
+                           alt_lookup_fields};
         PGresult *r = PQexecParams(f->conn,
                                    "UPDATE providers SET request_fields = $2::jsonb, "
-                                   "webhook_fields = $3::jsonb WHERE id = $1",
-                                   3, NULL, p, NULL, NULL, 0);
+                                   "webhook_fields = $3::jsonb, lookup = lookup || $4::jsonb "
+                                   "WHERE id = $1",
+                                   4, NULL, p, NULL, NULL, 0);
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         assert_string_equal(PQcmdTuples(r), "1");
         PQclear(r);

@@ -28,7 +28,7 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-#define LIST_MAX 100    /* posts returned by a list endpoint */
+#define LIST_MAX 1000   /* posts returned by a list endpoint */
 #define MAX_TIMEOUTS 16 /* distinct latency values kept as h2o timeouts */
 
 /* A created account-post. */
@@ -37,6 +37,7 @@ struct sim_post {
     uint32_t key; /* index in cfg.keys */
     char *account;
     char *reference;
+    char *content;
     uint64_t created_us;
     const char *status; /* "published", "failed", "deleted" */
 };
@@ -63,6 +64,7 @@ struct sim_faults {
     double partial_failure_ratio;    /* per account of a multi-account create */
     double webhook_fail_ratio;       /* post.failed instead of post.published */
     double webhook_duplicate_ratio;  /* deliver an event twice (same id) */
+    double webhook_loss_ratio;       /* deliver no event at all */
     uint64_t latency_ms;             /* added before every provider answer */
     int webhook_reorder;             /* random delays so events overtake each other */
     uint64_t webhook_reorder_ms;     /* ... up to this much */
@@ -551,7 +553,7 @@ static const char *queue_webhook(struct rctx *c, const struct sim_create *cr,
     if (failed)
         BUMP(c, failed_events);
     const char *base = c->key->webhook_url ? c->key->webhook_url : s->cfg.webhook_url;
-    if (!base || c->key->hook_keylen <= 0)
+    if (!base || c->key->hook_keylen <= 0 || roll(s, s->faults.webhook_loss_ratio))
         return failed ? "failed" : "published";
     char evt[SIM_ID_LEN];
     sim_new_id(s, "evt", evt);
@@ -609,6 +611,7 @@ static void record_post(struct rctx *c, const struct sim_create *cr, const struc
     post->key = (uint32_t)(c->key - c->sim->cfg.keys);
     post->account = xstrdup(t->account);
     post->reference = cr->reference ? xstrdup(cr->reference) : NULL;
+    post->content = xstrdup(cr->content ? cr->content : "");
     post->created_us = c->now;
     map_put(&ps->by_id, fnv_str(14695981039346656037ULL, post->id), idx, NULL);
     struct sim_key *k = c->key;
@@ -688,12 +691,18 @@ static void do_create(struct rctx *c, struct sim_create *cr)
 
 /* ---- actions ----------------------------------------------------------- */
 
-static json_t *post_json(const struct sim_post *p)
+/* A listed post; the alt dialect names its members as its events do. */
+static json_t *post_json(const struct sim_post *p, enum sim_dialect dialect)
 {
+    if (dialect == SIM_DIALECT_ALT)
+        return json_pack("{s:s,s:s,s:s,s:s*,s:s,s:I}", "uid", p->id, "channel", p->account, "state",
+                         strcmp(p->status, "published") == 0 ? "live" : "rejected", "ref",
+                         p->reference, "text", p->content, "at",
+                         (json_int_t)(p->created_us / 1000000));
     char ts[32];
     sim_iso8601(p->created_us, ts);
-    return json_pack("{s:s,s:s,s:s,s:s*,s:s}", "id", p->id, "account_id", p->account, "status",
-                     p->status, "reference", p->reference, "created_at", ts);
+    return json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s}", "id", p->id, "account_id", p->account, "status",
+                     p->status, "reference", p->reference, "content", p->content, "created_at", ts);
 }
 
 static void act_list(struct rctx *c)
@@ -703,7 +712,7 @@ static void act_list(struct rctx *c)
     for (size_t i = c->key->nposts; i > 0 && json_array_size(items) < LIST_MAX; i--) {
         const struct sim_post *p = &ps->posts[c->key->posts[i - 1]];
         if (strcmp(p->status, "deleted") != 0)
-            json_array_append_new(items, post_json(p));
+            json_array_append_new(items, post_json(p, c->dialect));
     }
     c->p->list(c, items);
 }
@@ -1006,12 +1015,12 @@ static int on_stats(void *app, h2o_req_t *req)
 
 static json_t *faults_json(const struct sim_faults *f)
 {
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:b,s:I,s:I}", "error_ratio", f->error_ratio,
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:b,s:I,s:I}", "error_ratio", f->error_ratio,
                      "error_after_create_ratio", f->error_after_create_ratio, "drop_ratio",
                      f->drop_ratio, "drop_after_create_ratio", f->drop_after_create_ratio,
                      "partial_failure_ratio", f->partial_failure_ratio, "webhook_fail_ratio",
                      f->webhook_fail_ratio, "webhook_duplicate_ratio", f->webhook_duplicate_ratio,
-                     "latency_ms", (json_int_t)f->latency_ms, "webhook_reorder", f->webhook_reorder,
+                     "webhook_loss_ratio", f->webhook_loss_ratio, "latency_ms", (json_int_t)f->latency_ms, "webhook_reorder", f->webhook_reorder,
                      "webhook_reorder_ms", (json_int_t)f->webhook_reorder_ms, "seed",
                      (json_int_t)f->seed);
 }
@@ -1039,6 +1048,7 @@ static const char *faults_apply(struct sim *s, json_t *o)
         {"webhook_fail_ratio", offsetof(struct sim_faults, webhook_fail_ratio)},
         {"post_failed_ratio", offsetof(struct sim_faults, webhook_fail_ratio)},
         {"webhook_duplicate_ratio", offsetof(struct sim_faults, webhook_duplicate_ratio)},
+        {"webhook_loss_ratio", offsetof(struct sim_faults, webhook_loss_ratio)},
     };
     struct sim_faults f = s->faults;
     for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++) {
@@ -1107,6 +1117,7 @@ static void stores_clear(struct sim *s)
         for (size_t p = 0; p < ps->nposts; p++) {
             free(ps->posts[p].account);
             free(ps->posts[p].reference);
+            free(ps->posts[p].content);
         }
         free(ps->posts);
         map_finish(&ps->by_id);

@@ -65,6 +65,18 @@ int drainfx_setup_scaled(struct drainfx *f, double scale)
     return drainfx_setup_sim(f, scale, NULL);
 }
 
+/* Where unconfirmed targets are looked up: the simulator lists the newest
+ * 1,000 posts of a key for every provider, also FeedHorizon and Jestha, whose
+ * docs have no such route (so by default theirs are held for the operator). */
+static void sim_lookup_config(struct drainfx *f)
+{
+    pgt_exec(f->conn, "UPDATE providers SET lookup = lookup || '{\"page_size\": 1000}'");
+    pgt_exec(f->conn, "UPDATE providers SET lookup = lookup || '{\"path\": \"/posts\"}' "
+                      "WHERE id = 'feedhorizon'");
+    pgt_exec(f->conn, "UPDATE providers SET lookup = lookup || '{\"path\": \"/api/posts\"}' "
+                      "WHERE id = 'jestha'");
+}
+
 int drainfx_setup_sim(struct drainfx *f, double scale, const char *const *sim_args)
 {
     memset(f, 0, sizeof *f);
@@ -74,6 +86,7 @@ int drainfx_setup_sim(struct drainfx *f, double scale, const char *const *sim_ar
         return -1;
     f->db = pgt_create_migrated_db();
     f->conn = pgt_connect(f->db);
+    sim_lookup_config(f);
     return add_key(f, "posteverywhere", "pe", "default", NULL, NULL, "PP_PE",
                    "/posteverywhere/api/v1") |
            add_key(f, "schedpilot", "sp", "default", "u1", NULL, "PP_SP",
@@ -236,6 +249,7 @@ int drainfx_setup_cluster(struct drainfx *f, const char *cluster_conninfo, doubl
     if (!f->db)
         return -1;
     f->conn = pgt_connect(f->db);
+    sim_lookup_config(f);
     return add_key(f, "posteverywhere", "pe", "default", NULL, NULL, "PP_PE",
                    "/posteverywhere/api/v1") |
            add_key(f, "schedpilot", "sp", "default", "u1", NULL, "PP_SP",
