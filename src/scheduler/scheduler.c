@@ -3,21 +3,20 @@
  * curl multi handle, the registry and its limiter set. Outcomes go to the
  * recorder (recorder.h), which writes them on a thread and connection of its
  * own, so claiming the next requests never waits for recording the last.
- * Each turn of the loop reads the clock once, renews leases when due, does
- * housekeeping when due, learns when each owned key is next due, claims and
- * sends what the limiter allows now, then sleeps in curl_multi_poll (with the
- * database socket as an extra fd, so a NOTIFY wakes it) until the earliest
- * of: a request finishing, the next budget opening, the next due time, or a
- * housekeeping deadline.
+ * Each turn of the loop fires the requests whose slot has come, reads the
+ * clock, renews leases when due, does housekeeping when due, learns when each
+ * owned key is next due, claims what the limiter allows within
+ * claim_ahead_ms, then sleeps in curl_multi_poll (with the database socket as
+ * an extra fd, so a NOTIFY wakes it) until the earliest of: a request
+ * finishing, a slot, the next budget opening, the next due time, or a
+ * housekeeping deadline. Requests are built and their answers gathered by
+ * publish.h; what an answer does to a target is outcome.h's table.
  *
  * Never double-post: the claim and the attempts row commit before a request
  * leaves; a request whose fate is unknown (timeout, 5xx, crash) leaves its
- * targets unconfirmed, to be settled by the webhook or re-sent with the same
- * idempotency key after unconfirmed_retry_ms. Create requests use keep-alive
- * connections, but libcurl's silent re-send on a reused connection that died
- * before answering (which could post twice) cannot happen: the body comes
- * from a read callback that refuses to rewind, so such a request fails
- * instead (CURLE_SEND_FAIL_REWIND), and its targets become unconfirmed.
+ * targets unconfirmed, to be settled by the webhook, else re-sent, looked up
+ * or held as the provider's lookup config says (provider/lookup.h), never
+ * re-sent blindly.
  */
 #include "scheduler/scheduler.h"
 
@@ -28,58 +27,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "db/db.h"
 #include "metrics.h"
 #include "provider/provider.h"
 #include "provider/lookup.h"
 #include "scheduler/outcome.h"
+#include "scheduler/publish.h"
 #include "scheduler/recorder.h"
 #include "registry/registry.h"
 #include "util/log.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
-#include "webhook/secrets.h"
 
-#define MAX_BATCH 100
 #define HOUSEKEEPING_MS 1000
 #define STATS_MS 2000
 #define REGISTRY_RELOAD_MS 30000
 #define DUE_REFRESH_MS 1000
 #define EXCERPT_MAX 2048
 #define LOOKUP_MAX 50 /* unconfirmed targets one lookup looks for */
-#define LOOKUP_BODY_MAX (16u << 20) /* bytes of a list of posts read; more is cut (unreadable) */
-
-/* One request in flight. */
-struct flight {
-    CURL *easy;
-    struct curl_slist *headers;
-    int64_t key_id;
-    enum prov_id provider;
-    int64_t attempt_id;
-    size_t n;
-    int64_t target_ids[MAX_BATCH];
-    int attempts[MAX_BATCH];
-    char *accounts[MAX_BATCH];
-    char *body;
-    size_t body_len, body_sent; /* what the read callback has handed libcurl */
-    char *resp;
-    size_t resp_len;
-    struct lim_feedback fb;
-    char retry_after[64]; /* the Retry-After header as sent; read in on_status */
-    uint64_t sent_ms;
-    const char *route;      /* as the limiter sees it */
-    struct lookup_job *job; /* a lookup (GET of the list of posts), else NULL: a create */
-    struct flight *next;
-};
-
-/* What a lookup looks for, parallel to its flight's targets. */
-struct lookup_job {
-    char route[300]; /* "GET /posts" */
-    char *refs[MAX_BATCH], *keys[MAX_BATCH], *contents[MAX_BATCH];
-    uint64_t first_sent[MAX_BATCH];
-};
 
 /*
  * A claimed request: its intent commits with the turn's, then it waits on
@@ -538,46 +504,6 @@ static void flush(struct scheduler *s)
 
 /* ---- responses ---- */
 
-static size_t on_body(char *data, size_t size, size_t n, void *arg)
-{
-    struct flight *f = arg;
-    /* A create answer is read for ids and kept as an excerpt; a list of
-     * posts must be read whole (a cut one proves nothing). */
-    size_t take = size * n, cap = f->job ? LOOKUP_BODY_MAX : 65536;
-    if (f->resp_len + take > cap)
-        take = f->resp_len < cap ? cap - f->resp_len : 0;
-    f->resp = xrealloc(f->resp, f->resp_len + take + 1);
-    memcpy(f->resp + f->resp_len, data, take);
-    f->resp_len += take;
-    f->resp[f->resp_len] = '\0';
-    return size * n;
-}
-
-static int header_is(const char *line, size_t len, const char *name, const char **value)
-{
-    size_t n = strlen(name);
-    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-        return 0;
-    *value = line + n + 1;
-    return 1;
-}
-
-static size_t on_header(char *line, size_t size, size_t n, void *arg)
-{
-    struct flight *f = arg;
-    size_t len = size * n;
-    const char *v;
-    if (header_is(line, len, "x-ratelimit-limit", &v))
-        f->fb.limit = atoll(v);
-    else if (header_is(line, len, "x-ratelimit-remaining", &v))
-        f->fb.remaining = atoll(v);
-    else if (header_is(line, len, "x-ratelimit-reset", &v))
-        f->fb.reset = atoll(v);
-    else if (header_is(line, len, "retry-after", &v))
-        snprintf(f->retry_after, sizeof f->retry_after, "%.*s", (int)(len - (size_t)(v - line)), v);
-    return len;
-}
-
 /* Every target of the flight to one status. */
 static void settle_all(struct scheduler *s, struct flight *f, enum target_status status, uint64_t next_ms,
                        const char *error, int uncount)
@@ -627,7 +553,7 @@ static void note_unread_answer(struct scheduler *s, struct flight *f, size_t unk
 static void on_created(struct scheduler *s, struct flight *f, const struct prov_ops *ops,
                        const struct prov_post *post)
 {
-    struct prov_result res[MAX_BATCH];
+    struct prov_result res[PUB_MAX_BATCH];
     size_t unknown = ops->decode_created(f->resp ? f->resp : "", f->resp_len, post, res);
     for (size_t i = 0; i < f->n; i++) {
         if (out_created(res[i].outcome) == TS_FAILED)
@@ -650,7 +576,7 @@ static uint64_t feed_limiter(struct scheduler *s, struct flight *f, long status,
     if (f->job)
         reg_request(k, f->route, 0, 0, &req);
     else
-        reg_request(k, prov_create_route(f->provider), (uint32_t)f->n, 1, &req);
+        reg_request(k, f->route, (uint32_t)f->n, 1, &req);
     f->fb.status = (int)status;
     f->fb.reset_kind = s->reg.providers[f->provider].reset_kind;
     lim_apply_feedback(s->reg.limits, &req, &f->fb, now);
@@ -714,20 +640,6 @@ static void on_transport_error(struct scheduler *s, struct flight *f, CURLcode r
     free(err);
 }
 
-static void flight_free(struct flight *f)
-{
-    curl_slist_free_all(f->headers);
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->accounts[i]);
-        if (f->job)
-            free(f->job->refs[i]), free(f->job->keys[i]), free(f->job->contents[i]);
-    }
-    free(f->job);
-    free(f->body);
-    free(f->resp);
-    free(f);
-}
-
 static void unlink_flight(struct scheduler *s, struct flight *f)
 {
     for (struct flight **p = &s->flights; *p; p = &(*p)->next) {
@@ -759,7 +671,7 @@ static void on_lookup(struct scheduler *s, struct flight *f, CURLcode rc, long s
         until = feed_limiter(s, f, status, now);
     }
     const struct lookup_config *lc = s->reg.providers[f->provider].lookup;
-    struct lookup_result res[MAX_BATCH];
+    struct lookup_result res[PUB_MAX_BATCH];
     const char *failed = rc != CURLE_OK                  ? "the list of posts got no answer"
                          : status < 200 || status >= 300 ? "the list of posts answered an error"
                          : !lc                           ? "the provider is not configured"
@@ -768,7 +680,7 @@ static void on_lookup(struct scheduler *s, struct flight *f, CURLcode rc, long s
         for (size_t i = 0; i < f->n; i++)
             res[i] = (struct lookup_result){LOOK_UNDECIDABLE, WHPATH_UNKNOWN, "", failed};
     } else {
-        struct lookup_want want[MAX_BATCH];
+        struct lookup_want want[PUB_MAX_BATCH];
         for (size_t i = 0; i < f->n; i++)
             want[i] = (struct lookup_want){f->job->refs[i], f->job->keys[i], f->accounts[i],
                                            f->job->contents[i], f->job->first_sent[i]};
@@ -812,16 +724,12 @@ enum { L_KEY, L_ID, L_ACCOUNT, L_IDEM, L_REF, L_CONTENT, L_ATTEMPTS, L_FIRST };
 static void start_lookup(struct scheduler *s, struct reg_key *k, PGresult *r, int lo, int hi,
                          uint64_t now)
 {
-    const struct prov_ops *ops = prov_ops(k->provider);
-    const char *path = lookup_path(s->reg.providers[k->provider].lookup);
     struct flight *f = xcalloc(1, sizeof *f);
-    struct lookup_job *j = f->job = xcalloc(1, sizeof *j);
+    struct pub_lookup *j = f->job = xcalloc(1, sizeof *j);
     f->key_id = k->id;
     f->provider = k->provider;
     f->n = (size_t)(hi - lo);
     f->sent_ms = now;
-    snprintf(j->route, sizeof j->route, "GET %s", path);
-    f->route = j->route;
     for (size_t i = 0; i < f->n; i++) {
         int row = lo + (int)i;
         f->target_ids[i] = atoll(PQgetvalue(r, row, L_ID));
@@ -830,37 +738,19 @@ static void start_lookup(struct scheduler *s, struct reg_key *k, PGresult *r, in
         j->keys[i] = xstrdup(PQgetvalue(r, row, L_IDEM));
         j->refs[i] = xstrdup(PQgetvalue(r, row, L_REF));
         j->contents[i] = xstrdup(PQgetvalue(r, row, L_CONTENT));
-        j->first_sent[i] = PQgetisnull(r, row, L_FIRST) ? 0 : (uint64_t)atoll(PQgetvalue(r, row, L_FIRST));
+        j->first_sent[i] =
+            PQgetisnull(r, row, L_FIRST) ? 0 : (uint64_t)atoll(PQgetvalue(r, row, L_FIRST));
     }
-    char secret[1024], line[1200], url[1024];
-    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
+    const char *path = lookup_path(s->reg.providers[k->provider].lookup);
+    if (pub_lookup(f, k, path, (long)s->o.request_timeout_ms) != 0) {
         on_lookup(s, f, CURLE_LOGIN_DENIED, 0, now);
-        flight_free(f);
+        pub_free(f);
         return;
     }
-    secret[strcspn(secret, "\r\n")] = '\0';
-    log_secret_add(secret);
-    snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);
-    f->headers = curl_slist_append(NULL, line);
-    memset(secret, 0, sizeof secret);
-    memset(line, 0, sizeof line);
-    f->headers = curl_slist_append(f->headers, "Accept: application/json");
-    snprintf(url, sizeof url, "%s%s", k->base_url, path);
     struct lim_req req;
     reg_request(k, f->route, 0, 0, &req);
     lim_commit(s->reg.limits, &req, now);
-    lim_feedback_init(&f->fb);
-    CURL *e = f->easy = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, f);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->o.request_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_multi_add_handle(s->multi, e);
+    curl_multi_add_handle(s->multi, f->easy);
     s->state[k - s->reg.keys].looking = 1;
     f->next = s->flights;
     s->flights = f;
@@ -949,72 +839,20 @@ static void drain_done(struct scheduler *s)
         curl_multi_remove_handle(s->multi, msg->easy_handle);
         curl_easy_cleanup(msg->easy_handle);
         unlink_flight(s, f);
-        flight_free(f);
+        pub_free(f);
     }
     flush(s);
 }
 
 /* ---- sending ---- */
 
-static size_t read_body(char *buf, size_t size, size_t n, void *arg)
-{
-    struct flight *f = arg;
-    size_t left = f->body_len - f->body_sent, take = size * n < left ? size * n : left;
-    memcpy(buf, f->body + f->body_sent, take);
-    f->body_sent += take;
-    return take;
-}
-
-/* libcurl rewinds a body only to send the request again: after its
- * connection died unanswered (the post may exist) or for a redirect or auth
- * round (not used). Refused: the request fails, and its fate is unknown. */
-static int refuse_rewind(void *arg, curl_off_t offset, int origin)
-{
-    (void)arg, (void)offset, (void)origin;
-    return CURL_SEEKFUNC_CANTSEEK;
-}
-
+/* Builds a create and puts it on its way. 0, or -1: its secret is unreadable. */
 static int start_request(struct scheduler *s, struct flight *f, const struct reg_key *k,
                          const char *content, const char *media, const char *reference)
 {
-    const struct prov_ops *ops = prov_ops(k->provider);
-    char secret[1024], line[1200], url[1024];
-    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
-        log_error("API secret unavailable", LOG_STR("key", k->label), LOG_STR("ref", k->secret_ref));
+    if (pub_create(f, k, content, media, reference, (long)s->o.request_timeout_ms) != 0)
         return -1;
-    }
-    secret[strcspn(secret, "\r\n")] = '\0';
-    log_secret_add(secret); /* masked in every log line from now on */
-    struct prov_post post = {content, media, (const char *const *)f->accounts, f->n, reference,
-                             &k->fields};
-    f->body = ops->encode_create(&post);
-    f->body_len = strlen(f->body);
-    snprintf(line, sizeof line, "%s%s", ops->auth_prefix, secret);
-    f->headers = curl_slist_append(NULL, line);
-    memset(secret, 0, sizeof secret);
-    memset(line, 0, sizeof line);
-    snprintf(line, sizeof line, "Idempotency-Key: %s", reference);
-    f->headers = curl_slist_append(f->headers, line);
-    f->headers = curl_slist_append(f->headers, "Content-Type: application/json");
-    f->headers = curl_slist_append(f->headers, "Expect:");
-    snprintf(url, sizeof url, "%s%s", k->base_url, ops->create_path);
-    lim_feedback_init(&f->fb);
-    CURL *e = f->easy = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->body_len);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
-    curl_easy_setopt(e, CURLOPT_READDATA, f);
-    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, refuse_rewind);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, f->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, f);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)s->o.request_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_multi_add_handle(s->multi, e);
+    curl_multi_add_handle(s->multi, f->easy);
     f->next = s->flights;
     s->flights = f;
     s->in_flight++;
@@ -1043,7 +881,7 @@ static struct flight *flight_from_claim(struct reg_key *k, PGresult *r, int lo, 
 static void pending_free(struct pending *p)
 {
     if (p->f)
-        flight_free(p->f);
+        pub_free(p->f);
     free(p->content), free(p->media), free(p);
 }
 
@@ -1065,13 +903,13 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
                                "the request)");
         settle_all(s, f, TS_FAILED, 0, err, 1);
         free(err);
-        flight_free(f);
+        pub_free(f);
         return;
     }
     if (slot > now + ahead) {
         /* More accounts than the window holds soon: put them back until it opens. */
         settle_all(s, f, TS_SCHEDULED, slot - ahead, NULL, 1);
-        flight_free(f);
+        pub_free(f);
         *wake = slot - ahead < *wake ? slot - ahead : *wake;
         return;
     }
@@ -1143,7 +981,7 @@ static void fire(struct scheduler *s, struct pending *p)
     struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
     if (!k) {
         unsend(s, f, "not sent: the key was removed before its slot");
-        flight_free(f);
+        pub_free(f);
         return;
     }
     /* Counted from when it really leaves, so the provider never sees it
@@ -1160,7 +998,7 @@ static void fire(struct scheduler *s, struct pending *p)
         settle_all(s, f, TS_FAILED, 0, err, 0);
         add_finish(s, f->attempt_id, 0, 0, AO_PERMANENT, -1, NULL, 0);
         free(err);
-        flight_free(f);
+        pub_free(f);
     }
 }
 
@@ -1436,7 +1274,7 @@ static void abandon_flights(struct scheduler *s)
         curl_multi_remove_handle(s->multi, f->easy);
         curl_easy_cleanup(f->easy);
         unlink_flight(s, f);
-        flight_free(f);
+        pub_free(f);
     }
 }
 
