@@ -4,15 +4,18 @@
  * real `postpace serve` on a real PostgreSQL; prints events/s and latency
  * side by side for three runs:
  *   durable  the daemon as configured by default (group commit);
- *   1-txn    the same daemon with webhook_batch_max=1: one transaction per event;
+ *   1-txn    the same daemon with webhook_batch_max=1: one transaction per event,
+ *            on 16 writer connections (a typical receiver's pool);
  *   bare     an h2o server on src/http/server.c whose handler only answers 200:
  *            the ceiling of the generator and the HTTP layer on this machine.
  * The generator is a plain epoll HTTP/1.1 keep-alive client with every
  * request signed and serialised before the clock starts (curl multi cost
  * ~100 us of CPU per request here, capping the bare run near 11k/s).
- * Each run also reports the CPU it cost per event, from /proc: every
- * postgres process (backends, autovacuum, WAL writer, checkpointer), the
- * daemon, and this generator: a figure steadier than events/s on a shared
+ * Each run also reports the CPU it cost per event, from /proc: its own
+ * cluster's postgres processes (the postmaster's live children, backends,
+ * autovacuum, WAL writer, checkpointer, plus the ones that exited, which
+ * the postmaster reaped into its children's time; another cluster on the
+ * machine is not counted), the daemon, and this generator: a figure steadier than events/s on a shared
  * machine, and the one that says where the time goes; and how much of the
  * machine sat idle (a core the pipeline left unused) or was stolen by the
  * hypervisor (a slow spell that is not ours) while it ran.
@@ -86,6 +89,64 @@ static double cpu_of(const char *comm)
     return ticks / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Fields 14-17 of /proc/PID/stat (utime, stime, cutime, cstime) and field 4
+ * (ppid), in ticks; -1 when the process is gone. */
+static int proc_times(long pid, long *ppid, unsigned long long t[4])
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    char *close = strrchr(buf, ')');
+    long long c[4];
+    if (!close || sscanf(close + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld %lld %lld",
+                         ppid, &c[0], &c[1], &c[2], &c[3]) != 5)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        t[i] = (unsigned long long)c[i];
+    return 0;
+}
+
+/* The postmaster of the cluster PGTEST_URL names (the parent of a backend). */
+static long cluster_postmaster(void)
+{
+    static long pm;
+    if (pm)
+        return pm;
+    PGconn *c = pgt_connect(getenv("PGTEST_URL"));
+    long ppid = 0;
+    unsigned long long t[4];
+    if (proc_times((long)PQbackendPID(c), &ppid, t) == 0)
+        pm = ppid;
+    PQfinish(c);
+    return pm;
+}
+
+/* CPU seconds used so far by this cluster: the postmaster, its live
+ * children, and the children it reaped (exited backends). Monotonic. */
+static double cluster_cpu(void)
+{
+    long pm = cluster_postmaster(), ppid;
+    unsigned long long t[4], ticks = 0;
+    if (pm <= 0 || proc_times(pm, &ppid, t) != 0)
+        return 0;
+    ticks = t[0] + t[1] + t[2] + t[3];
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        if (proc_times(atol(e->d_name), &ppid, t) == 0 && ppid == pm)
+            ticks += t[0] + t[1];
+    }
+    if (d)
+        closedir(d);
+    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
 struct cpu {
     double pg, daemon, gen;
     unsigned long long all, idle, steal; /* the machine's ticks, from /proc/stat */
@@ -93,7 +154,7 @@ struct cpu {
 
 static struct cpu cpu_now(void)
 {
-    struct cpu c = {cpu_of("postgres"), cpu_of("postpace"), cpu_of("bench_webhooks"), 0, 0, 0};
+    struct cpu c = {cluster_cpu(), cpu_of("postpace"), cpu_of("bench_webhooks"), 0, 0, 0};
     unsigned long long t[8] = {0};
     FILE *f = fopen("/proc/stat", "r");
     if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3],
@@ -321,14 +382,18 @@ static void run_daemon(const char *name, int n, int conc, const char *threads, i
                        struct result *res)
 {
     char *ci = bench_db(n);
-    char env_db[1024], env_threads[64], env_batch[64];
+    char env_db[1024], env_threads[64], env_batch[64], env_writers[64];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", ci);
     snprintf(env_threads, sizeof env_threads, "POSTPACE_HTTP_THREADS=%s", threads);
     snprintf(env_batch, sizeof env_batch, "POSTPACE_WEBHOOK_BATCH_MAX=%d", batch_max);
+    /* One transaction per event is what a receiver without group commit
+     * does, on a pool of connections: 16 (the most webhook_writers allows). */
+    snprintf(env_writers, sizeof env_writers, "POSTPACE_WEBHOOK_WRITERS=%d", batch_max == 1 ? 16 : 2);
     char *envs[] = {env_db,
                     env_threads,
                     "PP_BENCH_WHSEC=" SECRET,
                     "POSTPACE_LOG_LEVEL=warn",
+                    env_writers,
                     batch_max > 0 ? env_batch : NULL,
                     NULL};
     char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0",
