@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Import benchmark: a generated N-row CSV calendar (default 1,000,000 rows,
-# ~244 MB) imported by `postpace import` into a fresh database, side by side
-# with `psql \copy` of the same file into an unindexed text table (the floor).
+# ~244 MB, two accounts a row) written into the calendar three ways, side by
+# side, each into a fresh database:
+#   postpace import   streams, checks every row, reports per line;
+#   plain SQL         what a database-driven user would do instead: `psql
+#                     \copy` into a staging table, then one INSERT ... SELECT
+#                     into posts, whose triggers expand the targets (its
+#                     phases: copy, the INSERT, and the posts_expand trigger
+#                     inside it, as EXPLAIN ANALYZE reports it);
+#   psql \copy        into an unindexed text table (the floor of reading).
 # Prints wall time and peak RSS of each. A measurement, not a pass/fail test.
 #
 # Then the write floor: the rows the import produced, already checked and
@@ -25,10 +32,15 @@ trap '"$top/deploy/pg-private.sh" stop "$pgdir"; rm -rf "$work"' EXIT
 
 cluster=$("$top/deploy/pg-private.sh" start "$pgdir")
 db="${cluster/dbname=postgres/dbname=bench_import}"
-psql -qX "$cluster" -c "DROP DATABASE IF EXISTS bench_import" -c "CREATE DATABASE bench_import"
-DATABASE_URL=$db "$bin" migrate 2>/dev/null
-psql -qX "$db" -c "INSERT INTO provider_keys (provider, label, secret_ref) VALUES
-                   ('jestha', 'jes-main', 'env:JES'), ('feedhorizon', 'fh-main', 'env:FH')"
+fresh_db() { # name: a migrated database with the two keys; prints its conninfo
+  local url="${cluster/dbname=postgres/dbname=$1}"
+  psql -qX "$cluster" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+  DATABASE_URL=$url "$bin" migrate 2>/dev/null
+  psql -qX "$url" -c "INSERT INTO provider_keys (provider, label, secret_ref) VALUES
+                      ('jestha', 'jes-main', 'env:JES'), ('feedhorizon', 'fh-main', 'env:FH')"
+  echo "$url"
+}
+db=$(fresh_db bench_import)
 
 # ~244 bytes a row: two accounts, a 150-character text, one media file on
 # every fourth row, local times in three zones (none in a DST gap or overlap).
@@ -60,6 +72,27 @@ grep -v '^import: ' "$work/err" | head -n 5 || true
 measure "postpace import (re-import)" env DATABASE_URL="$db" "$bin" import "$csv"
 tail -n 1 "$work/out"
 psql -qXAt "$db" -c "SELECT 'posts ' || count(*) FROM posts" -c "SELECT 'targets ' || count(*) FROM post_targets"
+
+# Plain SQL, into a database of its own: the same rows, the same triggers.
+sqldb=$(fresh_db bench_import_sql)
+psql -qX "$sqldb" -c "CREATE TABLE staging (external_id text, provider_key text, account_ids text,
+                      content text, media text, scheduled_at text, time_zone text)" -c "CHECKPOINT"
+measure "plain SQL: \\copy staging" psql -qX "$sqldb" -c "\\copy staging FROM '$csv' WITH (FORMAT csv, HEADER true)"
+copy_s=$wall
+/usr/bin/time -f "%e %M" -o "$work/time" psql -qXAt "$sqldb" -c "EXPLAIN (ANALYZE, COSTS OFF)
+  INSERT INTO posts (external_id, provider_key_id, account_ids, content, media, scheduled_at, time_zone)
+  SELECT s.external_id, k.id, string_to_array(s.account_ids, ';'), s.content,
+         coalesce(nullif(s.media, '')::jsonb, '[]'), s.scheduled_at::timestamp AT TIME ZONE s.time_zone,
+         s.time_zone
+    FROM staging s JOIN provider_keys k ON k.label = s.provider_key" > "$work/explain"
+read -r insert_s _ < "$work/time"
+expand_ms=$(sed -n 's/^Trigger posts_expand: .*time=\([0-9.]*\).*/\1/p' "$work/explain")
+printf '%-28s wall %7.2f s   (of which the posts_expand trigger %.2f s)\n' "plain SQL: INSERT ... SELECT" \
+  "$insert_s" "$(echo "${expand_ms:-0} / 1000" | bc -l)"
+printf '%-28s wall %7.2f s\n' "plain SQL: total" "$(echo "$copy_s + $insert_s" | bc -l)"
+psql -qXAt "$sqldb" -c "SELECT 'plain SQL rows: posts ' || (SELECT count(*) FROM posts)
+                               || ', targets ' || (SELECT count(*) FROM post_targets)"
+psql -qX "$cluster" -c "DROP DATABASE bench_import_sql"
 
 # The write floor (see the top). The dumps are not timed; the loads are.
 psql -qX "$db" -c "\\copy (SELECT id, external_id, provider_key_id, account_ids, content, media,
