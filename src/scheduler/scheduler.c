@@ -37,9 +37,9 @@
 #include "scheduler/recorder.h"
 #include "registry/registry.h"
 #include "util/log.h"
+#include "util/secret_ref.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
-#include "webhook/secrets.h"
 
 #define MAX_BATCH 100
 #define HOUSEKEEPING_MS 1000
@@ -730,7 +730,7 @@ static int start_request(struct scheduler *s, struct flight *f, const struct reg
 {
     const struct prov_ops *ops = prov_ops(k->provider);
     char secret[1024], line[1200], url[1024];
-    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
+    if (sref_resolve(k->secret_ref, secret, sizeof secret) != 0) {
         log_error("API secret unavailable", LOG_STR("key", k->label), LOG_STR("ref", k->secret_ref));
         return -1;
     }
