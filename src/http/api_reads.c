@@ -227,7 +227,7 @@ void api_work_events(PGconn *c, struct api_job *j)
     char err[512], limit[16];
     snprintf(limit, sizeof limit, "%d", in->limit);
     const char *params[] = {in->status, in->provider, limit};
-    PGresult *r = api_exec(c, "api_events_list", 3, params, err, sizeof err);
+    PGresult *r = db_exec_named(c, "api_events_list", 3, params, err, sizeof err);
     if (!r) {
         log_error("cannot list webhook events", LOG_STR("reason", err));
         api_job_error(j, 500, "internal", "the request could not be completed", NULL);

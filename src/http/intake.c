@@ -38,6 +38,7 @@
 #include <time.h>
 
 #include "db/db.h"
+#include "db/link.h"
 #include "http/server.h"
 #include "metrics.h"
 #include "util/log.h"
@@ -63,9 +64,9 @@ struct writer {
     struct intake *in;
     int index; /* 0 also reloads the signing secrets; the last also sweeps pending events */
     pthread_t thread;
-    PGconn *conn;
-    int connected; /* counted in in->db_ok */
-    uint64_t next_connect_ms, backoff_ms, next_refresh_ms, next_sweep_ms;
+    struct db_link db; /* its connection, reconnected with backoff */
+    int connected;     /* counted in in->db_ok */
+    uint64_t next_refresh_ms, next_sweep_ms;
     char *sweep_cursor[3]; /* where the sweep goes on: received_at, provider, event id (NULL: start) */
     int rematch;                        /* writer 0: providers (1 << id) to read again */
     char *rematch_after[PROV_COUNT];    /* writer 0: the last event id read (NULL: start) */
@@ -353,8 +354,7 @@ static void connection_lost(struct writer *w, const char *why)
             log_warn("intake lost the database; answering 503 until it is back",
                      LOG_STR("reason", why));
     }
-    PQfinish(w->conn);
-    w->conn = NULL;
+    db_link_close(&w->db);
 }
 
 /* Marks each job whose (provider, event id) the INSERT returned as accepted. */
@@ -422,12 +422,12 @@ static int store_batch(PGconn *conn, struct job *batch, char *err, size_t errlen
 static void process(struct writer *w, struct job *batch)
 {
     char err[512];
-    if (!w->conn) {
+    if (!w->db.conn) {
         answer_all(batch, JOB_UNAVAILABLE);
         return;
     }
     uint64_t t0 = clk_mono_ms(clk_real);
-    if (store_batch(w->conn, batch, err, sizeof err) == 0) {
+    if (store_batch(w->db.conn, batch, err, sizeof err) == 0) {
         size_t n = 0;
         for (struct job *j = batch; j; j = j->next)
             n++;
@@ -436,7 +436,7 @@ static void process(struct writer *w, struct job *batch)
         answer_all(batch, JOB_PENDING);
         return;
     }
-    if (PQstatus(w->conn) != CONNECTION_OK) {
+    if (PQstatus(w->db.conn) != CONNECTION_OK) {
         connection_lost(w, err);
         for (struct job *j = batch; j; j = j->next)
             j->result = JOB_UNAVAILABLE;
@@ -448,8 +448,8 @@ static void process(struct writer *w, struct job *batch)
     while (batch) {
         struct job *next = batch->next;
         batch->next = NULL;
-        if (store_batch(w->conn, batch, err, sizeof err) != 0) {
-            batch->result = PQstatus(w->conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
+        if (store_batch(w->db.conn, batch, err, sizeof err) != 0) {
+            batch->result = PQstatus(w->db.conn) == CONNECTION_OK ? JOB_FAILED : JOB_UNAVAILABLE;
             log_error("webhook event not stored", LOG_STR("event_id", batch->event_id),
                       LOG_STR("reason", err));
         }
@@ -462,7 +462,7 @@ static void process(struct writer *w, struct job *batch)
 static void count_unmatched(struct writer *w)
 {
     char err[512];
-    PGresult *r = db_exec(w->conn, "webhook_unmatched_counts", 0, NULL, err, sizeof err);
+    PGresult *r = db_exec(w->db.conn, "webhook_unmatched_counts", 0, NULL, err, sizeof err);
     if (!r) {
         log_warn("cannot count unmatched webhook events", LOG_STR("reason", err));
         return;
@@ -487,10 +487,10 @@ static void refresh_secrets(struct writer *w, uint64_t now)
 {
     char err[512];
     w->next_refresh_ms = now + (uint64_t)w->in->opt.secrets_refresh_ms;
-    int n = whsec_store_load(w->in->secrets, w->conn, err, sizeof err);
+    int n = whsec_store_load(w->in->secrets, w->db.conn, err, sizeof err);
     if (n < 0)
         log_warn("cannot reload webhook secrets", LOG_STR("reason", err));
-    int changed = whfields_load(w->in->fields, w->conn, err, sizeof err);
+    int changed = whfields_load(w->in->fields, w->db.conn, err, sizeof err);
     if (changed < 0) {
         log_warn("cannot reload webhook field paths", LOG_STR("reason", err));
         return;
@@ -539,10 +539,10 @@ static int rematch_store(struct writer *w, enum prov_id p, const char **cols[6],
         arrays[c] = db_text_array_binary(cols[c], n, &lens[c + 1]);
         params[c + 1] = arrays[c];
     }
-    PGresult *r = db_exec_prepared(w->conn, "webhook_rematch", 7, params, lens, binary, 0);
+    PGresult *r = db_exec_prepared(w->db.conn, "webhook_rematch", 7, params, lens, binary, 0);
     int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
     if (applied < 0) {
-        db_error(w->conn, r, err, sizeof err);
+        db_error(w->db.conn, r, err, sizeof err);
         log_warn("cannot re-match webhook events", LOG_STR("provider", prov_name(p)),
                  LOG_STR("reason", err));
     }
@@ -567,9 +567,9 @@ static void rematch_page(struct writer *w)
     char page[16], err[512];
     snprintf(page, sizeof page, "%d", REMATCH_PAGE);
     const char *params[] = {prov_name(p), w->rematch_after[p] ? w->rematch_after[p] : "", page};
-    PGresult *r = db_exec_prepared(w->conn, "webhook_rematch_page", 3, params, NULL, NULL, 0);
+    PGresult *r = db_exec_prepared(w->db.conn, "webhook_rematch_page", 3, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        db_error(w->conn, r, err, sizeof err);
+        db_error(w->db.conn, r, err, sizeof err);
         log_warn("cannot read pending webhook events", LOG_STR("reason", err));
         PQclear(r);
         return;
@@ -628,11 +628,11 @@ static void sweep_pending(struct writer *w, uint64_t now)
     snprintf(window, sizeof window, "%d", w->in->opt.sweep_window_s);
     const char *params[] = {window, SWEEP_BUDGET, w->sweep_cursor[0], w->sweep_cursor[1],
                             w->sweep_cursor[2]};
-    PGresult *r = db_exec_prepared(w->conn, "webhook_sweep", 5, params, NULL, NULL, 0);
+    PGresult *r = db_exec_prepared(w->db.conn, "webhook_sweep", 5, params, NULL, NULL, 0);
     int applied = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
     sweep_move_cursor(w, applied < 0 ? NULL : r);
     if (applied < 0) {
-        db_error(w->conn, r, err, sizeof err);
+        db_error(w->db.conn, r, err, sizeof err);
         log_warn("cannot sweep pending webhook events", LOG_STR("reason", err));
     } else if (applied > 0) {
         met_webhooks_swept((unsigned)applied);
@@ -646,26 +646,17 @@ static void sweep_pending(struct writer *w, uint64_t now)
 static const char *const prepared[] = {"webhook_store", "webhook_sweep", "webhook_rematch_page",
                                        "webhook_rematch", NULL};
 
-/* Connects when due, with exponential backoff from 100 ms to 5 s. */
+/* Connects when due (db/link.h: backoff from 100 ms to 5 s). */
 static void maintain_connection(struct writer *w, uint64_t now)
 {
-    if (w->conn && PQstatus(w->conn) != CONNECTION_OK)
+    if (db_link_broken(&w->db))
         connection_lost(w, "connection closed");
-    if (w->conn || now < w->next_connect_ms)
-        return;
     char err[512];
-    w->conn = db_connect(w->in->opt.conninfo, err, sizeof err);
-    if (w->conn && db_prepare_all(w->conn, prepared, err, sizeof err) != 0) {
+    enum db_link_state st = db_link_ensure(&w->db, now, err, sizeof err);
+    if (st == DB_LINK_UNPREPARED)
         log_warn("intake cannot prepare its statements", LOG_STR("reason", err));
-        PQfinish(w->conn);
-        w->conn = NULL;
-    }
-    if (!w->conn) {
-        w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > 5000 ? 5000 : w->backoff_ms * 2) : 100;
-        w->next_connect_ms = now + w->backoff_ms;
+    if (st != DB_LINK_NEW)
         return;
-    }
-    w->backoff_ms = 0;
     if (w->index == 0)
         refresh_secrets(w, now);
     w->connected = 1;
@@ -687,14 +678,14 @@ static struct job *take_batch(struct writer *w, uint64_t wait_ms, int *stop)
         struct timespec ts = clk_cond_deadline(wait_ms);
         pthread_cond_timedwait(&in->cond, &in->lock, &ts);
     }
-    if (w->conn && in->head && in->queued < in->opt.gather_events && in->storing > 0) {
+    if (w->db.conn && in->head && in->queued < in->opt.gather_events && in->storing > 0) {
         struct timespec ts = clk_cond_deadline((uint64_t)in->opt.gather_ms);
         while (in->queued < in->opt.gather_events && in->storing > 0 && !in->stopping)
             if (pthread_cond_timedwait(&in->cond, &in->lock, &ts) != 0)
                 break;
     }
     struct job *batch = NULL;
-    if (w->conn || atomic_load(&in->db_ok) == 0) {
+    if (w->db.conn || atomic_load(&in->db_ok) == 0) {
         struct job **end = &in->head;
         int n = 0;
         for (; *end && n < in->opt.batch_max; n++)
@@ -720,16 +711,16 @@ static void *writer_main(void *arg)
     for (;;) {
         uint64_t now = clk_mono_ms(clk_real);
         maintain_connection(w, now);
-        if (w->conn && w->index == 0 && now >= w->next_refresh_ms)
+        if (w->db.conn && w->index == 0 && now >= w->next_refresh_ms)
             refresh_secrets(w, now);
-        uint64_t wait_ms = w->conn ? 1000 : 100;
-        if (w->conn && w->index == 0 && w->rematch) {
+        uint64_t wait_ms = w->db.conn ? 1000 : 100;
+        if (w->db.conn && w->index == 0 && w->rematch) {
             rematch_page(w);
             wait_ms = 0; /* the next page after the batches waiting, if any */
         }
         /* The sweep runs on the last writer, so that with two or more the
          * secrets' reload (writer 0) never waits behind a pass. */
-        if (w->conn && w->index == w->in->opt.writers - 1 && w->in->opt.sweep_ms > 0) {
+        if (w->db.conn && w->index == w->in->opt.writers - 1 && w->in->opt.sweep_ms > 0) {
             if (now >= w->next_sweep_ms)
                 sweep_pending(w, now);
             if (w->next_sweep_ms - now < wait_ms)
@@ -745,14 +736,13 @@ static void *writer_main(void *arg)
             w->in->storing--;
             pthread_cond_broadcast(&w->in->cond); /* a gathering writer goes now */
             pthread_mutex_unlock(&w->in->lock);
-        } else if (w->conn && PQstatus(w->conn) == CONNECTION_OK)
-            PQconsumeInput(w->conn); /* notices a server that went away while idle */
+        } else if (w->db.conn && PQstatus(w->db.conn) == CONNECTION_OK)
+            PQconsumeInput(w->db.conn); /* notices a server that went away while idle */
     }
     if (w->connected)
         atomic_fetch_sub(&w->in->db_ok, 1);
     w->connected = 0;
-    PQfinish(w->conn);
-    w->conn = NULL;
+    db_link_close(&w->db);
     return NULL;
 }
 
@@ -779,6 +769,7 @@ struct intake *intake_start(const struct intake_options *opt)
         struct writer *w = &in->writers[i];
         w->in = in;
         w->index = i;
+        db_link_init(&w->db, in->opt.conninfo, prepared);
         /* Connect once up front so the daemon starts ready when the database is. */
         maintain_connection(w, clk_mono_ms(clk_real));
         pthread_create(&w->thread, NULL, writer_main, w);
