@@ -221,6 +221,15 @@ static PGresult *checked(PGconn *c, PGresult *r, char *err, size_t errlen)
     return NULL;
 }
 
+PGconn *db_connect_logged(const char *conninfo)
+{
+    char err[512];
+    PGconn *c = db_connect(conninfo, err, sizeof err);
+    if (!c)
+        log_error("cannot connect to the database", LOG_STR("reason", err));
+    return c;
+}
+
 PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
                   size_t errlen)
 {

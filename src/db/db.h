@@ -29,6 +29,13 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /*
+ * db_connect for a one-shot command (`migrate`, `status`): on failure logs
+ * "cannot connect to the database" with the reason and returns NULL; the
+ * exit code is the caller's.
+ */
+PGconn *db_connect_logged(const char *conninfo) __attribute__((warn_unused_result));
+
+/*
  * Runs sql/NAME.sql with `n` text parameters (NULL entries are SQL NULL).
  * Returns the result, which the caller PQclear()s, or NULL with the server's
  * message in err when the statement failed.
