@@ -161,15 +161,15 @@ int daemon_serve(const struct config *cfg)
     if (check_schema(cfg) != 0)
         return 1;
 
-    struct intake_options io = {.conninfo = cfg->database_url,
+    struct intake_options io = {.store = {.conninfo = cfg->database_url,
+                                          .batch_max = cfg->webhook_batch_max,
+                                          .writers = cfg->webhook_writers,
+                                          .gather_events = cfg->webhook_gather_events,
+                                          .gather_ms = cfg->webhook_gather_ms,
+                                          .sweep_ms = cfg->webhook_sweep_ms,
+                                          .sweep_window_s = cfg->webhook_sweep_window_s,
+                                          .secrets_refresh_ms = cfg->webhook_reload_ms},
                                 .tolerance_s = cfg->webhook_tolerance_s,
-                                .batch_max = cfg->webhook_batch_max,
-                                .writers = cfg->webhook_writers,
-                                .gather_events = cfg->webhook_gather_events,
-                                .gather_ms = cfg->webhook_gather_ms,
-                                .sweep_ms = cfg->webhook_sweep_ms,
-                                .sweep_window_s = cfg->webhook_sweep_window_s,
-                                .secrets_refresh_ms = cfg->webhook_reload_ms,
                                 .clock = clk_real};
     struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};

@@ -60,12 +60,10 @@ static int cmd_migrate(struct config *cfg, int argc, char **argv)
 {
     if (no_args("migrate", argc, argv))
         return 2;
-    char err[512];
-    PGconn *c = db_connect(cfg->database_url, err, sizeof err);
-    if (!c) {
-        log_error("cannot connect to the database", LOG_STR("reason", err));
+    PGconn *c = db_connect_logged(cfg->database_url);
+    if (!c)
         return 1;
-    }
+    char err[512];
     size_t n;
     const struct mig_file *files = mig_builtin(&n);
     int applied = mig_apply(c, files, n, print_applied, err, sizeof err);

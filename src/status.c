@@ -88,12 +88,10 @@ int cmd_status(struct config *cfg, int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    char err[512];
-    PGconn *c = db_connect(cfg->database_url, err, sizeof err);
-    if (!c) {
-        log_error("cannot connect to the database", LOG_STR("reason", err));
+    PGconn *c = db_connect_logged(cfg->database_url);
+    if (!c)
         return 1;
-    }
+    char err[512];
     PGresult *r = db_exec(c, "status_keys", 0, NULL, err, sizeof err);
     if (!r) {
         log_error("status failed", LOG_STR("reason", err));

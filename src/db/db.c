@@ -210,16 +210,30 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
     return c;
 }
 
-PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
-                  size_t errlen)
+/* r when it succeeded; else NULL, with its message in err, r cleared. */
+static PGresult *checked(PGconn *c, PGresult *r, char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(c, db_sql(name), n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     db_error(c, r, err, errlen);
     PQclear(r);
     return NULL;
+}
+
+PGconn *db_connect_logged(const char *conninfo)
+{
+    char err[512];
+    PGconn *c = db_connect(conninfo, err, sizeof err);
+    if (!c)
+        log_error("cannot connect to the database", LOG_STR("reason", err));
+    return c;
+}
+
+PGresult *db_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                  size_t errlen)
+{
+    return checked(c, PQexecParams(c, db_sql(name), n, NULL, params, NULL, NULL, 0), err, errlen);
 }
 
 static atomic_int use_prepared = 1;
@@ -235,6 +249,12 @@ PGresult *db_exec_prepared(PGconn *c, const char *name, int n, const char *const
     if (atomic_load(&use_prepared))
         return PQexecPrepared(c, name, n, params, lengths, formats, result_format);
     return PQexecParams(c, db_sql(name), n, NULL, params, lengths, formats, result_format);
+}
+
+PGresult *db_exec_named(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                        size_t errlen)
+{
+    return checked(c, db_exec_prepared(c, name, n, params, NULL, NULL, 0), err, errlen);
 }
 
 int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen)
@@ -261,6 +281,19 @@ int db_simple(PGconn *c, const char *stmt, char *err, size_t errlen)
         db_error(c, r, err, errlen);
     PQclear(r);
     return ok ? 0 : -1;
+}
+
+int db_begin_index_only(PGconn *c, int async_commit, char *err, size_t errlen)
+{
+#define INDEX_ONLY                                                                                 \
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "                            \
+    "SET LOCAL enable_mergejoin = off"
+    static const char *const start[] = {
+        "BEGIN; " INDEX_ONLY,
+        "BEGIN; SET LOCAL synchronous_commit = off; " INDEX_ONLY,
+    };
+#undef INDEX_ONLY
+    return db_simple(c, start[async_commit != 0], err, errlen);
 }
 
 void db_rollback(PGconn *c)

@@ -29,6 +29,13 @@ PGconn *db_connect(const char *conninfo, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /*
+ * db_connect for a one-shot command (`migrate`, `status`): on failure logs
+ * "cannot connect to the database" with the reason and returns NULL; the
+ * exit code is the caller's.
+ */
+PGconn *db_connect_logged(const char *conninfo) __attribute__((warn_unused_result));
+
+/*
  * Runs sql/NAME.sql with `n` text parameters (NULL entries are SQL NULL).
  * Returns the result, which the caller PQclear()s, or NULL with the server's
  * message in err when the statement failed.
@@ -60,6 +67,29 @@ int db_prepare_all(PGconn *c, const char *const *names, char *err, size_t errlen
  */
 PGresult *db_exec_prepared(PGconn *c, const char *name, int n, const char *const *params,
                            const int *lengths, const int *formats, int result_format)
+    __attribute__((warn_unused_result));
+
+/*
+ * As db_exec, for a statement that db_prepare_all prepared on `c` (sent
+ * unnamed when prepared statements are off): the result, which the caller
+ * PQclear()s, or NULL with the server's message in err. Preparing once per
+ * connection saves planning each run (milliseconds for api_post_check,
+ * more than its execution).
+ */
+PGresult *db_exec_named(PGconn *c, const char *name, int n, const char *const *params, char *err,
+                        size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Opens a transaction whose statements plan with index probes and nested
+ * loops only (enable_seqscan, enable_hashjoin and enable_mergejoin off for
+ * the transaction); with async_commit, synchronous_commit is off too. For
+ * transactions that touch a few hundred rows by id out of millions, given
+ * as arrays: the planner prices a scan of the whole table and a hash join
+ * below index probes once the arrays pass a few hundred ids (a fully
+ * cached table makes probes far cheaper than it assumes). 0, or -1 with
+ * err.
+ */
+int db_begin_index_only(PGconn *c, int async_commit, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Runs a parameterless utility statement (BEGIN, COMMIT, ROLLBACK). */

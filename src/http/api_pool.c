@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "db/db.h"
+#include "db/link.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -32,8 +32,7 @@ struct api_job {
 struct worker {
     struct api_pool *pool;
     pthread_t tid;
-    PGconn *conn;
-    uint64_t next_connect_ms, backoff_ms;
+    struct db_link db; /* its connection, reconnected with backoff */
 };
 
 struct api_pool {
@@ -190,53 +189,32 @@ static void connection_lost(struct worker *w, const char *why)
     log_warn("API worker lost the database; answering 503 until it is back",
              LOG_STR("reason", why));
     atomic_fetch_sub(&w->pool->connected, 1);
-    PQfinish(w->conn);
-    w->conn = NULL;
+    db_link_close(&w->db);
 }
 
-PGresult *api_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
-                   size_t errlen)
-{
-    PGresult *r = db_exec_prepared(c, name, n, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    db_error(c, r, err, errlen);
-    PQclear(r);
-    return NULL;
-}
-
-/* Connects when due, with exponential backoff from 100 ms to 5 s. */
+/* Connects when due (db/link.h: backoff from 100 ms to 5 s). */
 static void maintain_connection(struct worker *w)
 {
-    if (w->conn && PQstatus(w->conn) != CONNECTION_OK)
+    if (db_link_broken(&w->db))
         connection_lost(w, "connection closed");
-    uint64_t now = clk_mono_ms(clk_real);
-    if (w->conn || now < w->next_connect_ms)
-        return;
     char err[512];
-    w->conn = db_connect(w->pool->opt.conninfo, err, sizeof err);
-    if (w->conn && db_prepare_all(w->conn, w->pool->opt.prepared, err, sizeof err) != 0) {
+    switch (db_link_ensure(&w->db, clk_mono_ms(clk_real), err, sizeof err)) {
+    case DB_LINK_NEW: atomic_fetch_add(&w->pool->connected, 1); break;
+    case DB_LINK_UNPREPARED:
         log_error("API worker cannot prepare its statements", LOG_STR("reason", err));
-        PQfinish(w->conn);
-        w->conn = NULL;
+        break;
+    case DB_LINK_DOWN:
+    case DB_LINK_UP: break;
     }
-    if (!w->conn) {
-        w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > 5000 ? 5000 : w->backoff_ms * 2) : 100;
-        w->next_connect_ms = now + w->backoff_ms;
-        return;
-    }
-    w->backoff_ms = 0;
-    atomic_fetch_add(&w->pool->connected, 1);
 }
 
 static void run_job(struct worker *w, struct api_job *j)
 {
-    if (!w->conn) {
+    if (!w->db.conn) {
         api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
     } else {
-        j->work(w->conn, j);
-        if (PQstatus(w->conn) != CONNECTION_OK) {
+        j->work(w->db.conn, j);
+        if (PQstatus(w->db.conn) != CONNECTION_OK) {
             connection_lost(w, "connection closed during a request");
             api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
         } else if (!j->body) {
@@ -272,18 +250,17 @@ static void *worker_main(void *arg)
     for (;;) {
         maintain_connection(w);
         int stop;
-        struct api_job *j = take(w->pool, w->conn ? 1000 : 100, &stop);
+        struct api_job *j = take(w->pool, w->db.conn ? 1000 : 100, &stop);
         if (stop)
             break;
         if (j)
             run_job(w, j);
-        else if (w->conn)
-            PQconsumeInput(w->conn); /* notices a server that went away while idle */
+        else if (w->db.conn)
+            PQconsumeInput(w->db.conn); /* notices a server that went away while idle */
     }
-    if (w->conn)
+    if (w->db.conn)
         atomic_fetch_sub(&w->pool->connected, 1);
-    PQfinish(w->conn);
-    w->conn = NULL;
+    db_link_close(&w->db);
     return NULL;
 }
 
@@ -299,6 +276,7 @@ struct api_pool *api_pool_start(const struct api_pool_options *opt)
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         w->pool = p;
+        db_link_init(&w->db, p->opt.conninfo, p->opt.prepared);
         /* Connect up front so the API starts ready when the database is. */
         maintain_connection(w);
         pthread_create(&w->tid, NULL, worker_main, w);

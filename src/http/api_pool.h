@@ -23,7 +23,8 @@ typedef void (*api_work_fn)(PGconn *c, struct api_job *j);
 struct api_pool_options {
     const char *conninfo;          /* each worker opens its own connection */
     int workers;                   /* threads, >= 1 */
-    const char *const *prepared;   /* sql/ names prepared on every connection (NULL-ended) */
+    const char *const *prepared;   /* sql/ names prepared on every connection (NULL-ended):
+                                      what jobs run with db_exec_named */
 };
 
 /*
@@ -51,16 +52,6 @@ int api_pool_ready(const struct api_pool *p);
  */
 void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void *input,
                      void (*free_input)(void *));
-
-/*
- * Worker side: runs the statement sql/NAME.sql prepared on this connection
- * (it must be listed in api_pool_options.prepared), as db_exec does: the
- * result, or NULL with the server's message in err. Preparing once per
- * connection saves the planning of every request (milliseconds for
- * api_post_check, more than its execution).
- */
-PGresult *api_exec(PGconn *c, const char *name, int n, const char *const *params, char *err,
-                   size_t errlen) __attribute__((warn_unused_result));
 
 /* The job's input (worker side). */
 void *api_job_input(struct api_job *j);

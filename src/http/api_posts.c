@@ -45,7 +45,7 @@ static json_t *posts_json(PGconn *c, const char *const *ids, size_t n, int attem
 {
     char *arr = db_text_array(ids, n);
     const char *params[] = {arr, attempts ? "true" : "false"};
-    PGresult *r = api_exec(c, "api_posts_json", 2, params, err, errlen);
+    PGresult *r = db_exec_named(c, "api_posts_json", 2, params, err, errlen);
     free(arr);
     if (!r)
         return NULL;
@@ -98,7 +98,7 @@ static PGresult *check_post(PGconn *c, const struct api_post_in *in, char *err, 
 {
     const char *params[] = {in->external_id, in->provider_key, in->accounts, in->content,
                             in->media, in->local, in->offset, in->time_zone};
-    return api_exec(c, "api_post_check", 8, params, err, errlen);
+    return db_exec_named(c, "api_post_check", 8, params, err, errlen);
 }
 
 static void refuse(struct api_job *j, json_t *details)
@@ -128,7 +128,7 @@ static int insert_post(PGconn *c, const struct api_post_in *in, PGresult *check,
     const char *params[] = {in->external_id, PQgetvalue(check, 0, CK_KEY), in->accounts,
                             in->content, in->media, PQgetvalue(check, 0, CK_AT),
                             PQgetvalue(check, 0, CK_TZ)};
-    PGresult *r = api_exec(c, "api_post_insert", 7, params, err, errlen);
+    PGresult *r = db_exec_named(c, "api_post_insert", 7, params, err, errlen);
     if (!r)
         return -1;
     int rc = PQntuples(r) ? 0 : 1;
@@ -193,7 +193,7 @@ void api_work_delete(PGconn *c, struct api_job *j)
     char id[32], err[512];
     snprintf(id, sizeof id, "%" PRId64, in->id);
     const char *params[] = {id};
-    PGresult *r = api_exec(c, "api_post_cancel", 1, params, err, sizeof err);
+    PGresult *r = db_exec_named(c, "api_post_cancel", 1, params, err, sizeof err);
     if (!r) {
         internal(j, "cannot cancel a post", err);
         return;
@@ -239,12 +239,12 @@ static int apply_patch(PGconn *c, const struct api_post_in *in, const char *id, 
 {
     const char *params[] = {id, in->accounts, in->content, in->media,
                             PQgetvalue(check, 0, CK_AT), PQgetvalue(check, 0, CK_TZ)};
-    PGresult *r = api_exec(c, "api_post_update", 6, params, err, errlen);
+    PGresult *r = db_exec_named(c, "api_post_update", 6, params, err, errlen);
     if (!r)
         return -1;
     PQclear(r);
     if (in->given & API_F_ACCOUNTS) {
-        r = api_exec(c, "api_post_retarget", 1, params, err, errlen);
+        r = db_exec_named(c, "api_post_retarget", 1, params, err, errlen);
         if (!r)
             return -1;
         PQclear(r);
@@ -259,7 +259,7 @@ static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, co
 {
     char err[512];
     const char *params[] = {id};
-    PGresult *lk = api_exec(c, "api_post_lock", 1, params, err, sizeof err);
+    PGresult *lk = db_exec_named(c, "api_post_lock", 1, params, err, sizeof err);
     if (!lk) {
         internal(j, "cannot lock a post", err);
         return -1;
@@ -330,7 +330,7 @@ void api_work_list(PGconn *c, struct api_job *j)
     char err[512], limit[16];
     const char *params[8];
     list_params(in, params, limit, sizeof limit);
-    PGresult *r = api_exec(c, "api_posts_list", 8, params, err, sizeof err);
+    PGresult *r = db_exec_named(c, "api_posts_list", 8, params, err, sizeof err);
     if (!r) {
         internal(j, "cannot list posts", err);
         return;

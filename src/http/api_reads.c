@@ -59,45 +59,6 @@ struct plan_doc {
     struct plan_opts opts;
 };
 
-static void build_keys(const struct registry *r, struct plan_key *keys)
-{
-    for (size_t i = 0; i < r->nkeys; i++) {
-        const struct reg_key *k = &r->keys[i];
-        keys[i].buckets = k->buckets;
-        keys[i].nbuckets = k->nbuckets;
-        keys[i].route = k->provider < PROV_COUNT ? prov_create_route(k->provider) : NULL;
-        keys[i].max_batch = 1;
-        if (keys[i].route && r->providers[k->provider].batch_accounts)
-            keys[i].max_batch = (uint32_t)prov_ops(k->provider)->max_batch;
-    }
-}
-
-static int load_targets(struct plan_doc *d, char *err, size_t errlen)
-{
-    char to[32];
-    snprintf(to, sizeof to, "%" PRIu64, d->opts.to_ms);
-    const char *params[] = {to};
-    PGresult *res = db_exec(d->db->snap.conn, "plan_targets", 1, params, err, errlen);
-    if (!res)
-        return -1;
-    int rows = PQntuples(res);
-    d->targets = xcalloc((size_t)(rows ? rows : 1), sizeof *d->targets);
-    for (int i = 0; i < rows; i++) {
-        const struct reg_key *k = reg_key_by_id(&d->db->snap.reg, atoll(PQgetvalue(res, i, 2)));
-        if (!k || !d->keys[k - d->db->snap.reg.keys].route)
-            continue;
-        struct plan_target *t = &d->targets[d->ntargets++];
-        t->id = atoll(PQgetvalue(res, i, 0));
-        t->post_id = atoll(PQgetvalue(res, i, 1));
-        t->key = (uint32_t)(k - d->db->snap.reg.keys);
-        t->due_ms = (uint64_t)atoll(PQgetvalue(res, i, 3));
-        t->scheduled_ms = (uint64_t)atoll(PQgetvalue(res, i, 4));
-        t->in_flight = strcmp(PQgetvalue(res, i, 5), "t") == 0;
-    }
-    PQclear(res);
-    return 0;
-}
-
 static json_t *time_json(uint64_t ms)
 {
     char buf[40];
@@ -138,31 +99,6 @@ static json_t *result_json(const struct plan_doc *d, const struct plan_result *r
                      "binding", binding_json(d, r));
 }
 
-static json_t *exhausted_json(const struct plan_doc *d)
-{
-    if (d->sum.exhausted < 0)
-        return json_null();
-    const struct plan_result *r = &d->res[d->sum.exhausted];
-    const struct reg_key *k = &d->db->snap.reg.keys[r->key];
-    char binding[200];
-    plan_describe(d->db->snap.reg.limits, d->db->labels, &r->why, binding, sizeof binding);
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
-                     prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
-                     "window", binding, "at", time_json(d->sum.exhausted_at));
-}
-
-static json_t *summary_json(const struct plan_doc *d)
-{
-    const struct plan_summary *s = &d->sum;
-    return json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "requests",
-        (json_int_t)s->requests, "posts", (json_int_t)s->posts, "targets", (json_int_t)s->targets,
-        "on_time", (json_int_t)s->on_time, "late", (json_int_t)s->late, "never",
-        (json_int_t)s->never, "beyond", (json_int_t)s->beyond, "in_flight",
-        (json_int_t)s->in_flight, "max_late_ms", (json_int_t)s->max_late_ms, "avg_late_ms",
-        (json_int_t)(s->late ? s->sum_late_ms / s->late : 0), "first_exhausted", exhausted_json(d));
-}
-
 static json_t *plan_json(const struct plan_doc *d)
 {
     json_t *requests = json_array();
@@ -171,7 +107,7 @@ static json_t *plan_json(const struct plan_doc *d)
             json_array_append_new(requests, result_json(d, &d->res[i]));
     return json_pack("{s:o, s:o, s:o, s:o, s:o}", "now", time_json(d->opts.now_ms), "from",
                      time_json(d->opts.from_ms), "to", time_json(d->opts.to_ms), "summary",
-                     summary_json(d), "requests", requests);
+                     plan_view_summary_json(d->db, d->res, &d->sum), "requests", requests);
 }
 
 /* The range as `postpace plan` takes it: from now (or from), for 7 days (or to). */
@@ -199,12 +135,12 @@ void api_work_plan(PGconn *c, struct api_job *j)
     if (open_read_session(j, in, &db) != 0)
         return;
     d.db = &db;
-    d.keys = xcalloc(db.snap.reg.nkeys ? db.snap.reg.nkeys : 1, sizeof *d.keys);
-    build_keys(&db.snap.reg, d.keys);
+    d.keys = plan_view_keys(&db);
     char err[512];
-    if (load_targets(&d, err, sizeof err) == 0) {
-        plan_run(db.snap.reg.limits, d.keys, db.snap.reg.nkeys, d.targets, d.ntargets, &d.opts, &d.res,
-                 &d.nres, &d.sum);
+    if (plan_view_targets(&db, d.keys, d.opts.to_ms, &d.targets, &d.ntargets, err, sizeof err) ==
+        0) {
+        plan_run(db.snap.reg.limits, d.keys, db.snap.reg.nkeys, d.targets, d.ntargets, &d.opts,
+                 &d.res, &d.nres, &d.sum);
         api_job_reply_json(j, 200, plan_json(&d));
         free(d.res);
     } else {
@@ -227,7 +163,7 @@ void api_work_events(PGconn *c, struct api_job *j)
     char err[512], limit[16];
     snprintf(limit, sizeof limit, "%d", in->limit);
     const char *params[] = {in->status, in->provider, limit};
-    PGresult *r = api_exec(c, "api_events_list", 3, params, err, sizeof err);
+    PGresult *r = db_exec_named(c, "api_events_list", 3, params, err, sizeof err);
     if (!r) {
         log_error("cannot list webhook events", LOG_STR("reason", err));
         api_job_error(j, 500, "internal", "the request could not be completed", NULL);

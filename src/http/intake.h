@@ -1,11 +1,12 @@
 /*
- * intake: webhook intake. HTTP loop threads verify and parse deliveries
- * (intake_webhook) and hand them to writer threads, each of which stores
- * many events in one transaction, applies them to their targets, and answers each
- * request through its loop's queue. A delivery is answered 2xx only after
- * its event is committed; while the database is unreachable it gets 503.
- * The last writer also sweeps pending events that a concurrent target write
- * made matchable (postpace_sweep_pending), at most 1,000 per pass.
+ * intake: webhook intake, its HTTP side. HTTP loop threads verify and parse
+ * deliveries (intake_webhook) and submit them to the webhook store
+ * (webhook/store.h), whose writer threads store many events in one
+ * transaction, apply them to their targets, and hand each back to be
+ * answered through its request's loop. A delivery is answered 2xx only
+ * after its event is committed; while the database is unreachable it gets
+ * 503. The last writer also sweeps pending events that a concurrent target
+ * write made matchable (postpace_sweep_pending), at most 1,000 per pass.
  */
 #ifndef POSTPACE_HTTP_INTAKE_H
 #define POSTPACE_HTTP_INTAKE_H
@@ -16,26 +17,21 @@
 #include "clock.h"
 #include "provider/provider_id.h"
 #include "webhook/secrets.h"
+#include "webhook/store.h"
 
 struct intake;
 
 struct intake_options {
-    const char *conninfo;   /* each writer connects on its own */
-    int tolerance_s;        /* webhook-timestamp tolerance, both directions */
-    int batch_max;          /* most events per transaction */
-    int writers;            /* writer threads, each with its own connection */
-    int gather_events;      /* while a batch is being stored, wait for this many... */
-    int gather_ms;          /* ...at most this long (0 events: never wait) */
-    int sweep_ms;           /* how often pending events are matched again (0: never)... */
-    int sweep_window_s;     /* ...those received this recently */
-    int secrets_refresh_ms; /* how often signing secrets are reloaded */
-    struct clk *clock;      /* for timestamps; clk_real in production */
+    struct whstore_options store; /* the writers: connection, batches, sweep, reloads */
+    int tolerance_s;              /* webhook-timestamp tolerance, both directions */
+    struct clk *clock;            /* for timestamps; clk_real in production */
 };
 
 /*
- * Starts the writer threads. They connect (and keep reconnecting with backoff
- * while the database is down); the first loads the signing secrets. Never fails for
- * a down database: deliveries get 503 until it is back.
+ * Starts the webhook store's writer threads (whstore_start). They connect
+ * (and keep reconnecting with backoff while the database is down); the first
+ * loads the signing secrets. Never fails for a down database: deliveries get
+ * 503 until it is back.
  */
 struct intake *intake_start(const struct intake_options *opt);
 

@@ -72,52 +72,14 @@ static int parse_args(int argc, char **argv, uint64_t now, struct plan_args *a, 
 
 /* ---- input ---- */
 
-static void build_keys(const struct registry *r, struct plan_key *keys)
-{
-    for (size_t i = 0; i < r->nkeys; i++) {
-        const struct reg_key *k = &r->keys[i];
-        keys[i].buckets = k->buckets;
-        keys[i].nbuckets = k->nbuckets;
-        keys[i].route = k->provider < PROV_COUNT ? prov_create_route(k->provider) : NULL;
-        keys[i].max_batch = 1;
-        if (keys[i].route && r->providers[k->provider].batch_accounts)
-            keys[i].max_batch = (uint32_t)prov_ops(k->provider)->max_batch;
-    }
-}
-
-/* Reads row i into t; returns 0, or -1 when its key is not plannable. */
-static int read_target(PGresult *res, int i, const struct registry *r, const struct plan_key *keys,
-                       struct plan_target *t)
-{
-    const struct reg_key *k = reg_key_by_id(r, atoll(PQgetvalue(res, i, 2)));
-    if (!k || !keys[k - r->keys].route)
-        return -1;
-    t->id = atoll(PQgetvalue(res, i, 0));
-    t->post_id = atoll(PQgetvalue(res, i, 1));
-    t->key = (uint32_t)(k - r->keys);
-    t->due_ms = (uint64_t)atoll(PQgetvalue(res, i, 3));
-    t->scheduled_ms = (uint64_t)atoll(PQgetvalue(res, i, 4));
-    t->in_flight = strcmp(PQgetvalue(res, i, 5), "t") == 0;
-    return 0;
-}
-
 static int load_targets(const struct plan_view *db, const struct plan_key *keys, uint64_t to,
                         struct plan_target **out, size_t *n)
 {
-    char err[512], to_s[32];
-    snprintf(to_s, sizeof to_s, "%" PRIu64, to);
-    const char *params[] = {to_s};
-    PGresult *res = db_exec(db->snap.conn, "plan_targets", 1, params, err, sizeof err);
-    if (!res) {
+    char err[512];
+    if (plan_view_targets(db, keys, to, out, n, err, sizeof err) != 0) {
         log_error("cannot read the calendar", LOG_STR("reason", err));
         return -1;
     }
-    int rows = PQntuples(res);
-    *out = xmalloc((size_t)(rows ? rows : 1) * sizeof **out);
-    *n = 0;
-    for (int i = 0; i < rows; i++)
-        *n += read_target(res, i, &db->snap.reg, keys, &(*out)[*n]) == 0;
-    PQclear(res);
     return 0;
 }
 
@@ -221,44 +183,6 @@ static void print_text(const struct plan_run_out *p)
 
 /* ---- JSON ---- */
 
-static json_t *time_json(uint64_t ms)
-{
-    char buf[40];
-    plan_format_time(ms, buf, sizeof buf);
-    return json_string(buf);
-}
-
-static json_t *exhausted_json(const struct plan_run_out *p)
-{
-    if (p->sum.exhausted < 0)
-        return json_null();
-    const struct plan_result *r = &p->res[p->sum.exhausted];
-    const struct reg_key *k = key_of(p, r);
-    char binding[200];
-    plan_describe(p->db->snap.reg.limits, p->db->labels, &r->why, binding, sizeof binding);
-    return json_pack("{s:I, s:s, s:s, s:I, s:s, s:o}", "key_id", (json_int_t)k->id, "provider",
-                     prov_name(k->provider), "key", k->label, "post_id", (json_int_t)r->post_id,
-                     "window", binding, "at", time_json(p->sum.exhausted_at));
-}
-
-static json_t *summary_json(const struct plan_run_out *p)
-{
-    const struct plan_summary *s = &p->sum;
-    json_t *o = json_object();
-    json_object_set_new(o, "requests", json_integer((json_int_t)s->requests));
-    json_object_set_new(o, "posts", json_integer((json_int_t)s->posts));
-    json_object_set_new(o, "targets", json_integer((json_int_t)s->targets));
-    json_object_set_new(o, "on_time", json_integer((json_int_t)s->on_time));
-    json_object_set_new(o, "late", json_integer((json_int_t)s->late));
-    json_object_set_new(o, "never", json_integer((json_int_t)s->never));
-    json_object_set_new(o, "beyond", json_integer((json_int_t)s->beyond));
-    json_object_set_new(o, "in_flight", json_integer((json_int_t)s->in_flight));
-    json_object_set_new(o, "max_late_ms", json_integer((json_int_t)s->max_late_ms));
-    json_object_set_new(o, "avg_late_ms", json_integer((json_int_t)avg_late(s)));
-    json_object_set_new(o, "first_exhausted", exhausted_json(p));
-    return o;
-}
-
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void put_str(const char *s)
 {
@@ -330,7 +254,7 @@ static void print_json(const struct plan_run_out *p)
     plan_format_time(p->opts.from_ms, from, sizeof from);
     plan_format_time(p->opts.to_ms, to, sizeof to);
     printf("{\"now\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"summary\":", now, from, to);
-    dump(summary_json(p));
+    dump(plan_view_summary_json(p->db, p->res, &p->sum));
     printf(",\"requests\":[");
     const char *sep = "\n";
     for (size_t i = 0; i < p->nres; i++) {
@@ -347,8 +271,7 @@ static void print_json(const struct plan_run_out *p)
 
 static int run(const struct plan_view *db, const struct plan_args *a, const struct plan_opts *o)
 {
-    struct plan_key *keys = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *keys);
-    build_keys(&db->snap.reg, keys);
+    struct plan_key *keys = plan_view_keys(db);
     struct plan_target *targets;
     size_t n;
     uint64_t t0 = clk_mono_ms(clk_real);
@@ -378,8 +301,7 @@ static int run(const struct plan_view *db, const struct plan_args *a, const stru
 
 int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta)
 {
-    struct plan_key *keys = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *keys);
-    build_keys(&db->snap.reg, keys);
+    struct plan_key *keys = plan_view_keys(db);
     struct plan_opts o = {.now_ms = now, .from_ms = now, .to_ms = now + horizon_ms};
     struct plan_target *targets;
     size_t n;

@@ -14,7 +14,7 @@
 #include "provider/provider.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
-#include "webhook/secrets.h"
+#include "util/secret_ref.h"
 
 #define CREATE_BODY_MAX 65536
 #define LOOKUP_BODY_MAX (16u << 20)
@@ -79,7 +79,7 @@ static int refuse_rewind(void *arg, curl_off_t offset, int origin)
 static int auth_header(const struct reg_key *k, struct curl_slist **headers)
 {
     char secret[1024], line[1200];
-    if (whsec_resolve_ref(k->secret_ref, secret, sizeof secret) != 0) {
+    if (sref_resolve(k->secret_ref, secret, sizeof secret) != 0) {
         log_error("API secret unavailable", LOG_STR("key", k->label), LOG_STR("ref", k->secret_ref));
         return -1;
     }

@@ -20,6 +20,7 @@
 
 #include "clock.h"
 #include "db/db.h"
+#include "db/link.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -35,8 +36,8 @@ struct recorder {
     struct rec_settle *settles;
     struct rec_finish *finishes;
     atomic_long pending;
-    PGconn *conn;
-    int backoff_ms;
+    struct db_link db;   /* the recorder thread's own connection */
+    uint64_t backoff_ms; /* the wait after the last failed batch; 0 after a success */
 };
 
 void rec_free_settles(struct rec_settle *x)
@@ -109,7 +110,7 @@ static int run(struct recorder *r, const char *name, struct db_column *cols, int
     for (int i = 0; i < n; i++)
         params[i] = texts[i] = db_col_take(&cols[i]);
     params[n] = last;
-    PGresult *res = db_exec(r->conn, name, last ? n + 1 : n, params, err, sizeof err);
+    PGresult *res = db_exec(r->db.conn, name, last ? n + 1 : n, params, err, sizeof err);
     for (int i = 0; i < n; i++)
         free(texts[i]);
     if (!res) {
@@ -166,44 +167,40 @@ static int write_finishes(struct recorder *r, const struct rec_finish *f)
  * One transaction. Outcomes need not wait for the disk: if this commit is
  * lost in a crash, the targets stay publishing, are recovered as
  * unconfirmed and settled by their webhooks. The statements touch a few
- * hundred rows by id, given as arrays: they plan with index probes only (see
- * the scheduler's begin()).
+ * hundred rows by id, given as arrays: they plan with index probes only
+ * (db_begin_index_only).
+ *
+ * The link is asked with the deadline its own last failure set, so it
+ * connects whenever asked: the wait between tries is back_off's, which
+ * follows every failed batch (a failed connect among them) and is never
+ * shorter than the link's own.
  */
 static int write_batch(struct recorder *r, const struct rec_settle *settles,
                        const struct rec_finish *finishes)
 {
     char err[512];
-    if (!r->conn) {
-        r->conn = db_connect(r->conninfo, err, sizeof err);
-        if (!r->conn)
-            return -1;
-    }
-    int ok = db_simple(r->conn,
-                       "BEGIN; SET LOCAL synchronous_commit = off; "
-                       "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "
-                       "SET LOCAL enable_mergejoin = off",
-                       err, sizeof err) == 0;
+    if (db_link_ensure(&r->db, r->db.next_connect_ms, err, sizeof err) == DB_LINK_DOWN)
+        return -1;
+    int ok = db_begin_index_only(r->db.conn, 1, err, sizeof err) == 0;
     if (ok && settles)
         ok = write_settles(r, settles) == 0;
     if (ok && finishes)
         ok = write_finishes(r, finishes) == 0;
     if (ok)
-        ok = db_simple(r->conn, "COMMIT", err, sizeof err) == 0;
+        ok = db_simple(r->db.conn, "COMMIT", err, sizeof err) == 0;
     if (ok)
         return 0;
-    db_rollback(r->conn);
-    if (PQstatus(r->conn) != CONNECTION_OK) {
-        PQfinish(r->conn);
-        r->conn = NULL;
-    }
+    db_rollback(r->db.conn);
+    if (db_link_broken(&r->db))
+        db_link_close(&r->db);
     return -1;
 }
 
 /* Sleeps (lock held) for the backoff, or until quit. */
 static void back_off(struct recorder *r)
 {
-    r->backoff_ms = r->backoff_ms ? (r->backoff_ms * 2 > 5000 ? 5000 : r->backoff_ms * 2) : 100;
-    struct timespec until = clk_cond_deadline((uint64_t)r->backoff_ms);
+    r->backoff_ms = db_link_backoff(r->backoff_ms);
+    struct timespec until = clk_cond_deadline(r->backoff_ms);
     while (!r->quit && pthread_cond_timedwait(&r->work, &r->lock, &until) == 0)
         ;
 }
@@ -249,6 +246,7 @@ struct recorder *rec_create(const char *conninfo, const char *instance_id)
     struct recorder *r = xcalloc(1, sizeof *r);
     r->conninfo = xstrdup(conninfo ? conninfo : "");
     r->instance_id = xstrdup(instance_id);
+    db_link_init(&r->db, r->conninfo, NULL);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->work, NULL);
     pthread_cond_init(&r->idle, NULL);
@@ -300,7 +298,7 @@ void rec_destroy(struct recorder *r)
                  LOG_INT("outcomes", left));
     rec_free_settles(r->settles);
     rec_free_finishes(r->finishes);
-    PQfinish(r->conn);
+    db_link_close(&r->db);
     pthread_cond_destroy(&r->work);
     pthread_cond_destroy(&r->idle);
     pthread_mutex_destroy(&r->lock);

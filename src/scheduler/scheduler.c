@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "db/link.h"
 #include "metrics.h"
 #include "provider/provider.h"
 #include "provider/lookup.h"
@@ -37,6 +38,7 @@
 #include "scheduler/recorder.h"
 #include "registry/registry.h"
 #include "util/log.h"
+#include "util/secret_ref.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
 
@@ -80,8 +82,8 @@ struct scheduler {
     atomic_int stopping;
     atomic_ullong notifies; /* NOTIFYs received (a metric) */
     CURLM *multi;
-    PGconn *conn;
-    uint64_t next_connect_ms, backoff_ms;
+    struct db_link db; /* the connection, reconnected with backoff (db/link.h) */
+    PGconn *conn;      /* db.conn, NULL while down: set only by connect_db and db_lost */
     struct registry reg;
     int reg_loaded;
     uint64_t next_reload_ms;
@@ -218,7 +220,7 @@ static void reconcile(struct scheduler *s, uint64_t now);
 static void db_lost(struct scheduler *s, const char *why)
 {
     log_warn("scheduler lost the database; reconnecting", LOG_STR("reason", why));
-    PQfinish(s->conn);
+    db_link_close(&s->db);
     s->conn = NULL;
 }
 
@@ -230,7 +232,7 @@ static PGresult *q(struct scheduler *s, const char *name, int n, const char *con
         return NULL;
     PGresult *r = db_exec(s->conn, name, n, params, err, sizeof err);
     if (!r) {
-        if (PQstatus(s->conn) != CONNECTION_OK)
+        if (db_link_broken(&s->db))
             db_lost(s, err);
         else
             log_error("scheduler query failed", LOG_STR("query", name), LOG_STR("reason", err));
@@ -240,20 +242,14 @@ static PGresult *q(struct scheduler *s, const char *name, int n, const char *con
 
 /*
  * Opens a transaction. Its statements touch a few hundred rows by id out of
- * a calendar of millions, given as arrays whose length the planner sees; its
- * cost model then prices a scan of the whole table and a hash join below
- * index probes once the arrays pass a few hundred ids (a fully cached table
- * makes probes far cheaper than it assumes). So these transactions plan
- * with index probes and nested loops only.
+ * a calendar of millions, given as arrays, so it plans with index probes
+ * and nested loops only (db_begin_index_only says why).
  */
 static int begin(struct scheduler *s)
 {
     char err[256];
-    if (!s->conn || db_simple(s->conn,
-                              "BEGIN; SET LOCAL enable_seqscan = off; "
-                              "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off",
-                              err, sizeof err) != 0) {
-        if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
+    if (!s->conn || db_begin_index_only(s->conn, 0, err, sizeof err) != 0) {
+        if (db_link_broken(&s->db))
             db_lost(s, err);
         return -1;
     }
@@ -264,7 +260,7 @@ static int commit(struct scheduler *s)
 {
     char err[256];
     if (db_simple(s->conn, "COMMIT", err, sizeof err) != 0) {
-        if (PQstatus(s->conn) != CONNECTION_OK)
+        if (db_link_broken(&s->db))
             db_lost(s, err);
         else
             db_rollback(s->conn);
@@ -316,16 +312,10 @@ static int config_changed(struct scheduler *s)
 
 static void connect_db(struct scheduler *s, uint64_t now)
 {
-    if (s->conn || now < s->next_connect_ms)
-        return;
     char err[512];
-    s->conn = db_connect(s->o.conninfo, err, sizeof err);
-    if (!s->conn) {
-        s->backoff_ms = s->backoff_ms ? (s->backoff_ms * 2 > 5000 ? 5000 : s->backoff_ms * 2) : 100;
-        s->next_connect_ms = now + s->backoff_ms;
+    if (db_link_ensure(&s->db, now, err, sizeof err) != DB_LINK_NEW)
         return;
-    }
-    s->backoff_ms = 0;
+    s->conn = s->db.conn;
     PQclear(PQexec(s->conn, "LISTEN postpace_due"));
     config_changed(s);
     load_registry(s);
@@ -1322,6 +1312,7 @@ struct scheduler *sched_start(const struct sched_options *o)
     s->o = *o;
     s->o.instance_id = xstrdup(o->instance_id);
     s->o.conninfo = xstrdup(o->conninfo ? o->conninfo : "");
+    db_link_init(&s->db, s->o.conninfo, NULL);
     if (!s->o.clock)
         s->o.clock = clk_real;
     s->rng = (unsigned)clk_mono_ms(clk_real);
@@ -1344,7 +1335,7 @@ void sched_stop(struct scheduler *s)
     rec_destroy(s->rec);
     if (s->reg_loaded)
         reg_finish(&s->reg);
-    PQfinish(s->conn);
+    db_link_close(&s->db);
     curl_multi_cleanup(s->multi);
     pthread_mutex_destroy(&s->stats_lock);
     free(s->stats_text);

@@ -8,12 +8,12 @@
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/db.h"
 #include "util/log.h"
+#include "util/secret_ref.h"
 #include "util/xmalloc.h"
 
 struct keyset {
@@ -69,33 +69,13 @@ static int keyset_add(struct keyset *k, const char *secret, int64_t key_id)
     return 0;
 }
 
-int whsec_resolve_ref(const char *ref, char *buf, size_t size)
-{
-    if (strncmp(ref, "env:", 4) == 0) {
-        const char *v = getenv(ref + 4);
-        if (!v || (size_t)snprintf(buf, size, "%s", v) >= size)
-            return -1;
-        return 0;
-    }
-    if (strncmp(ref, "file:", 5) == 0) {
-        FILE *f = fopen(ref + 5, "r");
-        if (!f)
-            return -1;
-        size_t n = fread(buf, 1, size - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        return 0;
-    }
-    return -1;
-}
-
 /* Adds every whitespace-separated secret of the references in `refs`. */
 static void add_refs(struct keyset *k, const char *provider, int64_t key_id, char *refs)
 {
     char *save = NULL;
     for (char *ref = strtok_r(refs, " ", &save); ref; ref = strtok_r(NULL, " ", &save)) {
         char value[4096], *vsave = NULL;
-        if (whsec_resolve_ref(ref, value, sizeof value) != 0) {
+        if (sref_resolve(ref, value, sizeof value) != 0) {
             log_warn("webhook secret unavailable", LOG_STR("provider", provider), LOG_STR("ref", ref));
             continue;
         }

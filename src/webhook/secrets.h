@@ -1,8 +1,9 @@
 /*
  * secrets: the webhook signing keys of every provider, resolved from the
  * references in provider_keys.webhook_secret_ref ("env:NAME" or
- * "file:/path", space-separated; each resolved value may hold several
- * whitespace-separated secrets while a key is rotated). The secrets
+ * "file:/path", space-separated, each read by util/secret_ref.h; each
+ * resolved value may hold several whitespace-separated secrets while a key
+ * is rotated). The secrets
  * themselves never touch the database or the logs.
  */
 #ifndef POSTPACE_WEBHOOK_SECRETS_H
@@ -39,8 +40,5 @@ enum whsig_result whsec_store_verify(struct whsec_store *s, enum prov_id p, cons
                                      const char *timestamp, const char *signature,
                                      const char *body, size_t body_len, int64_t now_s,
                                      int64_t tolerance_s, int64_t *key_id);
-
-/* Resolves one reference into buf (NUL-terminated). Returns 0, or -1 if unavailable. */
-int whsec_resolve_ref(const char *ref, char *buf, size_t size);
 
 #endif
