@@ -215,7 +215,7 @@ int cfg_set(struct config *c, const char *name, const char *value, char *err, si
     return set_value(c, k, value, err, errlen);
 }
 
-/* ---- the file grammar (README "Configuration") ---- */
+/* ---- the file grammar (README "Configuration"; every rule in src/README.md) ---- */
 
 static char *skip_blank(char *s)
 {

@@ -2,53 +2,39 @@
  * DESIGN: the loop side of the calendar API. Runs on HTTP loop threads and
  * never blocks: each handler checks the bearer token, reads the path, the
  * query string or the body into a job input (api_input.c), and hands it to
- * the worker pool, which answers through the request's loop. Tokens are
- * kept as SHA-256 digests and every configured one is compared, in
- * constant time (CRYPTO_memcmp), with the digest of the presented one, so
- * neither a token's bytes nor its length show in the timing.
+ * the worker pool, which answers through the request's loop. The token
+ * check itself, in constant time, is api_token.h's.
  */
 #include "http/api.h"
 
 #include <inttypes.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/api_int.h"
+#include "http/api_token.h"
 #include "provider/provider_id.h"
 #include "util/log.h"
 #include "util/rfc3339.h"
 #include "util/xmalloc.h"
 
-#define MAX_TOKENS 64
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
 #define PLAN_DEFAULT_MS (7ULL * 24 * 3600 * 1000)
 
 struct api {
-    unsigned char tokens[MAX_TOKENS][SHA256_DIGEST_LENGTH];
-    size_t ntokens;
+    struct api_tokens tokens;
     char *conninfo;
     int skew_ms;
     struct api_pool *pool;
 };
 
-static void add_tokens(struct api *a, const char *list)
-{
-    char *copy = xstrdup(list ? list : ""), *save = NULL;
-    for (char *t = strtok_r(copy, " \t", &save); t && a->ntokens < MAX_TOKENS;
-         t = strtok_r(NULL, " \t", &save))
-        SHA256((const unsigned char *)t, strlen(t), a->tokens[a->ntokens++]);
-    free(copy);
-}
-
 struct api *api_start(const struct api_options *opt)
 {
     struct api *a = xcalloc(1, sizeof *a);
-    add_tokens(a, opt->tokens);
-    if (a->ntokens == 0)
+    api_tokens_init(&a->tokens, opt->tokens);
+    if (a->tokens.n == 0)
         log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)");
     a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
     a->skew_ms = opt->skew_ms;
@@ -73,7 +59,7 @@ void api_destroy(struct api *a)
     if (!a)
         return;
     api_pool_destroy(a->pool);
-    OPENSSL_cleanse(a->tokens, sizeof a->tokens);
+    api_tokens_finish(&a->tokens);
     free(a->conninfo);
     free(a);
 }
@@ -106,18 +92,13 @@ static int token_ok(const struct api *a, h2o_req_t *req)
 {
     static const char prefix[] = "bearer "; /* h2o_lcstris: the scheme is case-insensitive */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-    if (i < 0 || a->ntokens == 0)
+    if (i < 0 || a->tokens.n == 0)
         return 0;
     h2o_iovec_t v = req->headers.entries[i].value;
     size_t n = sizeof prefix - 1;
     if (v.len <= n || !h2o_lcstris(v.base, n, prefix, n))
         return 0;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)v.base + n, v.len - n, digest);
-    int ok = 0;
-    for (size_t k = 0; k < a->ntokens; k++)
-        ok |= CRYPTO_memcmp(digest, a->tokens[k], sizeof digest) == 0;
-    return ok;
+    return api_tokens_match(&a->tokens, v.base + n, v.len - n);
 }
 
 /*
@@ -131,7 +112,7 @@ static int authorized(const struct api *a, h2o_req_t *req)
     char bad[64];
     if (!token_ok(a, req)) {
         api_send_error(req, 401, "unauthorized",
-                       a->ntokens ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
+                       a->tokens.n ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
                                   : "the API is disabled: no tokens are configured",
                        NULL);
         return 0;

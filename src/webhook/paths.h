@@ -68,7 +68,7 @@ struct whpath_config *whpath_config_create(const char *provider, const char *key
                                            size_t errlen);
 void whpath_config_destroy(struct whpath_config *c);
 
-/* The built-in defaults as a JSON object text (static; README lists them). */
+/* The built-in defaults as a JSON object text (static; src/README.md "webhook/" lists them). */
 const char *whpath_default_json(void);
 
 /* Reads `root` (any JSON value) with config c into out. */

@@ -512,6 +512,27 @@ static void send_claim(PGconn *c, const char *who)
 }
 
 /*
+ * Waits (bounded: 30 s) until `busy`'s statement has answered or its backend
+ * waits on a lock; returns 1 when it waits. No timing threshold: whichever
+ * comes first decides, so a statement that must not wait is caught waiting
+ * whenever it does, and one that must wait is caught answering.
+ */
+static int waits_on_lock(struct fx *f, PGconn *busy)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND wait_event_type = 'Lock'",
+             PQbackendPID(busy));
+    for (int i = 0; i < 1500 && PQisBusy(busy); i++) {
+        if (query_int(f->c, sql) > 0)
+            return 1;
+        PQconsumeInput(busy);
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
+/*
  * Two instances claim at once (#23 item 6): while one claim's transaction
  * holds its target, another claim neither waits for it nor takes it; it
  * takes the next post's target at once (FOR UPDATE SKIP LOCKED). Waits for
@@ -539,21 +560,7 @@ static void test_concurrent_claims_skip_each_others_targets_without_waiting(void
     assert_null(PQgetResult(a));
 
     send_claim(b, "instance-b");
-    char pid[32], sql[160];
-    snprintf(pid, sizeof pid, "%d", PQbackendPID(b));
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
-             pid);
-    int waited = 0;
-    for (int i = 0; i < 1500 && PQisBusy(b); i++) { /* bounded: 30 s */
-        if (atoi(PQgetvalue(r = PQexec(f->c, sql), 0, 0)) > 0)
-            waited = 1;
-        PQclear(r);
-        if (waited)
-            break;
-        PQconsumeInput(b);
-        usleep(20 * 1000);
-    }
+    int waited = waits_on_lock(f, b);
     pgt_exec(a, "COMMIT"); /* lets a waiting B go on, so the test can end either way */
     r = PQgetResult(b);
     int n = PQntuples(r);
@@ -571,6 +578,123 @@ static void test_concurrent_claims_skip_each_others_targets_without_waiting(void
     expect_text(f->c,
                 "SELECT string_agg(lease_owner, ' ' ORDER BY id) FROM post_targets",
                 "instance-a instance-b");
+}
+
+/* Two posts of key 1, both due, "first" the earlier; returns first's post id. */
+static int two_due_posts(struct fx *f)
+{
+    assert_string_equal(insert_post(f->c, "{a}", "first", "[]", "UTC"), "00000");
+    assert_string_equal(insert_post(f->c, "{b}", "second", "[]", "UTC"), "00000");
+    pgt_exec(f->c, "UPDATE posts SET scheduled_at = now() - interval '1 minute' "
+                   "WHERE content = 'first'");
+    pgt_exec(f->c, "UPDATE posts SET scheduled_at = now() - interval '30 seconds' "
+                   "WHERE content = 'second'");
+    return query_int(f->c, "SELECT id FROM posts WHERE content = 'first'");
+}
+
+/* Runs the API statement `name` ($1: a post id) on `c`, without waiting. */
+static void send_api(PGconn *c, const char *name, int post_id)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%d", post_id);
+    const char *p[] = {id};
+    assert_int_equal(PQsendQueryParams(c, db_sql(name), 1, NULL, p, NULL, NULL, 0), 1);
+}
+
+/* Every target as status:attempts:lease owner, in id order. */
+#define TARGETS_TEXT                                                                               \
+    "SELECT string_agg(status || ':' || attempts || ':' || coalesce(lease_owner, '-'), ' ' "       \
+    "ORDER BY id) FROM post_targets"
+
+/*
+ * An API PATCH (api_post_lock) or DELETE (api_post_cancel) holds its post's
+ * targets until it commits. A claim meanwhile neither waits for them nor
+ * takes them: it takes the next post's target at once, and the held one is
+ * left exactly as the API's commit leaves it, never claimed.
+ */
+static void claim_while_the_api_holds(struct fx *f, const char *stmt, const char *want)
+{
+    int first = two_due_posts(f);
+    PGconn *api = pgt_connect(f->ci), *b = pgt_connect(f->ci);
+    pgt_exec(api, "BEGIN");
+    send_api(api, stmt, first);
+    PGresult *r = PQgetResult(api);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    assert_null(PQgetResult(api));
+
+    send_claim(b, "instance-b");
+    int waited = waits_on_lock(f, b);
+    pgt_exec(api, "COMMIT"); /* lets a waiting claim go on, so the test ends either way */
+    r = PQgetResult(b);
+    int n = PQntuples(r);
+    PQclear(r);
+    while ((r = PQgetResult(b)))
+        PQclear(r);
+    PQfinish(api);
+    PQfinish(b);
+    assert_false(waited);
+    assert_int_equal(n, 1);
+    expect_text(f->c, TARGETS_TEXT, want);
+}
+
+static void test_a_claim_skips_the_targets_a_patch_holds(void **state)
+{
+    claim_while_the_api_holds(*state, "api_post_lock", "scheduled:0:- publishing:1:instance-b");
+}
+
+static void test_a_claim_skips_the_targets_a_delete_holds(void **state)
+{
+    claim_while_the_api_holds(*state, "api_post_cancel", "cancelled:0:- publishing:1:instance-b");
+}
+
+/*
+ * The other order: a claim holds a target, not yet committed, when a PATCH
+ * or DELETE of its post comes. The API statement waits for the claim and
+ * then sees it: PATCH counts the target as sent (its answer: 409
+ * already_sent), DELETE cancels nothing, and the claim's target stays
+ * publishing. A statement that read the post without waiting would see it
+ * unsent, and both would win.
+ */
+static void api_after_an_open_claim(struct fx *f, const char *stmt, int column, const char *want)
+{
+    int first = two_due_posts(f);
+    pgt_exec(f->c, "DELETE FROM posts WHERE content = 'second'");
+    PGconn *b = pgt_connect(f->ci), *api = pgt_connect(f->ci);
+    pgt_exec(b, "BEGIN");
+    send_claim(b, "instance-b");
+    PGresult *r = PQgetResult(b);
+    assert_int_equal(PQntuples(r), 1);
+    PQclear(r);
+    assert_null(PQgetResult(b));
+
+    pgt_exec(api, "BEGIN");
+    send_api(api, stmt, first);
+    int waited = waits_on_lock(f, api);
+    pgt_exec(b, "COMMIT");
+    r = PQgetResult(api);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    char got[32];
+    snprintf(got, sizeof got, "%s", PQgetvalue(r, 0, column));
+    PQclear(r);
+    while ((r = PQgetResult(api)))
+        PQclear(r);
+    pgt_exec(api, "COMMIT");
+    PQfinish(api);
+    PQfinish(b);
+    assert_true(waited);
+    assert_string_equal(got, want);
+    expect_text(f->c, TARGETS_TEXT, "publishing:1:instance-b");
+}
+
+static void test_a_patch_waits_for_an_open_claim_and_finds_the_post_sent(void **state)
+{
+    api_after_an_open_claim(*state, "api_post_lock", 6, "1"); /* targets not editable */
+}
+
+static void test_a_delete_waits_for_an_open_claim_and_cancels_nothing(void **state)
+{
+    api_after_an_open_claim(*state, "api_post_cancel", 1, "0"); /* targets cancelled */
 }
 
 /* Intake's lock statement (postpace_store_events) writes out the rule
@@ -772,6 +896,10 @@ int main(void)
         T(test_sweep_applies_recent_pending_events_that_match),
         T(test_sweep_examines_at_most_its_budget_per_pass),
         T(test_concurrent_claims_skip_each_others_targets_without_waiting),
+        T(test_a_claim_skips_the_targets_a_patch_holds),
+        T(test_a_claim_skips_the_targets_a_delete_holds),
+        T(test_a_patch_waits_for_an_open_claim_and_finds_the_post_sent),
+        T(test_a_delete_waits_for_an_open_claim_and_cancels_nothing),
         T(test_store_events_matches_as_stored_events_do),
         T(test_store_events_settles_a_batch_as_one_event_at_a_time),
     };
