@@ -963,25 +963,42 @@ static void unsend(struct scheduler *s, struct flight *f, const char *why)
     add_finish(s, f->attempt_id, 0, 0, out_attempt(ANS_NEVER_LEFT, 0), -1, why, strlen(why));
 }
 
-/* Sends a committed request now. */
-static void fire(struct scheduler *s, struct pending *p)
+/*
+ * Sends a committed request now, if the limiter still allows it: since it
+ * was armed, a lookup may have spent the same budget, or an answer may have
+ * taught the limiter a block or a lower Remaining. Returns 0 when it left
+ * (or never will: settled), else the slot it must wait for now.
+ */
+static uint64_t fire(struct scheduler *s, struct pending *p)
 {
     struct flight *f = p->f;
-    p->f = NULL;
     struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
     if (!k) {
+        p->f = NULL;
         unsend(s, f, "not sent: the key was removed before its slot");
         pub_free(f);
-        return;
+        return 0;
     }
     /* Counted from when it really leaves, so the provider never sees it
      * later than the limiter assumed; unless the windows were rebuilt from
      * attempts meanwhile, which counted it already (at fire_ms). */
     struct lim_req req;
     reg_request(k, prov_create_route(k->provider), (uint32_t)f->n, 1, &req);
-    f->sent_ms = now_ms(s);
-    if (p->rebuilds == s->rebuilds)
-        lim_commit(s->reg.limits, &req, f->sent_ms);
+    uint64_t now = now_ms(s);
+    if (p->rebuilds == s->rebuilds) {
+        uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
+        if (slot == LIM_NEVER) {
+            p->f = NULL;
+            unsend(s, f, "not sent: a quota ran out before its slot");
+            pub_free(f);
+            return 0;
+        }
+        if (slot > now)
+            return slot;
+        lim_commit(s->reg.limits, &req, now);
+    }
+    p->f = NULL;
+    f->sent_ms = now;
     if (start_request(s, f, k, p->content, p->media, p->ref) != 0) {
         /* Never left: the intent is recorded, so settle it as not sent. */
         char *err = error_json("config", 0, "secret_unavailable", "the key's API secret is not set");
@@ -990,6 +1007,7 @@ static void fire(struct scheduler *s, struct pending *p)
         free(err);
         pub_free(f);
     }
+    return 0;
 }
 
 static void arm(struct scheduler *s, struct pending *p)
@@ -1021,7 +1039,12 @@ static void fire_due(struct scheduler *s)
         struct pending *p = s->armed;
         s->armed = p->next;
         disarm(s, p);
-        fire(s, p);
+        uint64_t later = fire(s, p);
+        if (later) { /* not yet after all: armed again, for its new slot */
+            p->fire_ms = later;
+            arm(s, p);
+            continue;
+        }
         pending_free(p);
         fired = 1;
     }
