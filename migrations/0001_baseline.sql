@@ -123,8 +123,24 @@ CREATE TABLE provider_keys (
     -- Overrides members of providers.request_fields for this key's create requests.
     request_fields      jsonb CHECK (jsonb_typeof(request_fields) = 'object'),
     enabled             boolean NOT NULL DEFAULT true,
+    -- Paused by an operator (`postpace pause`): the scheduler claims nothing
+    -- for the key from its next turn on, but keeps its lease and its windows,
+    -- so resuming goes on at the limiter's pace, without a burst.
+    paused_at           timestamptz,
     created_at          timestamptz NOT NULL DEFAULT now(),
     UNIQUE (provider, label)
+);
+
+-- What operators did, by CLI or API, without SQL: who ("cli", or the API
+-- token's name), what, to which rows, when. Written in the same statement as
+-- the action itself.
+CREATE TABLE operator_actions (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at      timestamptz NOT NULL DEFAULT now(),
+    actor   text NOT NULL CHECK (length(actor) BETWEEN 1 AND 200),
+    action  text NOT NULL CHECK (action IN ('pause', 'resume')),
+    -- What it named (a key, a provider) and the ids it touched.
+    subject jsonb NOT NULL CHECK (jsonb_typeof(subject) = 'object')
 );
 
 -- Every documented limit. A row with key_id set overrides (same scope, route,

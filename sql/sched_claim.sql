@@ -1,5 +1,5 @@
--- Claims one request's worth for each key of $1 (key ids) the limiter lets
--- send now: the due targets of the key's earliest due post, at most $2[i] of
+-- Claims one request's worth for each key of $1 (key ids, a paused one left
+-- out) the limiter lets send now: the due targets of the key's earliest due post, at most $2[i] of
 -- them (parallel to $1), marked publishing under this instance ($3) until
 -- now + $4 ms, with the request's key (request_ref: the first target's own
 -- key, plus '+N' when it carries N > 1 targets). Returns them grouped by key,
@@ -9,7 +9,9 @@
 -- (due_at: next_attempt_at while scheduled, else NULL; see post_targets in
 -- migrations/0001_baseline.sql).
 WITH want AS (
-    SELECT * FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
+    SELECT w.*
+      FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
+      JOIN provider_keys k ON k.id = w.key_id AND k.paused_at IS NULL  -- read at every claim
 ), first AS MATERIALIZED (
     SELECT w.key_id, w.lim, f.post_id
       FROM want w

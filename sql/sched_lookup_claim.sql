@@ -8,6 +8,7 @@
 WITH due AS MATERIALIZED (
     SELECT d.id
       FROM unnest($1::bigint[]) AS k(id)
+      JOIN provider_keys pk ON pk.id = k.id AND pk.paused_at IS NULL
      CROSS JOIN LATERAL (
            SELECT t.id
              FROM post_targets t

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -83,6 +84,16 @@ static int cmd_serve(struct config *cfg, int argc, char **argv)
     return daemon_serve(cfg);
 }
 
+static int cmd_pause_keys(struct config *cfg, int argc, char **argv)
+{
+    return cmd_pause(1, cfg->database_url, argc, argv);
+}
+
+static int cmd_resume_keys(struct config *cfg, int argc, char **argv)
+{
+    return cmd_pause(0, cfg->database_url, argc, argv);
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)", 0},
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
@@ -90,6 +101,9 @@ static const struct command commands[] = {
     {"help", cmd_help, "show this help", 0},
     {"status", cmd_status, "the backlog, leases and lag of every key", 0},
     {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
+    {"pause", cmd_pause_keys,
+     "--key ID|LABEL | --provider P | --all: claim nothing for these keys until resumed", 1},
+    {"resume", cmd_resume_keys, "--key ID|LABEL | --provider P | --all: resume paused keys", 1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
     {"import", cmd_import,
      "FILE|- [--format csv|jsonl] [--partial] [--dry-run] [--allow-unterminated]: add posts from a "

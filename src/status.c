@@ -107,7 +107,10 @@ int cmd_status(struct config *cfg, int argc, char **argv)
     for (int i = 0; i < PQntuples(r); i++) {
         char buf[80];
         const struct reg_key *k = eta ? reg_key_by_id(&db.snap.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
-        print_row(r, i, k ? eta_text(eta[k - db.snap.reg.keys], now, buf, sizeof buf) : "?");
+        /* A paused key sends nothing: the forecast (which assumes it does) is not shown. */
+        print_row(r, i, strcmp(PQgetvalue(r, i, 12), "t") == 0 ? "paused"
+                        : k ? eta_text(eta[k - db.snap.reg.keys], now, buf, sizeof buf)
+                            : "?");
     }
     if (eta) {
         free(eta);
