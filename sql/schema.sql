@@ -940,6 +940,36 @@ CREATE TABLE public.key_leases (
 
 
 --
+-- Name: operator_actions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.operator_actions (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    subject jsonb NOT NULL,
+    CONSTRAINT operator_actions_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text]))),
+    CONSTRAINT operator_actions_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
+    CONSTRAINT operator_actions_subject_check CHECK ((jsonb_typeof(subject) = 'object'::text))
+);
+
+
+--
+-- Name: operator_actions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.operator_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.operator_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: post_targets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1049,6 +1079,7 @@ CREATE TABLE public.provider_keys (
     webhook_fields jsonb,
     request_fields jsonb,
     enabled boolean DEFAULT true NOT NULL,
+    paused_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT provider_keys_base_url_check CHECK ((base_url ~ '^https?://'::text)),
     CONSTRAINT provider_keys_label_check CHECK ((label ~ '^[A-Za-z0-9][A-Za-z0-9_.-]*$'::text)),
@@ -1179,6 +1210,14 @@ ALTER TABLE ONLY public.attempts
 
 ALTER TABLE ONLY public.key_leases
     ADD CONSTRAINT key_leases_pkey PRIMARY KEY (group_id);
+
+
+--
+-- Name: operator_actions operator_actions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.operator_actions
+    ADD CONSTRAINT operator_actions_pkey PRIMARY KEY (id);
 
 
 --
