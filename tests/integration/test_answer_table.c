@@ -362,6 +362,11 @@ static void test_unconfirmed_exhausted_fails_after_max_attempts(void **state)
     struct drainfx f;
     char log_path[96];
     setup_logged(&f, 60, log_path, sizeof log_path);
+    /* Re-sent blindly only where the provider is known to honour the key:
+     * here every request (a lookup's GET too) answers 500, so a lookup
+     * could never decide (faults/test_unconfirmed covers that reading). */
+    pgt_exec(f.conn, "UPDATE providers SET lookup = '{\"idempotent\": true}' "
+                     "WHERE id = 'feedhorizon'");
     char *env[] = {"POSTPACE_UNCONFIRMED_RETRY_MS=300", "POSTPACE_MAX_ATTEMPTS=2", NULL};
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     assert_int_equal(sim_ctl_faults(&f.sim, "{\"error_ratio\":1}"), 0);
