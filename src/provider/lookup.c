@@ -1,7 +1,7 @@
 /*
  * DESIGN: the list is read liberally (the docs show no list body): the posts
  * are the body itself when it is an array, else the first array among a few
- * common member names; each post's fields are read with webhook/paths, so
+ * common member names; each post's fields are read with provider/paths, so
  * the same path grammar and the same per-provider override apply. Absence
  * is proven strictly (see lookup.h): a wrong "absent" posts twice, a wrong
  * "undecidable" only leaves a target for the operator.

@@ -16,7 +16,7 @@
  *
  * Members "post_id", "reference", "account", "type" (the status), and the
  * status names "published" and "failed" replace the built-in JSON paths read
- * in each listed post (webhook/paths.h, rooted at the post itself).
+ * in each listed post (provider/paths.h, rooted at the post itself).
  *
  * A listed post is ours when its reference is the key we sent (or the
  * target's own), else when its content is ours and its account is ours or
@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "webhook/paths.h"
+#include "provider/paths.h"
 
 struct lookup_config;
 

@@ -1,5 +1,5 @@
 /*
- * fields: the webhook field paths (src/webhook/paths.h) in force, per
+ * fields: the webhook field paths (src/provider/paths.h) in force, per
  * provider and per key, as the database configures them
  * (providers.webhook_fields, provider_keys.webhook_fields). Loaded by the
  * intake writer that also reloads the signing secrets; read by the HTTP
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "provider/provider_id.h"
-#include "webhook/paths.h"
+#include "provider/paths.h"
 
 struct whfields;
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the configurable path lookup (src/webhook/paths.c):
+ * libFuzzer target for the configurable path lookup (src/provider/paths.c):
  * both what an operator writes (providers.webhook_fields and a key's
  * override) and what a sender controls (the body). The input is three
  * '\n'-separated fields: the provider's config, the key's config (empty:
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "webhook/paths.h"
+#include "provider/paths.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "webhook/paths.h"
+#include "provider/paths.h"
 
 /* What a body should read as: NULL for a field that is absent. */
 struct expect {

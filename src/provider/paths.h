@@ -1,8 +1,9 @@
 /*
- * paths: where in a webhook's JSON body the event type, the provider's post
- * id, our reference (idempotency key) and the account are. The providers'
- * docs are silent on payloads, so each of the four is a list of JSON paths
- * tried in order, configured per provider in the database
+ * paths (a provider's dialect, read by the webhook intake and by the lookup
+ * of unconfirmed targets): where in a webhook's JSON body the event type,
+ * the provider's post id, our reference (idempotency key) and the account
+ * are. The providers' docs are silent on payloads, so each of the four is a
+ * list of JSON paths tried in order, configured per provider in the database
  * (providers.webhook_fields, overridden per key by
  * provider_keys.webhook_fields), with built-in defaults covering the names
  * posting APIs and Standard Webhooks senders commonly use. Type names map
@@ -16,8 +17,8 @@
  * Pure: a config is parsed once (per reload) and then only read, from any
  * number of threads.
  */
-#ifndef POSTPACE_WEBHOOK_PATHS_H
-#define POSTPACE_WEBHOOK_PATHS_H
+#ifndef POSTPACE_PROVIDER_PATHS_H
+#define POSTPACE_PROVIDER_PATHS_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -6,7 +6,7 @@
  * so loop threads read it without locks of its own (the intake swaps whole
  * configs; see src/webhook/secrets.c for the same scheme).
  */
-#include "webhook/paths.h"
+#include "provider/paths.h"
 
 #include <math.h>
 #include <stdio.h>
