@@ -15,12 +15,11 @@
 #include "provider/provider_id.h"
 #include "util/log.h"
 
-json_t *ctl_pause(PGconn *c, int prepared, const char *actor, int pause, const char *key,
-                  const char *provider, char *err, size_t errlen)
+json_t *ctl_pause(PGconn *c, const char *actor, int pause, const char *key, const char *provider,
+                  char *err, size_t errlen)
 {
     const char *params[] = {actor, pause ? "t" : "f", key, provider};
-    PGresult *r = prepared ? db_exec_named(c, "keys_pause", 4, params, err, errlen)
-                           : db_exec(c, "keys_pause", 4, params, err, errlen);
+    PGresult *r = db_exec(c, "keys_pause", 4, params, err, errlen);
     if (!r)
         return NULL;
     json_t *keys = json_array();
@@ -56,7 +55,7 @@ int cmd_pause(int pause, const char *conninfo, int argc, char **argv)
     if (!c)
         return 1;
     char err[512];
-    json_t *keys = ctl_pause(c, 0, "cli", pause, key, provider, err, sizeof err);
+    json_t *keys = ctl_pause(c, "cli", pause, key, provider, err, sizeof err);
     PQfinish(c);
     if (!keys) {
         log_error("cannot change the keys", LOG_STR("reason", err));

@@ -16,10 +16,10 @@
  * token's name). A paused key claims nothing from the scheduler's next turn
  * on, and keeps its lease and windows. Returns the keys named, as a JSON
  * array of {"id", "provider", "label", "paused"} (empty: none matched), or
- * NULL with err. `prepared`: run as a prepared statement (an API worker).
+ * NULL with err. A rare action: the statement is sent unprepared.
  */
-json_t *ctl_pause(PGconn *c, int prepared, const char *actor, int pause, const char *key,
-                  const char *provider, char *err, size_t errlen);
+json_t *ctl_pause(PGconn *c, const char *actor, int pause, const char *key, const char *provider,
+                  char *err, size_t errlen);
 
 /* postpace pause|resume --key K | --provider P | --all */
 int cmd_pause(int pause, const char *conninfo, int argc, char **argv);

@@ -88,7 +88,8 @@ int api_readyz(struct api *a, h2o_req_t *req)
 
 /* ---- authentication ---- */
 
-static int token_ok(const struct api *a, h2o_req_t *req)
+/* Which configured token the request carries (1 for the first), 0: none. */
+static size_t token_ok(const struct api *a, h2o_req_t *req)
 {
     static const char prefix[] = "bearer "; /* h2o_lcstris: the scheme is case-insensitive */
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
@@ -98,7 +99,7 @@ static int token_ok(const struct api *a, h2o_req_t *req)
     size_t n = sizeof prefix - 1;
     if (v.len <= n || !h2o_lcstris(v.base, n, prefix, n))
         return 0;
-    return api_tokens_match(&a->tokens, v.base + n, v.len - n);
+    return api_tokens_index(&a->tokens, v.base + n, v.len - n);
 }
 
 /*
@@ -107,10 +108,13 @@ static int token_ok(const struct api *a, h2o_req_t *req)
  * text (every route's parameters reach PostgreSQL as text, which refuses
  * invalid UTF-8 and NUL with an error that is not the client's to see).
  */
-static int authorized(const struct api *a, h2o_req_t *req)
+/* The request's token (1 for the first configured), after its query string
+ * is checked; 0 when it was answered (401 or 422). */
+static size_t authorized(const struct api *a, h2o_req_t *req)
 {
     char bad[64];
-    if (!token_ok(a, req)) {
+    size_t token = token_ok(a, req);
+    if (!token) {
         api_send_error(req, 401, "unauthorized",
                        a->tokens.n ? "a valid bearer token is required (Authorization: Bearer TOKEN)"
                                   : "the API is disabled: no tokens are configured",
@@ -124,7 +128,7 @@ static int authorized(const struct api *a, h2o_req_t *req)
                        details);
         return 0;
     }
-    return 1;
+    return token;
 }
 
 /* ---- request parts ---- */
@@ -373,4 +377,66 @@ int api_plan(struct api *a, h2o_req_t *req)
     }
     api_pool_submit(a->pool, req, api_work_plan, in, api_read_in_free);
     return 0;
+}
+
+/* ---- operator control ---- */
+
+/* POST /v1/keys/pause and /v1/keys/resume: {"key": ID|LABEL} | {"provider": P} | {"all": true}. */
+static int keys_pause(struct api *a, h2o_req_t *req, int pause)
+{
+    size_t token = authorized(a, req);
+    if (!token)
+        return 0;
+    json_t *body = json_loadb(req->entity.base, req->entity.len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(body)) {
+        json_decref(body);
+        bad_json(req);
+        return 0;
+    }
+    struct api_pause_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    const char *name;
+    json_t *v;
+    json_object_foreach(body, name, v) {
+        if (strcmp(name, "key") == 0 && json_is_string(v) && json_string_length(v) > 0)
+            in->key = xstrdup(json_string_value(v));
+        else if (strcmp(name, "provider") == 0 && json_is_string(v))
+            in->provider = xstrdup(json_string_value(v));
+        else if (strcmp(name, "all") == 0 && json_is_true(v))
+            in->all = 1;
+        else
+            api_detail(&details, name,
+                       strcmp(name, "key") == 0        ? "a key id or label"
+                       : strcmp(name, "provider") == 0 ? "a provider name"
+                       : strcmp(name, "all") == 0      ? "true, or leave it out"
+                                                       : "unknown field");
+    }
+    json_decref(body);
+    enum prov_id p;
+    if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
+        api_detail(&details, "provider", "unknown provider");
+    if (!details && !in->key && !in->provider && !in->all)
+        api_detail(&details, "key", "name the keys: key, provider, or all: true");
+    if (!details && in->all && (in->key || in->provider))
+        api_detail(&details, "all", "all takes no key or provider");
+    if (details) {
+        api_pause_in_free(in);
+        api_send_error(req, 422, "invalid_request", "the keys are not named right; details says how",
+                       details);
+        return 0;
+    }
+    in->pause = pause;
+    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
+    api_pool_submit(a->pool, req, api_work_pause, in, api_pause_in_free);
+    return 0;
+}
+
+int api_keys_pause(struct api *a, h2o_req_t *req)
+{
+    return keys_pause(a, req, 1);
+}
+
+int api_keys_resume(struct api *a, h2o_req_t *req)
+{
+    return keys_pause(a, req, 0);
 }

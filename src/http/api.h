@@ -49,5 +49,7 @@ int api_post_delete(struct api *a, h2o_req_t *req);  /* DELETE /v1/posts/{id} */
 int api_limits(struct api *a, h2o_req_t *req);       /* GET /v1/limits */
 int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
 int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
+int api_keys_pause(struct api *a, h2o_req_t *req);   /* POST /v1/keys/pause */
+int api_keys_resume(struct api *a, h2o_req_t *req);  /* POST /v1/keys/resume */
 
 #endif

@@ -102,6 +102,15 @@ void api_work_limits(PGconn *c, struct api_job *j);
 void api_work_plan(PGconn *c, struct api_job *j);
 void api_work_events(PGconn *c, struct api_job *j);
 
+/* POST /v1/keys/pause|resume (control.h). */
+struct api_pause_in {
+    char actor[64];         /* "api:token-N" */
+    char *key, *provider;   /* NULL: any */
+    int all, pause;
+};
+void api_pause_in_free(void *in);
+void api_work_pause(PGconn *c, struct api_job *j);
+
 /* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0, or -1 for
  * anything but a cursor this API could have made (a time outside util/rfc3339.h's range too). */
 char *api_cursor_encode(const char *us, const char *id);

@@ -32,6 +32,19 @@ void api_tokens_finish(struct api_tokens *t)
     OPENSSL_cleanse(t, sizeof *t);
 }
 
+size_t api_tokens_index(const struct api_tokens *t, const char *token, size_t len)
+{
+    unsigned char digest[API_TOKEN_DIGEST_LEN];
+    SHA256((const unsigned char *)token, len, digest);
+    size_t which = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        size_t hit = CRYPTO_memcmp(digest, t->digest[k], sizeof digest) == 0;
+        which |= hit * (k + 1); /* tokens are distinct, so at most one hits */
+    }
+    OPENSSL_cleanse(digest, sizeof digest);
+    return which;
+}
+
 int api_tokens_match(const struct api_tokens *t, const char *token, size_t len)
 {
     unsigned char digest[API_TOKEN_DIGEST_LEN];

@@ -30,4 +30,9 @@ void api_tokens_finish(struct api_tokens *t);
  */
 int api_tokens_match(const struct api_tokens *t, const char *token, size_t len);
 
+/* Which configured token `token` is (1 for the first listed), 0 for none: the
+ * same compares as api_tokens_match, with no early exit. Names the actor of an
+ * operator action ("api:token-2") without keeping the token. */
+size_t api_tokens_index(const struct api_tokens *t, const char *token, size_t len);
+
 #endif

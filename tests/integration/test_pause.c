@@ -122,11 +122,80 @@ static void test_bad_usage_is_named(void **state)
     drainfx_teardown(&f);
 }
 
+/* POSTs a JSON body to daemon 0's route with a bearer token (NULL: none). */
+static long post(struct drainfx *f, const char *path, const char *token, const char *json,
+                 char *out, size_t size)
+{
+    char url[128], auth[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->ports[0], path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token ? token : "");
+    const char *headers[] = {"Content-Type: application/json", token ? auth : NULL, NULL};
+    return http_request("POST", url, headers, json, strlen(json), out, size);
+}
+
+static void test_the_api_pauses_and_resumes_and_names_bad_requests(void **state)
+{
+    (void)state;
+    struct drainfx f;
+    assert_int_equal(drainfx_setup(&f), 0);
+    char *env[] = {"POSTPACE_API_TOKENS=token-one-0123456789 token-two-0123456789", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    char body[4096];
+    assert_int_equal(post(&f, "/v1/keys/pause", "token-two-0123456789", "{\"provider\": \"jestha\"}", body,
+                          sizeof body),
+                     200);
+    assert_non_null(strstr(body, "\"label\":\"je\""));
+    assert_non_null(strstr(body, "\"paused\":true"));
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM provider_keys WHERE label = 'je' "
+                                       "AND paused_at IS NOT NULL"),
+                     1);
+    /* The actor is the token's place in api_tokens, never the token. */
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions WHERE actor = "
+                                       "'api:token-2' AND action = 'pause' AND "
+                                       "subject->>'provider' = 'jestha'"),
+                     1);
+    assert_int_equal(post(&f, "/v1/keys/resume", "token-one-0123456789", "{\"key\": \"je\"}", body,
+                          sizeof body),
+                     200);
+    assert_non_null(strstr(body, "\"paused\":false"));
+
+    /* Bad requests are named, and change nothing. */
+    const struct {
+        const char *json, *field;
+        long status;
+    } bad[] = {
+        {"{}", "\"key\"", 422},
+        {"{\"provider\": \"nope\"}", "\"provider\"", 422},
+        {"{\"key\": 5}", "\"key\"", 422},
+        {"{\"all\": true, \"key\": \"je\"}", "\"all\"", 422},
+        {"{\"bogus\": 1, \"all\": true}", "\"bogus\"", 422},
+        {"[1]", "malformed_json", 400},
+        {"{\"key\": \"nosuch\"}", "no enabled key matches", 404},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        long st = post(&f, "/v1/keys/pause", "token-one-0123456789", bad[i].json, body, sizeof body);
+        if (st != bad[i].status || !strstr(body, bad[i].field))
+            fprintf(stderr, "pause %s: %ld %s\n", bad[i].json, st, body);
+        assert_int_equal(st, bad[i].status);
+        assert_non_null(strstr(body, bad[i].field));
+    }
+    assert_int_equal(post(&f, "/v1/keys/pause", NULL, "{\"all\": true}", body, sizeof body), 401);
+    assert_int_equal(post(&f, "/v1/keys/pause", "wrong", "{\"all\": true}", body, sizeof body),
+                     401);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM provider_keys WHERE paused_at IS NOT "
+                                       "NULL"),
+                     0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions"), 2);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    drainfx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pause_stops_a_key_mid_drain_and_resume_drains_it),
         cmocka_unit_test(test_bad_usage_is_named),
+        cmocka_unit_test(test_the_api_pauses_and_resumes_and_names_bad_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
