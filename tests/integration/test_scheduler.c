@@ -244,9 +244,11 @@ static void test_shared_key_adapts_from_rate_limit_headers(void **state)
 static void test_a_request_waiting_for_its_slot_is_put_back_at_stop(void **state)
 {
     struct drainfx f;
-    /* Real time: Jestha's 10 posts per minute allow one send every ~6 s. */
+    /* Real time: Jestha's 10 posts per minute allow one send every ~6 s, so
+     * the second request waits armed well past the 2 s shutdown grace
+     * (which lets the HTTP side close its connections cleanly). */
     assert_int_equal(drainfx_setup_scaled(&f, 1), 0);
-    char *env[] = {"POSTPACE_CLAIM_AHEAD_MS=10000", "POSTPACE_SHUTDOWN_GRACE_MS=0", NULL};
+    char *env[] = {"POSTPACE_CLAIM_AHEAD_MS=10000", "POSTPACE_SHUTDOWN_GRACE_MS=2000", NULL};
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     drainfx_posts(&f, "je", 2, "{main}", 0);
     /* The first answered, the second claimed and waiting for its slot. */

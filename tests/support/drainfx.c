@@ -155,8 +155,10 @@ static void check_log(const struct proc *p)
     char *text = xstrndup(p->out, (size_t)(last - p->out) + 1), err[512];
     int rc = lf_check_text(text, err, sizeof err);
     free(text);
-    if (rc < 0)
+    if (rc < 0) { /* the whole log: a sanitizer's report says why */
+        fprintf(stderr, "drainfx: the daemon's log:\n%.*s\n", (int)p->len, p->out);
         fail_msg("drainfx: a daemon's log is not logfmt: %s", err);
+    }
 }
 
 int drainfx_stop(struct drainfx *f, int i, int hard)
