@@ -217,12 +217,15 @@ static long naive(const struct profile *p, const char *base, double seconds, lon
 }
 
 /* Just before the binding window turns over, about `seconds` after `first`,
- * and at least half a window after it. */
+ * and at least half a window after it: for a clock-aligned window the last
+ * millisecond of its period (a paced period spends its budget up to its
+ * end, less the skew margin), for a rolling one 50 ms before a whole number
+ * of windows since the first send. */
 static double run_end(const struct profile *p, double first, int seconds)
 {
     double period = p->period_ms / 1000.0, end;
     if (p->fixed) {
-        end = floor((first + seconds) / period) * period - 0.05;
+        end = floor((first + seconds) / period) * period - 0.001;
         while (end < first + period / 2)
             end += period;
     } else {
@@ -266,9 +269,17 @@ static int run_profile(const struct profile *p, int seconds)
     double until = run_end(p, first, seconds);
     while (now_s() < until)
         usleep((useconds_t)(1e6 * (until - now_s() > 0.5 ? 0.5 : until - now_s() + 0.001)));
+    /* Counted from the sends postpace recorded before the end, answered 2xx
+     * (once the last answers are in), not from the simulator's total at the
+     * moment it is read, which a send of the next period could reach first. */
+    usleep(500 * 1000);
     json_t *st = sim_ctl_stats(&f.sim);
     double end = until;
-    long created = sim_ctl_total(st, "created");
+    char count_sql[256];
+    snprintf(count_sql, sizeof count_sql,
+             "SELECT count(*) FROM attempts WHERE outcome = 'ok' AND sent_at < to_timestamp(%.3f)",
+             end);
+    long created = drainfx_count(&f, count_sql);
     long limited = sim_ctl_total(st, "rate_limited"), dups = sim_ctl_total(st, "duplicates");
     json_decref(st);
     drainfx_stop(&f, 0, 0);
