@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "db/db.h"
-#include "plan/cli.h"
+#include "util/cli.h"
 #include "provider/provider_id.h"
 #include "util/log.h"
 
@@ -36,21 +36,21 @@ int cmd_pause(int pause, const char *conninfo, int argc, char **argv)
 {
     const char *cmd = pause ? "pause" : "resume", *key = NULL, *provider = NULL;
     int all = 0;
-    const struct pcli_flag flags[] = {
+    const struct cli_flag flags[] = {
         {"key", 1, &key, NULL},
         {"provider", 1, &provider, NULL},
         {"all", 0, NULL, &all},
     };
-    int rc = pcli_parse(cmd, flags, sizeof flags / sizeof flags[0], argc, argv);
+    int rc = cli_parse(cmd, flags, sizeof flags / sizeof flags[0], argc, argv);
     if (rc)
         return rc;
     enum prov_id p;
     if (provider && prov_parse(provider, strlen(provider), &p) != 0)
-        return pcli_usage_error("--provider: unknown provider \"%s\"", provider);
+        return cli_usage_error("--provider: unknown provider \"%s\"", provider);
     if (!key && !provider && !all)
-        return pcli_usage_error("%s: name the keys: --key ID|LABEL, --provider P, or --all", cmd);
+        return cli_usage_error("%s: name the keys: --key ID|LABEL, --provider P, or --all", cmd);
     if (all && (key || provider))
-        return pcli_usage_error("%s: --all takes no --key or --provider", cmd);
+        return cli_usage_error("%s: --all takes no --key or --provider", cmd);
     PGconn *c = db_connect_logged(conninfo);
     if (!c)
         return 1;

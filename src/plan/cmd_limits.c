@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "plan/cli.h"
+#include "util/cli.h"
 #include "plan/view.h"
 #include "plan/commands.h"
 
@@ -34,16 +34,16 @@ struct shown {
 static int parse_args(struct limits_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
-    const struct pcli_flag flags[] = {
+    const struct cli_flag flags[] = {
         {"provider", 1, &a->provider, NULL},
         {"key", 1, &a->key, NULL},
         {"json", 0, NULL, &a->json},
     };
-    int rc = pcli_parse("limits", flags, sizeof flags / sizeof flags[0], argc, argv);
+    int rc = cli_parse("limits", flags, sizeof flags / sizeof flags[0], argc, argv);
     if (rc)
         return rc;
     if (a->provider && prov_parse(a->provider, strlen(a->provider), &a->prov) != 0)
-        return pcli_usage_error("--provider: unknown provider \"%s\"", a->provider);
+        return cli_usage_error("--provider: unknown provider \"%s\"", a->provider);
     return 0;
 }
 
@@ -215,7 +215,7 @@ json_t *cmd_limits_json(const struct plan_view *db, const char *provider, const 
 static int show(const struct plan_view *db, const struct limits_args *a, uint64_t now)
 {
     if (a->key && count_selected(db, a) == 0)
-        return pcli_usage_error("--key: no enabled key \"%s\"%s%s", a->key,
+        return cli_usage_error("--key: no enabled key \"%s\"%s%s", a->key,
                                 a->provider ? " of provider " : "", a->provider ? a->provider : "");
     if (a->json) {
         json_t *root = cmd_limits_json(db, a->provider, a->key, now);

@@ -13,7 +13,7 @@
 
 #include "clock.h"
 #include "db/db.h"
-#include "plan/cli.h"
+#include "util/cli.h"
 #include "plan/view.h"
 #include "plan/commands.h"
 #include "util/rfc3339.h"
@@ -47,18 +47,18 @@ static int parse_time_flag(const char *flag, const char *v, uint64_t *ms)
         *ms = (uint64_t)(us / 1000);
         return 0;
     }
-    return pcli_usage_error("--%s: \"%s\": %s", flag, v, rfc3339_strerror(e));
+    return cli_usage_error("--%s: \"%s\": %s", flag, v, rfc3339_strerror(e));
 }
 
 static int parse_args(int argc, char **argv, uint64_t now, struct plan_args *a, struct plan_opts *o)
 {
     memset(a, 0, sizeof *a);
-    const struct pcli_flag flags[] = {
+    const struct cli_flag flags[] = {
         {"from", 1, &a->from, NULL},
         {"to", 1, &a->to, NULL},
         {"json", 0, NULL, &a->json},
     };
-    int rc = pcli_parse("plan", flags, sizeof flags / sizeof flags[0], argc, argv);
+    int rc = cli_parse("plan", flags, sizeof flags / sizeof flags[0], argc, argv);
     o->now_ms = o->from_ms = now;
     if (rc || (a->from && (rc = parse_time_flag("from", a->from, &o->from_ms))))
         return rc;
@@ -66,7 +66,7 @@ static int parse_args(int argc, char **argv, uint64_t now, struct plan_args *a, 
     if (a->to && (rc = parse_time_flag("to", a->to, &o->to_ms)))
         return rc;
     if (o->to_ms <= o->from_ms)
-        return pcli_usage_error("--to: must be later than --from");
+        return cli_usage_error("--to: must be later than --from");
     return 0;
 }
 

@@ -1,16 +1,17 @@
 /*
- * cli (plan module, private to the `plan` and `limits` commands): their flag
- * parsing. Runs on the main thread of a one-shot command. What they read
- * from the database is a plan_view (plan/view.h).
+ * cli: the flag parsing of the one-shot commands that take flags of their own
+ * (`plan`, `limits`, `pause`, `resume`; main.c passes them through). Runs on
+ * the main thread of a one-shot command; reports bad usage in main.c's words,
+ * with its exit status 2.
  */
-#ifndef POSTPACE_PLAN_CLI_H
-#define POSTPACE_PLAN_CLI_H
+#ifndef POSTPACE_UTIL_CLI_H
+#define POSTPACE_UTIL_CLI_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* One flag a command takes: "--name value", "--name=value", or a switch. */
-struct pcli_flag {
+struct cli_flag {
     const char *name; /* without the dashes */
     int takes_value;
     const char **value; /* takes_value: where the value goes */
@@ -22,10 +23,10 @@ struct pcli_flag {
  * ("postpace: --bogus: unknown flag (see `postpace help`)") and returns 2;
  * else 0.
  */
-int pcli_parse(const char *cmd, const struct pcli_flag *flags, size_t nflags, int argc,
+int cli_parse(const char *cmd, const struct cli_flag *flags, size_t nflags, int argc,
                char **argv);
 
 /* Prints "postpace: MSG (see `postpace help`)" and returns 2. */
-int pcli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
