@@ -19,7 +19,7 @@
 struct lookup_config {
     int idempotent;
     long page_size; /* a list shorter than this is whole; 0: unknown */
-    char *path;
+    char *path, *route;
     struct whpath_config *paths;
 };
 
@@ -69,6 +69,7 @@ struct lookup_config *lookup_config_create(const char *json, char *err, size_t e
     struct lookup_config *c = xcalloc(1, sizeof *c);
     c->idempotent = idem && json_is_true(idem);
     c->path = path && json_is_string(path) ? xstrdup(json_string_value(path)) : NULL;
+    c->route = c->path ? xasprintf("GET %s", c->path) : NULL;
     c->page_size = json_is_integer(page) ? (long)json_integer_value(page) : 0;
     json_object_del(o, "page_size");
     json_object_del(o, "path");
@@ -89,7 +90,7 @@ void lookup_config_destroy(struct lookup_config *c)
     if (!c)
         return;
     whpath_config_destroy(c->paths);
-    free(c->path);
+    free(c->path), free(c->route);
     free(c);
 }
 
@@ -101,6 +102,11 @@ int lookup_idempotent(const struct lookup_config *c)
 const char *lookup_path(const struct lookup_config *c)
 {
     return c->path;
+}
+
+const char *lookup_route(const struct lookup_config *c)
+{
+    return c->route;
 }
 
 /* The array of posts in a list body, or NULL. */

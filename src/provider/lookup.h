@@ -43,8 +43,10 @@ struct lookup_config *lookup_config_create(const char *json, char *err, size_t e
 void lookup_config_destroy(struct lookup_config *c);
 
 int lookup_idempotent(const struct lookup_config *c);
-/* The list-posts route, or NULL: none known. */
+/* The list-posts route, or NULL: none known; lookup_route is the same as
+ * the limiter names it ("GET /posts"). */
 const char *lookup_path(const struct lookup_config *c);
+const char *lookup_route(const struct lookup_config *c);
 
 /* One target looked for. */
 struct lookup_want {

@@ -562,11 +562,8 @@ static uint64_t feed_limiter(struct scheduler *s, struct flight *f, long status,
     struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
     if (!k)
         return 0;
-    struct lim_req req;
-    if (f->job)
-        reg_request(k, f->route, 0, 0, &req);
-    else
-        reg_request(k, f->route, (uint32_t)f->n, 1, &req);
+    struct lim_req req; /* a lookup names no account and creates nothing */
+    reg_request(k, f->route, f->job ? 0 : (uint32_t)f->n, f->job ? 0 : 1, &req);
     f->fb.status = (int)status;
     f->fb.reset_kind = s->reg.providers[f->provider].reset_kind;
     lim_apply_feedback(s->reg.limits, &req, &f->fb, now);
@@ -769,10 +766,8 @@ static void reconcile(struct scheduler *s, uint64_t now)
         const struct lookup_config *lc = k ? s->reg.providers[k->provider].lookup : NULL;
         if (!lc || lookup_idempotent(lc) || !lookup_path(lc) || s->state[k - s->reg.keys].looking)
             continue;
-        char route[300];
-        snprintf(route, sizeof route, "GET %s", lookup_path(lc));
         struct lim_req req;
-        reg_request(k, route, 0, 0, &req);
+        reg_request(k, lookup_route(lc), 0, 0, &req);
         if (lim_next_slot(s->reg.limits, &req, now) <= now)
             db_col_push_i64(&look, k->id);
     }
@@ -969,16 +964,21 @@ static void unsend(struct scheduler *s, struct flight *f, const char *why)
  * taught the limiter a block or a lower Remaining. Returns 0 when it left
  * (or never will: settled), else the slot it must wait for now.
  */
+/* An armed request that will never leave: put back unsent (unsend). */
+static uint64_t drop_unsent(struct scheduler *s, struct pending *p, const char *why)
+{
+    unsend(s, p->f, why);
+    pub_free(p->f);
+    p->f = NULL;
+    return 0;
+}
+
 static uint64_t fire(struct scheduler *s, struct pending *p)
 {
     struct flight *f = p->f;
     struct reg_key *k = reg_key_by_id(&s->reg, f->key_id);
-    if (!k) {
-        p->f = NULL;
-        unsend(s, f, "not sent: the key was removed before its slot");
-        pub_free(f);
-        return 0;
-    }
+    if (!k)
+        return drop_unsent(s, p, "not sent: the key was removed before its slot");
     /* Counted from when it really leaves, so the provider never sees it
      * later than the limiter assumed; unless the windows were rebuilt from
      * attempts meanwhile, which counted it already (at fire_ms). */
@@ -987,12 +987,8 @@ static uint64_t fire(struct scheduler *s, struct pending *p)
     uint64_t now = now_ms(s);
     if (p->rebuilds == s->rebuilds) {
         uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
-        if (slot == LIM_NEVER) {
-            p->f = NULL;
-            unsend(s, f, "not sent: a quota ran out before its slot");
-            pub_free(f);
-            return 0;
-        }
+        if (slot == LIM_NEVER)
+            return drop_unsent(s, p, "not sent: a quota ran out before its slot");
         if (slot > now)
             return slot;
         lim_commit(s->reg.limits, &req, now);
@@ -1025,7 +1021,7 @@ static void arm(struct scheduler *s, struct pending *p)
 
 static void disarm(struct scheduler *s, struct pending *p)
 {
-    struct reg_key *k = reg_key_by_id(&s->reg, p->f ? p->f->key_id : 0);
+    struct reg_key *k = reg_key_by_id(&s->reg, p->f->key_id);
     if (k && group_state(s, k)->armed > 0)
         group_state(s, k)->armed--;
 }
