@@ -138,7 +138,8 @@ CREATE TABLE operator_actions (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at      timestamptz NOT NULL DEFAULT now(),
     actor   text NOT NULL CHECK (length(actor) BETWEEN 1 AND 200),
-    action  text NOT NULL CHECK (action IN ('pause', 'resume')),
+    action  text NOT NULL CHECK (action IN ('pause', 'resume', 'replay', 'subscribe',
+                                           'unsubscribe')),
     -- What it named (a key, a provider) and the ids it touched.
     subject jsonb NOT NULL CHECK (jsonb_typeof(subject) = 'object')
 );
@@ -358,6 +359,62 @@ CREATE INDEX webhook_events_pending_ref ON webhook_events (reference) WHERE appl
 CREATE INDEX webhook_events_pending_post ON webhook_events (provider_post_id) WHERE applied_at IS NULL;
 CREATE INDEX webhook_events_pending_received
     ON webhook_events (received_at, provider, event_id) WHERE applied_at IS NULL;
+
+
+-- Outgoing webhooks to the application (README "Outgoing webhooks"). A
+-- subscription names a URL, where its Standard Webhooks signing secret lives
+-- ('env:NAME' or 'file:/path' holding "whsec_<base64>"; never the secret),
+-- the event types it wants (empty: every type), and optionally one provider
+-- or one key whose events alone it wants.
+CREATE TABLE subscriptions (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    url         text NOT NULL CHECK (url ~ '^https?://[^[:space:]]+$'),
+    secret_ref  text NOT NULL CHECK (secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'),
+    event_types text[] NOT NULL DEFAULT '{}'
+                CHECK (event_types <@ ARRAY['post.published', 'post.failed', 'post.unconfirmed',
+                                            'post.expired', 'key.paused',
+                                            'key.quota_exhausted']::text[]),
+    provider    text REFERENCES providers,
+    key_id      bigint REFERENCES provider_keys ON DELETE CASCADE,
+    enabled     boolean NOT NULL DEFAULT true,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- The outbox: one row per event per subscription that wants it, written by
+-- the very statement that made the event (a target's status change, a key's
+-- pause), so an event is delivered if and only if its change committed. The
+-- dispatcher (src/outbox/) posts it, signed, until the subscriber answers
+-- 2xx (delivered) or its retry period is over (dead: listed, and replayed by
+-- `postpace deliveries replay`, which restarts the period at retry_from).
+-- Its id is the delivery's webhook-id: stable across retries.
+--
+-- subscription_id is not a foreign key: each check would take a key-share
+-- lock on the subscription's row, shared by every writer of every event (a
+-- multixact per batch at intake). A deleted subscription takes its rows
+-- with it (postpace_subscriptions_drop).
+CREATE TABLE outbox (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subscription_id bigint NOT NULL,
+    event_type      text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    key_id          bigint,
+    post_id         bigint,
+    target_id       bigint,
+    data            jsonb NOT NULL CHECK (jsonb_typeof(data) = 'object'),
+    state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    retry_from      timestamptz NOT NULL DEFAULT now(),
+    last_status     integer,
+    last_error      text,
+    delivered_at    timestamptz,
+    due_at          timestamptz
+        GENERATED ALWAYS AS (CASE WHEN state = 'pending' THEN next_attempt_at END) STORED
+);
+-- What the dispatcher claims; dead letters to list; a post's deliveries.
+CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+CREATE INDEX outbox_post ON outbox (post_id) WHERE post_id IS NOT NULL;
 
 
 -- ===========================================================================
@@ -1218,6 +1275,111 @@ BEGIN
 END $$;
 
 
+-- ---------------------------------------------------------------------------
+-- Status changes, announced: NOTIFY and the outbox
+-- ---------------------------------------------------------------------------
+
+-- Every target status change, announced once per statement on channel
+-- postpace_status: a JSON array of {target_id, post_id, external_id,
+-- account, provider_post_id, old, new}, delivered at commit (README
+-- "Status notifications"). PostgreSQL refuses a payload of 8,000 bytes or
+-- more, so a statement that moves many targets sends several arrays, each
+-- under 7,000 bytes (one item over 1,000 bytes goes without its free-text
+-- ids, "truncated": true). `SET postpace.status_notify = off` (per session,
+-- role or database) silences it: a NOTIFY serialises the commits of the
+-- transactions that send one.
+--
+-- Then the outbox: one row per post.published / failed / unconfirmed /
+-- expired event per enabled subscription that wants it; skipped at the cost
+-- of one probe when there is none.
+CREATE FUNCTION postpace_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('postpace.status_notify', true), '') <> 'off' THEN
+        PERFORM pg_notify('postpace_status', '[' || string_agg(item, ',' ORDER BY id) || ']')
+           FROM (SELECT id, item, sum(length(item) + 1) OVER (ORDER BY id) AS upto
+                   FROM (SELECT c.id,
+                                CASE WHEN length(c.full_item) <= 1000 THEN c.full_item
+                                     ELSE json_build_object('target_id', c.id, 'post_id', c.post_id,
+                                                            'old', c.old, 'new', c.new,
+                                                            'truncated', true)::text
+                                END AS item
+                           FROM (SELECT n.id, n.post_id, o.status AS old, n.status AS new,
+                                        json_build_object('target_id', n.id, 'post_id', n.post_id,
+                                                          'external_id', p.external_id,
+                                                          'account', n.account_id,
+                                                          'provider_post_id', n.provider_post_id,
+                                                          'old', o.status, 'new', n.status)::text
+                                            AS full_item
+                                   FROM new_rows n
+                                   JOIN old_rows o ON o.id = n.id
+                                   LEFT JOIN posts p ON p.id = n.post_id
+                                  WHERE n.status <> o.status) c) i) s
+          GROUP BY (upto - 1) / 6000;
+    END IF;
+    IF EXISTS (SELECT 1 FROM subscriptions WHERE enabled) THEN
+        INSERT INTO outbox (subscription_id, event_type, key_id, post_id, target_id, data)
+        SELECT s.id, e.type, e.provider_key_id, e.post_id, e.id,
+               jsonb_build_object('target_id', e.id, 'post_id', e.post_id,
+                                  'external_id', p.external_id, 'provider', k.provider,
+                                  'key', k.label, 'account', e.account_id,
+                                  'provider_post_id', e.provider_post_id,
+                                  'status', e.status, 'previous_status', e.old,
+                                  'error', e.last_error)
+          FROM (SELECT n.*, o.status AS old, 'post.' || n.status AS type
+                  FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE n.status <> o.status
+                   AND n.status IN ('published', 'failed', 'unconfirmed', 'expired')) e
+          JOIN provider_keys k ON k.id = e.provider_key_id
+          LEFT JOIN posts p ON p.id = e.post_id
+          JOIN subscriptions s
+            ON s.enabled
+           AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))
+           AND (s.provider IS NULL OR s.provider = k.provider)
+           AND (s.key_id IS NULL OR s.key_id = e.provider_key_id);
+        IF FOUND THEN
+            PERFORM pg_notify('postpace_outbox', '');
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- An event about a key (key.paused, key.quota_exhausted) into the outbox,
+-- for each enabled subscription that wants it. Returns how many rows.
+CREATE FUNCTION postpace_key_event(p_key bigint, p_type text, p_data jsonb) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO outbox (subscription_id, event_type, key_id, data)
+    SELECT s.id, p_type, k.id,
+           jsonb_build_object('key_id', k.id, 'provider', k.provider, 'key', k.label) || p_data
+      FROM provider_keys k
+      JOIN subscriptions s
+        ON s.enabled
+       AND (cardinality(s.event_types) = 0 OR p_type = ANY (s.event_types))
+       AND (s.provider IS NULL OR s.provider = k.provider)
+       AND (s.key_id IS NULL OR s.key_id = k.id)
+     WHERE k.id = p_key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM pg_notify('postpace_outbox', '');
+    END IF;
+    RETURN n;
+END $$;
+
+CREATE FUNCTION postpace_keys_paused() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM postpace_key_event(NEW.id, 'key.paused', jsonb_build_object('paused_at', NEW.paused_at));
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION postpace_subscriptions_drop() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM outbox WHERE subscription_id IN (SELECT id FROM old_rows);
+    RETURN NULL;
+END $$;
+
+
 -- ===========================================================================
 -- Triggers
 --
@@ -1281,6 +1443,9 @@ CREATE TRIGGER post_targets_apply_pending_update AFTER UPDATE ON post_targets
 CREATE TRIGGER post_targets_release_events AFTER DELETE ON post_targets
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION postpace_targets_release_events();
+CREATE TRIGGER post_targets_status_changed AFTER UPDATE ON post_targets
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION postpace_status_changed();
 
 -- provider_keys.
 CREATE TRIGGER provider_keys_check_plan BEFORE INSERT OR UPDATE OF provider, plan ON provider_keys
@@ -1293,6 +1458,14 @@ CREATE TRIGGER provider_keys_check_delete AFTER DELETE ON provider_keys
     FOR EACH STATEMENT EXECUTE FUNCTION postpace_keys_check_delete();
 CREATE TRIGGER provider_keys_truncate_check AFTER TRUNCATE ON provider_keys
     FOR EACH STATEMENT EXECUTE FUNCTION postpace_truncate_check();
+CREATE TRIGGER provider_keys_paused AFTER UPDATE OF paused_at ON provider_keys
+    FOR EACH ROW WHEN (OLD.paused_at IS NULL AND NEW.paused_at IS NOT NULL)
+    EXECUTE FUNCTION postpace_keys_paused();
+
+-- subscriptions.
+CREATE TRIGGER subscriptions_drop AFTER DELETE ON subscriptions
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION postpace_subscriptions_drop();
 
 -- providers.
 CREATE TRIGGER providers_keep_events_delete AFTER DELETE ON providers

@@ -222,6 +222,34 @@ $$;
 
 
 --
+-- Name: postpace_key_event(bigint, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_key_event(p_key bigint, p_type text, p_data jsonb) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    INSERT INTO outbox (subscription_id, event_type, key_id, data)
+    SELECT s.id, p_type, k.id,
+           jsonb_build_object('key_id', k.id, 'provider', k.provider, 'key', k.label) || p_data
+      FROM provider_keys k
+      JOIN subscriptions s
+        ON s.enabled
+       AND (cardinality(s.event_types) = 0 OR p_type = ANY (s.event_types))
+       AND (s.provider IS NULL OR s.provider = k.provider)
+       AND (s.key_id IS NULL OR s.key_id = k.id)
+     WHERE k.id = p_key;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM pg_notify('postpace_outbox', '');
+    END IF;
+    RETURN n;
+END $$;
+
+
+--
 -- Name: postpace_key_lookup(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -289,6 +317,19 @@ BEGIN
         PERFORM postpace_refuse_missing('update or delete', 'provider_keys', 'posts_provider_key_id_fkey',
             format('Key (id)=(%s) is still referenced from table "posts".', OLD.id));
     END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_keys_paused(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_keys_paused() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM postpace_key_event(NEW.id, 'key.paused', jsonb_build_object('paused_at', NEW.paused_at));
     RETURN NULL;
 END $$;
 
@@ -558,6 +599,64 @@ END $$;
 
 
 --
+-- Name: postpace_status_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_status_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF coalesce(current_setting('postpace.status_notify', true), '') <> 'off' THEN
+        PERFORM pg_notify('postpace_status', '[' || string_agg(item, ',' ORDER BY id) || ']')
+           FROM (SELECT id, item, sum(length(item) + 1) OVER (ORDER BY id) AS upto
+                   FROM (SELECT c.id,
+                                CASE WHEN length(c.full_item) <= 1000 THEN c.full_item
+                                     ELSE json_build_object('target_id', c.id, 'post_id', c.post_id,
+                                                            'old', c.old, 'new', c.new,
+                                                            'truncated', true)::text
+                                END AS item
+                           FROM (SELECT n.id, n.post_id, o.status AS old, n.status AS new,
+                                        json_build_object('target_id', n.id, 'post_id', n.post_id,
+                                                          'external_id', p.external_id,
+                                                          'account', n.account_id,
+                                                          'provider_post_id', n.provider_post_id,
+                                                          'old', o.status, 'new', n.status)::text
+                                            AS full_item
+                                   FROM new_rows n
+                                   JOIN old_rows o ON o.id = n.id
+                                   LEFT JOIN posts p ON p.id = n.post_id
+                                  WHERE n.status <> o.status) c) i) s
+          GROUP BY (upto - 1) / 6000;
+    END IF;
+    IF EXISTS (SELECT 1 FROM subscriptions WHERE enabled) THEN
+        INSERT INTO outbox (subscription_id, event_type, key_id, post_id, target_id, data)
+        SELECT s.id, e.type, e.provider_key_id, e.post_id, e.id,
+               jsonb_build_object('target_id', e.id, 'post_id', e.post_id,
+                                  'external_id', p.external_id, 'provider', k.provider,
+                                  'key', k.label, 'account', e.account_id,
+                                  'provider_post_id', e.provider_post_id,
+                                  'status', e.status, 'previous_status', e.old,
+                                  'error', e.last_error)
+          FROM (SELECT n.*, o.status AS old, 'post.' || n.status AS type
+                  FROM new_rows n JOIN old_rows o ON o.id = n.id
+                 WHERE n.status <> o.status
+                   AND n.status IN ('published', 'failed', 'unconfirmed', 'expired')) e
+          JOIN provider_keys k ON k.id = e.provider_key_id
+          LEFT JOIN posts p ON p.id = e.post_id
+          JOIN subscriptions s
+            ON s.enabled
+           AND (cardinality(s.event_types) = 0 OR e.type = ANY (s.event_types))
+           AND (s.provider IS NULL OR s.provider = k.provider)
+           AND (s.key_id IS NULL OR s.key_id = e.provider_key_id);
+        IF FOUND THEN
+            PERFORM pg_notify('postpace_outbox', '');
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: postpace_store_events(text[], text[], text[], text[], text[], text[], text[], text[], bigint[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -691,6 +790,19 @@ END $$;
 --
 
 COMMENT ON FUNCTION public.postpace_store_events(p_providers text[], p_event_ids text[], p_types text[], p_payloads text[], p_references text[], p_post_ids text[], p_account_ids text[], p_raw_types text[], p_key_ids bigint[]) IS 'Intake''s fast path. It inlines the match rule of postpace_match_targets (in its lock statement) and the settle rule of postpace_settle_targets (one event per target, and the general way): change them together; tests/integration/test_schema.c holds them in line.';
+
+
+--
+-- Name: postpace_subscriptions_drop(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_subscriptions_drop() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM outbox WHERE subscription_id IN (SELECT id FROM old_rows);
+    RETURN NULL;
+END $$;
 
 
 --
@@ -949,7 +1061,7 @@ CREATE TABLE public.operator_actions (
     actor text NOT NULL,
     action text NOT NULL,
     subject jsonb NOT NULL,
-    CONSTRAINT operator_actions_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text]))),
+    CONSTRAINT operator_actions_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text, 'replay'::text, 'subscribe'::text, 'unsubscribe'::text]))),
     CONSTRAINT operator_actions_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
     CONSTRAINT operator_actions_subject_check CHECK ((jsonb_typeof(subject) = 'object'::text))
 );
@@ -961,6 +1073,51 @@ CREATE TABLE public.operator_actions (
 
 ALTER TABLE public.operator_actions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.operator_actions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.outbox (
+    id bigint NOT NULL,
+    subscription_id bigint NOT NULL,
+    event_type text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    key_id bigint,
+    post_id bigint,
+    target_id bigint,
+    data jsonb NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    retry_from timestamp with time zone DEFAULT now() NOT NULL,
+    last_status integer,
+    last_error text,
+    delivered_at timestamp with time zone,
+    due_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (state = 'pending'::text) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    CONSTRAINT outbox_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT outbox_data_check CHECK ((jsonb_typeof(data) = 'object'::text)),
+    CONSTRAINT outbox_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'dead'::text])))
+);
+
+
+--
+-- Name: outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.outbox_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -1188,6 +1345,39 @@ CREATE TABLE public.schema_migrations (
 
 
 --
+-- Name: subscriptions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.subscriptions (
+    id bigint NOT NULL,
+    url text NOT NULL,
+    secret_ref text NOT NULL,
+    event_types text[] DEFAULT '{}'::text[] NOT NULL,
+    provider text,
+    key_id bigint,
+    enabled boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT subscriptions_event_types_check CHECK ((event_types <@ ARRAY['post.published'::text, 'post.failed'::text, 'post.unconfirmed'::text, 'post.expired'::text, 'key.paused'::text, 'key.quota_exhausted'::text])),
+    CONSTRAINT subscriptions_secret_ref_check CHECK ((secret_ref ~ '^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$'::text)),
+    CONSTRAINT subscriptions_url_check CHECK ((url ~ '^https?://[^[:space:]]+$'::text))
+);
+
+
+--
+-- Name: subscriptions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.subscriptions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.subscriptions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
 -- Name: time_zones; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1218,6 +1408,14 @@ ALTER TABLE ONLY public.key_leases
 
 ALTER TABLE ONLY public.operator_actions
     ADD CONSTRAINT operator_actions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: outbox outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbox
+    ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
 
 
 --
@@ -1301,6 +1499,14 @@ ALTER TABLE ONLY public.schema_migrations
 
 
 --
+-- Name: subscriptions subscriptions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.subscriptions
+    ADD CONSTRAINT subscriptions_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: time_zones time_zones_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1321,6 +1527,27 @@ ALTER TABLE ONLY public.webhook_events
 --
 
 CREATE INDEX attempts_key_sent ON public.attempts USING btree (provider_key_id, sent_at);
+
+
+--
+-- Name: outbox_dead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_dead ON public.outbox USING btree (id) WHERE (state = 'dead'::text);
+
+
+--
+-- Name: outbox_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_due ON public.outbox USING btree (due_at) WHERE (due_at IS NOT NULL);
+
+
+--
+-- Name: outbox_post; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_post ON public.outbox USING btree (post_id) WHERE (post_id IS NOT NULL);
 
 
 --
@@ -1457,6 +1684,13 @@ CREATE TRIGGER post_targets_release_events AFTER DELETE ON public.post_targets R
 
 
 --
+-- Name: post_targets post_targets_status_changed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_status_changed AFTER UPDATE ON public.post_targets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_status_changed();
+
+
+--
 -- Name: posts posts_cascade; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1520,6 +1754,13 @@ CREATE TRIGGER provider_keys_check_update AFTER UPDATE OF id ON public.provider_
 
 
 --
+-- Name: provider_keys provider_keys_paused; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER provider_keys_paused AFTER UPDATE OF paused_at ON public.provider_keys FOR EACH ROW WHEN (((old.paused_at IS NULL) AND (new.paused_at IS NOT NULL))) EXECUTE FUNCTION public.postpace_keys_paused();
+
+
+--
 -- Name: provider_keys provider_keys_truncate_check; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1538,6 +1779,13 @@ CREATE TRIGGER providers_keep_events_delete AFTER DELETE ON public.providers REF
 --
 
 CREATE TRIGGER providers_keep_events_update AFTER UPDATE ON public.providers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_providers_keep_events();
+
+
+--
+-- Name: subscriptions subscriptions_drop; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER subscriptions_drop AFTER DELETE ON public.subscriptions REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_subscriptions_drop();
 
 
 --
@@ -1592,6 +1840,22 @@ ALTER TABLE ONLY public.rate_limits
 
 ALTER TABLE ONLY public.rate_limits
     ADD CONSTRAINT rate_limits_provider_fkey FOREIGN KEY (provider) REFERENCES public.providers(id);
+
+
+--
+-- Name: subscriptions subscriptions_key_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.subscriptions
+    ADD CONSTRAINT subscriptions_key_id_fkey FOREIGN KEY (key_id) REFERENCES public.provider_keys(id) ON DELETE CASCADE;
+
+
+--
+-- Name: subscriptions subscriptions_provider_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.subscriptions
+    ADD CONSTRAINT subscriptions_provider_fkey FOREIGN KEY (provider) REFERENCES public.providers(id);
 
 
 --

@@ -36,6 +36,13 @@ struct config {
     int lease_ttl_ms;          /* key-group lease length */
     int skew_ms;               /* clock-skew margin at window edges */
     int claim_ahead_ms;        /* claim this long before a limiter slot */
+    int outbox;                /* 1: deliver outgoing webhooks */
+    int outbox_concurrency;    /* outgoing webhook requests in flight */
+    int outbox_timeout_ms;     /* one outgoing webhook request */
+    int outbox_backoff_ms;     /* first retry delay (doubles, with jitter) */
+    int outbox_backoff_max_ms; /* longest retry delay */
+    int outbox_retry_for_ms;   /* retried this long, then dead */
+    int outbox_poll_ms;        /* looks for due deliveries at least this often */
     char *api_tokens;          /* space-separated bearer tokens of /v1; empty: API disabled */
     int api_workers;           /* API worker threads, each with its own connection */
     int prepared_statements;   /* 0: no named statements (transaction-mode pooler) */

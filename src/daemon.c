@@ -17,6 +17,7 @@
 #include "http/intake.h"
 #include "http/server.h"
 #include "metrics.h"
+#include "outbox/outbox.h"
 #include "scheduler/scheduler.h"
 #include "util/log.h"
 
@@ -153,6 +154,24 @@ static struct scheduler *start_scheduler(const struct config *cfg)
     return sched_start(&o);
 }
 
+static struct outbox *start_outbox(const struct config *cfg)
+{
+    struct outbox_options o;
+    outbox_options_init(&o);
+    o.conninfo = *cfg->scheduler_database_url ? cfg->scheduler_database_url : cfg->database_url;
+    o.concurrency = cfg->outbox_concurrency;
+    o.timeout_ms = cfg->outbox_timeout_ms;
+    o.backoff_ms = cfg->outbox_backoff_ms;
+    o.backoff_max_ms = cfg->outbox_backoff_max_ms;
+    o.retry_for_ms = cfg->outbox_retry_for_ms;
+    o.poll_ms = cfg->outbox_poll_ms;
+    o.shutdown_grace_ms = cfg->shutdown_grace_ms;
+    struct outbox *ob = outbox_start(&o);
+    if (!ob)
+        log_error("cannot start the outbox thread: outgoing webhooks wait for another instance");
+    return ob;
+}
+
 int daemon_serve(const struct config *cfg)
 {
     sigset_t stop_signals;
@@ -194,6 +213,7 @@ int daemon_serve(const struct config *cfg)
     log_info("serving", LOG_STR("listen", cfg->listen), LOG_INT("port", http_server_port(http)),
              LOG_INT("threads", cfg->http_threads));
     struct scheduler *sched = cfg->scheduler ? start_scheduler(cfg) : NULL;
+    struct outbox *outbox = cfg->outbox ? start_outbox(cfg) : NULL;
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -203,6 +223,7 @@ int daemon_serve(const struct config *cfg)
      * run, and 503 whatever comes after), then the loops; only then, with
      * no loop left to call them, are the intake and the API freed. */
     sched_stop(sched);
+    outbox_stop(outbox);
     intake_stop(app.intake);
     api_stop(app.api);
     http_server_stop(http);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "deliveries.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "import/import.h"
@@ -94,6 +95,26 @@ static int cmd_resume_keys(struct config *cfg, int argc, char **argv)
     return cmd_pause(0, cfg->database_url, argc, argv);
 }
 
+static int cmd_deliveries_(struct config *cfg, int argc, char **argv)
+{
+    return cmd_deliveries(cfg->database_url, argc, argv);
+}
+
+static int cmd_subscriptions_(struct config *cfg, int argc, char **argv)
+{
+    return cmd_subscriptions(cfg->database_url, argc, argv);
+}
+
+static int cmd_subscribe_(struct config *cfg, int argc, char **argv)
+{
+    return cmd_subscribe(cfg->database_url, argc, argv);
+}
+
+static int cmd_unsubscribe_(struct config *cfg, int argc, char **argv)
+{
+    return cmd_unsubscribe(cfg->database_url, argc, argv);
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)", 0},
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
@@ -104,6 +125,16 @@ static const struct command commands[] = {
     {"pause", cmd_pause_keys,
      "--key ID|LABEL | --provider P | --all: claim nothing for these keys until resumed", 1},
     {"resume", cmd_resume_keys, "--key ID|LABEL | --provider P | --all: resume paused keys", 1},
+    {"subscribe", cmd_subscribe_,
+     "--url URL --secret-ref env:NAME|file:/path [--events T,T] [--provider P] [--key K]: "
+     "send status events to the application",
+     1},
+    {"subscriptions", cmd_subscriptions_, "the outgoing webhook subscriptions [--json]", 1},
+    {"unsubscribe", cmd_unsubscribe_, "--id N: remove a subscription and its deliveries", 1},
+    {"deliveries", cmd_deliveries_,
+     "[--state pending|delivered|dead] [--subscription N] [--post N] [--limit N] [--json]; "
+     "deliveries replay --id N | --dead [--subscription N]",
+     1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
     {"import", cmd_import,
      "FILE|- [--format csv|jsonl] [--partial] [--dry-run] [--allow-unterminated]: add posts from a "

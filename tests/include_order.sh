@@ -3,7 +3,7 @@
 # headers of its own room or of a lower one, never of a higher one.
 #
 #   util, clock, config < db < limits < provider < metrics < registry
-#   < webhook < scheduler, import, plan < control, status < http < daemon < main
+#   < webhook < scheduler, import, plan, outbox < control, status, deliveries < http < daemon < main
 #
 # Prints every include that points up and exits 1 if there is one.
 set -euo pipefail
@@ -17,8 +17,8 @@ level() { # a path under src/ -> its room's level
     metrics.*) echo 4 ;;
     registry/*) echo 5 ;;
     webhook/*) echo 6 ;;
-    scheduler/*|import/*|plan/*) echo 7 ;;
-    control.*|status.*) echo 8 ;;
+    scheduler/*|import/*|plan/*|outbox/*) echo 7 ;;
+    control.*|status.*|deliveries.*) echo 8 ;;
     http/*) echo 9 ;;
     daemon.*) echo 10 ;;
     main.*) echo 11 ;;
