@@ -12,6 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pgtest.h"
+#include "webhook/whsig.h"
+
 #define MAX_CONNS 256
 
 static int conns[MAX_CONNS];
@@ -273,3 +283,77 @@ void sub_stop(struct subscriber *s)
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
 }
+
+/* ---- checks ---- */
+
+void sub_add_oracle(PGconn *c)
+{
+    pgt_exec(c, "CREATE TABLE test_changes (n bigserial, target_id bigint, old text, new text)");
+    pgt_exec(c, "CREATE FUNCTION test_log_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                      "BEGIN INSERT INTO test_changes (target_id, old, new) "
+                      "VALUES (NEW.id, OLD.status, NEW.status); RETURN NULL; END $$");
+    pgt_exec(c, "CREATE TRIGGER zz_test_changes AFTER UPDATE ON post_targets FOR EACH ROW "
+                      "WHEN (OLD.status IS DISTINCT FROM NEW.status) "
+                      "EXECUTE FUNCTION test_log_change()");
+}
+
+/* Checks what the subscriber got against the outbox and the oracle. */
+void sub_check_deliveries(struct drainfx *f, struct subscriber *sub, const char *whsec)
+{
+    struct whsig_key key;
+    assert_int_equal(whsig_key_parse(&key, whsec), 0);
+    long rows = drainfx_count(f, "SELECT count(*) FROM outbox");
+    assert_true(rows > 0);
+    /* The events are the oracle's terminal changes, one each. */
+    assert_int_equal(drainfx_count(f, "SELECT count(*) FROM (SELECT 'post.' || new, target_id "
+                                      "FROM test_changes WHERE new IN ('published', 'failed', "
+                                      "'unconfirmed', 'expired') EXCEPT ALL SELECT event_type, "
+                                      "target_id FROM outbox) d"),
+                     0);
+    assert_int_equal(drainfx_count(f, "SELECT count(*) FROM (SELECT event_type, target_id FROM "
+                                      "outbox EXCEPT ALL SELECT 'post.' || new, target_id FROM "
+                                      "test_changes) d"),
+                     0);
+    pthread_mutex_lock(&sub->lock);
+    size_t n = sub->nmsgs, ok = 0;
+    char *delivered = calloc((size_t)rows + 64, 1);
+    for (size_t i = 0; i < n; i++) {
+        struct sub_msg *m = &sub->msgs[i];
+        /* Signed the Standard Webhooks way, the timestamp fresh. */
+        assert_int_equal(whsig_verify(&key, 1, m->id, m->timestamp, m->signature, m->body,
+                                      strlen(m->body), (int64_t)time(NULL), 600),
+                         WHSIG_OK);
+        assert_int_equal(strncmp(m->id, "msg_", 4), 0);
+        long id = atol(m->id + 4);
+        json_t *b = json_loads(m->body, 0, NULL);
+        assert_non_null(b);
+        const char *type = json_string_value(json_object_get(b, "type"));
+        json_t *data = json_object_get(b, "data");
+        /* Not invented: the row exists, with this type and target. */
+        char q[256];
+        snprintf(q, sizeof q,
+                 "SELECT count(*) FROM outbox WHERE id = %ld AND event_type = '%s' AND "
+                 "target_id = %lld AND data->>'status' = '%s'",
+                 id, type, (long long)json_integer_value(json_object_get(data, "target_id")),
+                 json_string_value(json_object_get(data, "status")));
+        assert_int_equal(drainfx_count(f, q), 1);
+        /* Stable: every try of one id carries the same body. */
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(sub->msgs[j].id, m->id) == 0)
+                assert_string_equal(sub->msgs[j].body, m->body);
+        json_decref(b);
+        if (m->status == 200) {
+            ok++;
+            if (id >= 1 && id <= rows + 63)
+                delivered[id] = 1;
+        }
+    }
+    pthread_mutex_unlock(&sub->lock);
+    /* Every row was answered 2xx at least once (ids are dense: one sequence). */
+    long first = drainfx_count(f, "SELECT min(id) FROM outbox");
+    for (long id = first; id < first + rows; id++)
+        assert_true(id < rows + 64 && delivered[id]);
+    printf("outbox: %ld events, %zu requests, %zu answered 2xx\n", rows, n, ok);
+    free(delivered);
+}
+

@@ -8,8 +8,11 @@
 #ifndef POSTPACE_TESTS_SUBSCRIBER_H
 #define POSTPACE_TESTS_SUBSCRIBER_H
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stddef.h>
+
+#include "drainfx.h"
 
 struct sub_msg {
     char id[64], timestamp[32], signature[256];
@@ -48,5 +51,18 @@ int sub_await_ok(struct subscriber *s, size_t want, int timeout_s);
 int sub_await_holding(struct subscriber *s, int want, int timeout_s);
 
 void sub_stop(struct subscriber *s);
+
+/* The oracle: a row trigger logging every target status change (table
+ * test_changes), independent of the statement trigger under test. */
+void sub_add_oracle(PGconn *c);
+
+/*
+ * Checks (cmocka asserts) what the subscriber got against the outbox and the
+ * oracle: the outbox holds one event per terminal change and nothing else;
+ * every request is signed with `whsec`, names an outbox row with its type
+ * and target (none invented), carries the same body on every try; every row
+ * was answered 2xx at least once.
+ */
+void sub_check_deliveries(struct drainfx *f, struct subscriber *sub, const char *whsec);
 
 #endif
