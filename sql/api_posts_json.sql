@@ -1,7 +1,7 @@
 -- api: posts as the API shows them, in the order of $1 (bigint[] of post
 -- ids), each with its targets; $2 true: with each target's attempts
--- (attempt_log; NULL otherwise). Times are UTC, RFC 3339, microseconds
--- shown only when not zero. One row per post found, its JSON as text.
+-- (attempt_log) and the post's outgoing webhook deliveries (NULL otherwise).
+-- Times are UTC, RFC 3339, microseconds shown only when not zero. One row per post found, its JSON as text.
 SELECT json_build_object(
            'id', p.id,
            'external_id', p.external_id,
@@ -16,7 +16,23 @@ SELECT json_build_object(
            'scheduled_local', to_char(p.scheduled_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
            'created_at', regexp_replace(to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
            'updated_at', regexp_replace(to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
-           'targets', coalesce(tg.list, '[]'::json))::text
+           'targets', coalesce(tg.list, '[]'::json),
+           -- The outgoing webhooks about the post ($2 only; README "Outgoing webhooks").
+           'deliveries', CASE WHEN $2::boolean THEN coalesce((
+               SELECT json_agg(json_build_object(
+                          'id', o.id,
+                          'subscription_id', o.subscription_id,
+                          'type', o.event_type,
+                          'target_id', o.target_id,
+                          'state', o.state,
+                          'attempts', o.attempts,
+                          'last_status', o.last_status,
+                          'last_error', o.last_error,
+                          'created_at', regexp_replace(to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                          'delivered_at', regexp_replace(to_char(o.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z')
+                      ORDER BY o.id)
+                 FROM outbox o
+                WHERE o.post_id = p.id), '[]'::json) END)::text
   FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n)
   JOIN posts p ON p.id = u.id
   JOIN provider_keys k ON k.id = p.provider_key_id

@@ -82,6 +82,11 @@ API_ROUTE(on_api_plan, api_plan)
 API_ROUTE(on_api_events, api_events)
 API_ROUTE(on_api_keys_pause, api_keys_pause)
 API_ROUTE(on_api_keys_resume, api_keys_resume)
+API_ROUTE(on_api_deliveries, api_deliveries)
+API_ROUTE(on_api_deliveries_replay, api_deliveries_replay)
+API_ROUTE(on_api_subscriptions, api_subscriptions)
+API_ROUTE(on_api_subscribe, api_subscribe)
+API_ROUTE(on_api_unsubscribe, api_unsubscribe)
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
@@ -98,6 +103,11 @@ static const struct http_route routes[] = {
     {"GET", "/v1/events", on_api_events},
     {"POST", "/v1/keys/pause", on_api_keys_pause},
     {"POST", "/v1/keys/resume", on_api_keys_resume},
+    {"GET", "/v1/deliveries", on_api_deliveries},
+    {"POST", "/v1/deliveries/replay", on_api_deliveries_replay},
+    {"GET", "/v1/subscriptions", on_api_subscriptions},
+    {"POST", "/v1/subscriptions", on_api_subscribe},
+    {"DELETE", "/v1/subscriptions/", on_api_unsubscribe},
 };
 
 const struct http_route *daemon_routes(size_t *n)

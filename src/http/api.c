@@ -440,3 +440,15 @@ int api_keys_resume(struct api *a, h2o_req_t *req)
 {
     return keys_pause(a, req, 0);
 }
+
+/* ---- for the routes of other files (api_int.h) ---- */
+
+size_t api_authorize(struct api *a, h2o_req_t *req)
+{
+    return authorized(a, req);
+}
+
+void api_submit(struct api *a, h2o_req_t *req, api_work_fn work, void *in, void (*free_in)(void *))
+{
+    api_pool_submit(a->pool, req, work, in, free_in);
+}

@@ -51,5 +51,11 @@ int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
 int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
 int api_keys_pause(struct api *a, h2o_req_t *req);   /* POST /v1/keys/pause */
 int api_keys_resume(struct api *a, h2o_req_t *req);  /* POST /v1/keys/resume */
+/* Outgoing webhooks (api_outbox.c). */
+int api_deliveries(struct api *a, h2o_req_t *req);         /* GET /v1/deliveries */
+int api_deliveries_replay(struct api *a, h2o_req_t *req);  /* POST /v1/deliveries/replay */
+int api_subscriptions(struct api *a, h2o_req_t *req);      /* GET /v1/subscriptions */
+int api_subscribe(struct api *a, h2o_req_t *req);          /* POST /v1/subscriptions */
+int api_unsubscribe(struct api *a, h2o_req_t *req);        /* DELETE /v1/subscriptions/{id} */
 
 #endif

@@ -111,6 +111,15 @@ struct api_pause_in {
 void api_pause_in_free(void *in);
 void api_work_pause(PGconn *c, struct api_job *j);
 
+/* ---- routes kept in files of their own (api_outbox.c) ---- */
+
+struct api;
+/* The request's token (1 for the first configured) after checking it and
+ * the query string; 0 when the request was answered (401 or 422). */
+size_t api_authorize(struct api *a, h2o_req_t *req);
+/* Hands the request to an API worker (api_pool_submit). */
+void api_submit(struct api *a, h2o_req_t *req, api_work_fn work, void *in, void (*free_in)(void *));
+
 /* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0, or -1 for
  * anything but a cursor this API could have made (a time outside util/rfc3339.h's range too). */
 char *api_cursor_encode(const char *us, const char *id);

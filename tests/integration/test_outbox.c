@@ -240,12 +240,109 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     sub_stop(&sub);
 }
 
+/* A request to daemon 0's API with the test's token; the status. */
+static long api(struct drainfx *f, const char *method, const char *path, const char *json,
+                char *out, size_t size)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", f->ports[0], path);
+    const char *headers[] = {"Content-Type: application/json",
+                             "Authorization: Bearer token-one-0123456789", NULL};
+    return http_request(method, url, headers, json, json ? strlen(json) : 0, out, size);
+}
+
+static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **state)
+{
+    (void)state;
+    struct drainfx f;
+    struct subscriber sub;
+    assert_int_equal(sub_start(&sub, 1), 0);
+    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
+    sub_add_oracle(f.conn);
+    char *env[] = {"TEST_APP_WHSEC=" WHSEC, "POSTPACE_API_TOKENS=token-one-0123456789",
+                   "POSTPACE_OUTBOX_BACKOFF_MS=20", "POSTPACE_OUTBOX_BACKOFF_MAX_MS=50",
+                   "POSTPACE_OUTBOX_RETRY_FOR_MS=200", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    char body[65536], json[512];
+
+    /* Bad requests are named, and change nothing. */
+    const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"secret_ref\": \"env:X\"}", "\"url\""},
+        {"{\"url\": \"ftp://x\", \"secret_ref\": \"env:X\"}", "\"url\""},
+        {"{\"url\": \"http://x\", \"secret_ref\": \"whsec_abc\"}", "\"secret_ref\""},
+        {"{\"url\": \"http://x\", \"secret_ref\": \"env:X\", \"events\": [\"post.nope\"]}",
+         "\"events\""},
+        {"{\"url\": \"http://x\", \"secret_ref\": \"env:X\", \"provider\": \"nope\"}",
+         "\"provider\""},
+        {"{\"url\": \"http://x\", \"secret_ref\": \"env:X\", \"key\": \"nosuch\"}", "\"key\""},
+        {"{\"url\": \"http://x\", \"secret_ref\": \"env:X\", \"bogus\": 1}", "\"bogus\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        long st = api(&f, "POST", "/v1/subscriptions", bad[i].json, body, sizeof body);
+        if (st != 422 || !strstr(body, bad[i].field))
+            fprintf(stderr, "subscribe %s: %ld %s\n", bad[i].json, st, body);
+        assert_int_equal(st, 422);
+        assert_non_null(strstr(body, bad[i].field));
+    }
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM subscriptions"), 0);
+
+    /* Only je's published posts, to a subscriber that is down: they die. */
+    sub_set_down(&sub, 1);
+    snprintf(json, sizeof json,
+             "{\"url\": \"http://127.0.0.1:%d/h\", \"secret_ref\": \"env:TEST_APP_WHSEC\", "
+             "\"events\": [\"post.published\"], \"key\": \"je\"}",
+             sub.port);
+    assert_int_equal(api(&f, "POST", "/v1/subscriptions", json, body, sizeof body), 201);
+    drainfx_posts(&f, "je", 3, "{main}", 0);
+    drainfx_posts(&f, "pe", 3, "{pe-a}", 0);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 3), 0);
+    assert_int_equal(api(&f, "GET", "/v1/deliveries?state=dead", NULL, body, sizeof body), 200);
+    json_t *list = json_loads(body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(list, "deliveries")), 3);
+    json_decref(list);
+    assert_int_equal(api(&f, "GET", "/v1/deliveries?state=lost", NULL, body, sizeof body), 422);
+    assert_non_null(strstr(body, "\"state\""));
+    assert_int_equal(api(&f, "GET", "/v1/subscriptions", NULL, body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"dead\":3"));
+    /* A post shows its deliveries. */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/posts/%ld",
+             drainfx_count(&f, "SELECT min(post_id) FROM outbox"));
+    assert_int_equal(api(&f, "GET", path, NULL, body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"deliveries\":[{"));
+    assert_non_null(strstr(body, "\"type\":\"post.published\""));
+
+    assert_int_equal(api(&f, "POST", "/v1/deliveries/replay", "{}", body, sizeof body), 422);
+    assert_int_equal(api(&f, "POST", "/v1/deliveries/replay", "{\"id\": 999999}", body, sizeof body),
+                     404);
+    sub_set_down(&sub, 0);
+    assert_int_equal(api(&f, "POST", "/v1/deliveries/replay", "{\"dead\": true}", body, sizeof body),
+                     200);
+    assert_non_null(strstr(body, "\"replayed\":3"));
+    assert_int_equal(sub_await_ok(&sub, 3, 60), 0);
+    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 3),
+                     0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions WHERE actor = "
+                                       "'api:token-1' AND action IN ('subscribe', 'replay')"),
+                     2);
+    assert_int_equal(api(&f, "DELETE", "/v1/subscriptions/1", NULL, body, sizeof body), 200);
+    assert_int_equal(api(&f, "DELETE", "/v1/subscriptions/1", NULL, body, sizeof body), 404);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    drainfx_teardown(&f);
+    sub_stop(&sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_status_change_is_notified_exactly_once),
         cmocka_unit_test(test_outgoing_webhooks_survive_failures_and_an_outage),
         cmocka_unit_test(test_a_dead_delivery_is_listed_and_replayed),
+        cmocka_unit_test(test_the_api_subscribes_lists_replays_and_names_bad_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
