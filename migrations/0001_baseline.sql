@@ -415,6 +415,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
 CREATE INDEX outbox_post ON outbox (post_id) WHERE post_id IS NOT NULL;
+CREATE INDEX outbox_key_events ON outbox (key_id, event_type) WHERE target_id IS NULL;
 
 
 -- ===========================================================================
@@ -1344,12 +1345,23 @@ BEGIN
 END $$;
 
 -- An event about a key (key.paused, key.quota_exhausted) into the outbox,
--- for each enabled subscription that wants it. Returns how many rows.
-CREATE FUNCTION postpace_key_event(p_key bigint, p_type text, p_data jsonb) RETURNS integer
+-- for each enabled subscription that wants it, unless one with the same
+-- p_dedupe (NULL: none) is there already. Returns how many rows.
+CREATE FUNCTION postpace_key_event(p_key bigint, p_type text, p_data jsonb,
+                                   p_dedupe text DEFAULT NULL) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
 BEGIN
+    IF p_dedupe IS NOT NULL AND EXISTS (
+           SELECT 1 FROM outbox
+            WHERE key_id = p_key AND target_id IS NULL AND event_type = p_type
+              AND data ->> 'dedupe' = p_dedupe) THEN
+        RETURN 0;
+    END IF;
+    IF p_dedupe IS NOT NULL THEN
+        p_data := p_data || jsonb_build_object('dedupe', p_dedupe);
+    END IF;
     INSERT INTO outbox (subscription_id, event_type, key_id, data)
     SELECT s.id, p_type, k.id,
            jsonb_build_object('key_id', k.id, 'provider', k.provider, 'key', k.label) || p_data

@@ -222,15 +222,24 @@ $$;
 
 
 --
--- Name: postpace_key_event(bigint, text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+-- Name: postpace_key_event(bigint, text, jsonb, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.postpace_key_event(p_key bigint, p_type text, p_data jsonb) RETURNS integer
+CREATE FUNCTION public.postpace_key_event(p_key bigint, p_type text, p_data jsonb, p_dedupe text DEFAULT NULL::text) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
     n integer;
 BEGIN
+    IF p_dedupe IS NOT NULL AND EXISTS (
+           SELECT 1 FROM outbox
+            WHERE key_id = p_key AND target_id IS NULL AND event_type = p_type
+              AND data ->> 'dedupe' = p_dedupe) THEN
+        RETURN 0;
+    END IF;
+    IF p_dedupe IS NOT NULL THEN
+        p_data := p_data || jsonb_build_object('dedupe', p_dedupe);
+    END IF;
     INSERT INTO outbox (subscription_id, event_type, key_id, data)
     SELECT s.id, p_type, k.id,
            jsonb_build_object('key_id', k.id, 'provider', k.provider, 'key', k.label) || p_data
@@ -1541,6 +1550,13 @@ CREATE INDEX outbox_dead ON public.outbox USING btree (id) WHERE (state = 'dead'
 --
 
 CREATE INDEX outbox_due ON public.outbox USING btree (due_at) WHERE (due_at IS NOT NULL);
+
+
+--
+-- Name: outbox_key_events; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbox_key_events ON public.outbox USING btree (key_id, event_type) WHERE (target_id IS NULL);
 
 
 --

@@ -38,6 +38,7 @@
 #include "scheduler/recorder.h"
 #include "registry/registry.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 #include "util/secret_ref.h"
 #include "util/text.h"
 #include "util/xmalloc.h"
@@ -73,6 +74,11 @@ struct key_state {
     int armed;             /* requests of the group waiting for their slot */
     int looking;           /* a lookup of the key's unconfirmed targets is in flight (any key) */
     uint64_t claimed_turn; /* the last turn that claimed for the group */
+    /* A quota (a month's, a lifetime's, or a post count's window) holds the
+     * key's next request back until quota_until (LIM_NEVER: for good);
+     * announced as key.quota_exhausted once per value (quota_told). */
+    uint64_t quota_until, quota_told;
+    struct lim_window_spec quota;
 };
 
 
@@ -462,6 +468,8 @@ static void refresh_stats(struct scheduler *s)
     pthread_mutex_unlock(&s->stats_lock);
 }
 
+static void announce_quotas(struct scheduler *s);
+
 static void housekeeping(struct scheduler *s, uint64_t now)
 {
     char a[32], b[32];
@@ -471,6 +479,7 @@ static void housekeeping(struct scheduler *s, uint64_t now)
     const char *recover[] = {fmt_i64(b, sizeof b, s->o.unconfirmed_retry_ms)};
     PQclear(q(s, "sched_recover", 1, recover));
     reconcile(s, now);
+    announce_quotas(s);
     if (now >= s->next_stats_ms) {
         /* Counting every target reads the whole calendar: at least every
          * STATS_MS, but never more than 5% of the time. */
@@ -478,6 +487,60 @@ static void housekeeping(struct scheduler *s, uint64_t now)
         refresh_stats(s);
         uint64_t took = clk_mono_ms(clk_real) - t0;
         s->next_stats_ms = now + (20 * took > STATS_MS ? 20 * took : STATS_MS);
+    }
+}
+
+/* ---- quotas ---- */
+
+/* Notes on k's state that a quota holds its next request back until `slot`,
+ * when `why` names a quota window: a calendar month's, a lifetime's, or one
+ * that counts posts or accounts rather than requests. */
+static void note_quota(struct scheduler *s, struct reg_key *k, uint64_t now, uint64_t slot,
+                       const struct lim_why *why)
+{
+    if (why->reason != LIM_WHY_WINDOW || why->bucket < 0 || why->window < 0)
+        return;
+    struct lim_window_state w;
+    lim_window_state(s->reg.limits, (uint32_t)why->bucket, (uint32_t)why->window, now, &w);
+    if (w.spec.kind != LIM_CALENDAR_MONTH && w.spec.kind != LIM_LIFETIME &&
+        w.spec.cost == LIM_COST_REQUEST)
+        return;
+    struct key_state *st = &s->state[k - s->reg.keys];
+    st->quota_until = slot;
+    st->quota = w.spec;
+}
+
+/* Puts key.quota_exhausted into the outbox for each key a quota newly holds
+ * back (once per key and reopening time: the SQL skips one already there,
+ * so a restart does not repeat it). */
+static void announce_quotas(struct scheduler *s)
+{
+    static const char *const kinds[] = {"rolling", "fixed", "calendar_month", "lifetime"};
+    static const char *const costs[] = {"request", "post", "account"};
+    for (size_t i = 0; i < s->reg.nkeys && s->conn; i++) {
+        struct key_state *st = &s->state[i];
+        if (!st->quota_until || st->quota_until == st->quota_told)
+            continue;
+        st->quota_told = st->quota_until;
+        char until[48] = "", id[24], data[512], dedupe[96];
+        if (st->quota_until != LIM_NEVER)
+            rfc3339_format_ms((int64_t)st->quota_until, until, sizeof until);
+        json_t *d = json_pack("{s:o,s:{s:s,s:I,s:s}}", "until",
+                              *until ? json_string(until) : json_null(), "window", "kind",
+                              kinds[st->quota.kind], "max_units", (json_int_t)st->quota.max_units,
+                              "cost", costs[st->quota.cost]);
+        if (st->quota.kind == LIM_ROLLING || st->quota.kind == LIM_FIXED)
+            json_object_set_new(json_object_get(d, "window"), "window_ms",
+                                json_integer((json_int_t)st->quota.window_ms));
+        char *text = json_dumps(d, JSON_COMPACT);
+        json_decref(d);
+        snprintf(data, sizeof data, "%s", text);
+        free(text);
+        snprintf(dedupe, sizeof dedupe, "%s:%s", kinds[st->quota.kind], *until ? until : "never");
+        const char *params[] = {fmt_i64(id, sizeof id, s->reg.keys[i].id), data, dedupe};
+        PQclear(q(s, "sched_quota_event", 3, params));
+        log_info("a quota holds a key back", LOG_STR("key", s->reg.keys[i].label),
+                 LOG_STR("window", kinds[st->quota.kind]), LOG_STR("until", *until ? until : "never"));
     }
 }
 
@@ -879,8 +942,11 @@ static void take_claim(struct scheduler *s, struct reg_key *k, PGresult *r, int 
                        uint64_t now, uint64_t ahead, uint64_t *wake, struct pending **queue)
 {
     struct lim_req req;
+    struct lim_why why;
     reg_request(k, prov_create_route(k->provider), (uint32_t)(hi - lo), 1, &req);
-    uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
+    uint64_t slot = lim_next_slot_why(s->reg.limits, &req, now, &why);
+    if (slot > now + ahead)
+        note_quota(s, k, now, slot, &why);
     struct flight *f = flight_from_claim(k, r, lo, hi, now);
     if (slot == LIM_NEVER) {
         char *err = error_json("limiter", 0, "quota_exhausted",
@@ -1158,8 +1224,11 @@ static void dispatch(struct scheduler *s, uint64_t now, uint64_t *wake)
         }
         const struct prov_ops *ops = prov_ops(k->provider);
         struct lim_req req;
+        struct lim_why why;
         reg_request(k, ops->create_route, 1, 1, &req);
-        uint64_t slot = lim_next_slot(s->reg.limits, &req, now);
+        uint64_t slot = lim_next_slot_why(s->reg.limits, &req, now, &why);
+        if (slot > now + ahead)
+            note_quota(s, k, now, slot, &why);
         if (slot > now + ahead && slot != LIM_NEVER) {
             *wake = slot - ahead < *wake ? slot - ahead : *wake;
             continue;

@@ -336,6 +336,53 @@ static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **
     sub_stop(&sub);
 }
 
+static void test_key_events_pause_and_a_spent_quota_are_delivered_once(void **state)
+{
+    (void)state;
+    struct drainfx f;
+    struct subscriber sub;
+    assert_int_equal(sub_start(&sub, 1), 0);
+    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
+    add_subscription(&f, sub.port, "{key.paused,key.quota_exhausted}");
+    /* A lifetime quota of 3 posts on pl (stricter than the simulator's). */
+    pgt_exec(f.conn, "INSERT INTO rate_limits (provider, key_id, scope, route, kind, max_units, "
+                     "cost) SELECT 'postlark', id, 'account', 'POST /posts', 'lifetime', 3, "
+                     "'post' FROM provider_keys WHERE label = 'pl'");
+    char *env[] = {"TEST_APP_WHSEC=" WHSEC, NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    drainfx_posts(&f, "pl", 6, "{blog1}", 0);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
+                                       "'failed' AND last_error->>'code' = 'quota_exhausted'"),
+                     3);
+    pgt_exec(f.conn, "UPDATE provider_keys SET paused_at = now() WHERE label = 'je'");
+    assert_int_equal(sub_await_ok(&sub, 2, 60), 0);
+    /* More housekeeping passes go by: the quota is not announced again. */
+    drainfx_posts(&f, "pl", 2, "{blog1}", 0);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox WHERE event_type = "
+                                       "'key.quota_exhausted' AND data->>'key' = 'pl' AND "
+                                       "data->'until' = 'null' AND "
+                                       "data->'window'->>'kind' = 'lifetime'"),
+                     1);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox WHERE event_type = "
+                                       "'key.paused' AND data->>'key' = 'je'"),
+                     1);
+    assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox"), 2);
+    pthread_mutex_lock(&sub.lock);
+    int quota = 0, paused = 0;
+    for (size_t i = 0; i < sub.nmsgs; i++) {
+        quota += strstr(sub.msgs[i].body, "\"type\": \"key.quota_exhausted\"") != NULL;
+        paused += strstr(sub.msgs[i].body, "\"type\": \"key.paused\"") != NULL;
+    }
+    pthread_mutex_unlock(&sub.lock);
+    assert_int_equal(quota, 1);
+    assert_int_equal(paused, 1);
+    drainfx_teardown(&f);
+    sub_stop(&sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_outgoing_webhooks_survive_failures_and_an_outage),
         cmocka_unit_test(test_a_dead_delivery_is_listed_and_replayed),
         cmocka_unit_test(test_the_api_subscribes_lists_replays_and_names_bad_requests),
+        cmocka_unit_test(test_key_events_pause_and_a_spent_quota_are_delivered_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
