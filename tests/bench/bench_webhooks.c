@@ -8,6 +8,12 @@
  *            on 16 writer connections (a typical receiver's pool);
  *   bare     an h2o server on src/http/server.c whose handler only answers 200:
  *            the ceiling of the generator and the HTTP layer on this machine.
+ * and, when asked for (issue #24: what announcing status changes costs):
+ *   quiet    durable with postpace.status_notify = off on the database: no
+ *            NOTIFY postpace_status at all (the statement trigger still runs);
+ *   outbox   durable with one subscription to every event, so each settle
+ *            also writes an outbox row (the dispatcher is off: only the
+ *            write is measured).
  * The generator is a plain epoll HTTP/1.1 keep-alive client with every
  * request signed and serialised before the clock starts (curl multi cost
  * ~100 us of CPU per request here, capping the bare run near 11k/s).
@@ -20,7 +26,8 @@
  * machine sat idle (a core the pipeline left unused) or was stolen by the
  * hypervisor (a slow spell that is not ours) while it ran.
  * Bounded: each run sends exactly N and stops.
- * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list, default
+ * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list of
+ * durable, quiet, outbox, 1-txn, bare, in that order; default
  * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
  */
 #include <dirent.h>
@@ -357,10 +364,18 @@ static void load(int port, struct req *reqs, int n, int conc, struct result *res
 
 /* A migrated database with n submitted targets, target i carrying request key
  * ref-i and, as a 2xx answer leaves it, the provider's post id pi. */
-static char *bench_db(int n)
+enum variant { PLAIN, QUIET, OUTBOX };
+
+static char *bench_db(int n, enum variant v)
 {
     char *ci = pgt_create_migrated_db();
     PGconn *c = pgt_connect(ci);
+    if (v == QUIET)
+        pgt_exec(c, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET postpace.status_notify = "
+                    "off', current_database()); END $$");
+    if (v == OUTBOX)
+        pgt_exec(c, "INSERT INTO subscriptions (url, secret_ref) VALUES "
+                    "('http://127.0.0.1:9/none', 'env:NONE')");
     pgt_exec(c, "INSERT INTO provider_keys (provider, label, secret_ref, webhook_secret_ref) "
                 "VALUES ('feedhorizon', 'k', 'env:K', 'env:PP_BENCH_WHSEC')");
     char sql[512];
@@ -379,9 +394,9 @@ static char *bench_db(int n)
 
 /* Runs the daemon on a fresh database; batch_max 0 keeps the daemon's default. */
 static void run_daemon(const char *name, int n, int conc, const char *threads, int batch_max,
-                       struct result *res)
+                       enum variant v, struct result *res)
 {
-    char *ci = bench_db(n);
+    char *ci = bench_db(n, v);
     char env_db[1024], env_threads[64], env_batch[64], env_writers[64];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", ci);
     snprintf(env_threads, sizeof env_threads, "POSTPACE_HTTP_THREADS=%s", threads);
@@ -393,6 +408,7 @@ static void run_daemon(const char *name, int n, int conc, const char *threads, i
                     env_threads,
                     "PP_BENCH_WHSEC=" SECRET,
                     "POSTPACE_LOG_LEVEL=warn",
+                    "POSTPACE_OUTBOX=0",
                     env_writers,
                     batch_max > 0 ? env_batch : NULL,
                     NULL};
@@ -465,15 +481,23 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 20000, conc = argc > 2 ? atoi(argv[2]) : 64;
     const char *threads = argc > 3 ? argv[3] : "2";
     const char *runs = argc > 4 ? argv[4] : "durable,1-txn,bare";
-    struct result res[3];
+    struct result res[5];
     int nres = 0, bad = 0;
     if (wanted(runs, "durable")) {
         memset(&res[nres], 0, sizeof res[nres]);
-        run_daemon("durable", n, conc, threads, 0, &res[nres++]);
+        run_daemon("durable", n, conc, threads, 0, PLAIN, &res[nres++]);
+    }
+    if (wanted(runs, "quiet")) {
+        memset(&res[nres], 0, sizeof res[nres]);
+        run_daemon("quiet", n, conc, threads, 0, QUIET, &res[nres++]);
+    }
+    if (wanted(runs, "outbox")) {
+        memset(&res[nres], 0, sizeof res[nres]);
+        run_daemon("outbox", n, conc, threads, 0, OUTBOX, &res[nres++]);
     }
     if (wanted(runs, "1-txn")) {
         memset(&res[nres], 0, sizeof res[nres]);
-        run_daemon("1-txn", n < 5000 ? n : 5000, conc, threads, 1, &res[nres++]);
+        run_daemon("1-txn", n < 5000 ? n : 5000, conc, threads, 1, PLAIN, &res[nres++]);
     }
     if (wanted(runs, "bare")) {
         memset(&res[nres], 0, sizeof res[nres]);

@@ -205,7 +205,23 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(sub_start(&sub, 1), 0);
     assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
     sub_add_oracle(f.conn);
-    add_subscription(&f, sub.port, "{post.published}");
+    char env_db[1024], url[64];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", f.db);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks", sub.port);
+    char *cenv[] = {env_db, NULL};
+    struct proc p;
+    /* Subscribed by the CLI; bad usage is named. */
+    char *nourl[] = {(char *)pgt_postpace_bin(), "subscribe", "--secret-ref", "env:X", NULL};
+    assert_int_equal(proc_run(&p, nourl, cenv), 2);
+    assert_non_null(strstr(p.out, "--url"));
+    char *badev[] = {(char *)pgt_postpace_bin(), "subscribe", "--url", url, "--secret-ref",
+                     "env:X", "--events", "post.nope", NULL};
+    assert_int_equal(proc_run(&p, badev, cenv), 2);
+    assert_non_null(strstr(p.out, "--events: unknown event type \"post.nope\""));
+    char *subscribe[] = {(char *)pgt_postpace_bin(), "subscribe", "--url", url, "--secret-ref",
+                         "env:TEST_APP_WHSEC", "--events", "post.published", NULL};
+    assert_int_equal(proc_run(&p, subscribe, cenv), 0);
+    assert_non_null(strstr(p.out, "subscription 1"));
     sub_set_down(&sub, 1);
     char *env[] = {"TEST_APP_WHSEC=" WHSEC, "POSTPACE_OUTBOX_BACKOFF_MS=20",
                    "POSTPACE_OUTBOX_BACKOFF_MAX_MS=50", "POSTPACE_OUTBOX_RETRY_FOR_MS=300", NULL};
@@ -214,11 +230,9 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(drainfx_await_settled(&f, 60), 0);
     assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 5), 0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox"), 5);
-
-    char env_db[1024];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", f.db);
-    char *cenv[] = {env_db, NULL};
-    struct proc p;
+    char *subs[] = {(char *)pgt_postpace_bin(), "subscriptions", NULL};
+    assert_int_equal(proc_run(&p, subs, cenv), 0);
+    assert_non_null(strstr(p.out, "pending=0 delivered=0 dead=5"));
     char *list[] = {(char *)pgt_postpace_bin(), "deliveries", "--state", "dead", NULL};
     assert_int_equal(proc_run(&p, list, cenv), 0);
     assert_non_null(strstr(p.out, "post.published"));
@@ -232,10 +246,14 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 5),
                      0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions WHERE actor = 'cli' "
-                                       "AND action = 'replay'"),
-                     1);
+                                       "AND action IN ('subscribe', 'replay')"),
+                     2);
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
     sub_check_deliveries(&f, &sub, WHSEC);
+    char *unsub[] = {(char *)pgt_postpace_bin(), "unsubscribe", "--id", "1", NULL};
+    assert_int_equal(proc_run(&p, unsub, cenv), 0);
+    assert_int_equal(proc_run(&p, unsub, cenv), 1);
+    assert_non_null(strstr(p.out, "no subscription 1"));
     drainfx_teardown(&f);
     sub_stop(&sub);
 }
