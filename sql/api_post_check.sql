@@ -1,36 +1,44 @@
--- api: checks one post by its provider's rules and against the calendar,
+-- api: checks posts by their provider's rules and against the calendar,
 -- with the rules and words of the importer (sql/import_check.sql, which
 -- works on a whole staging table): content length; media count, size and
 -- type; the zone; daylight saving (a local time in a gap or an overlap is
 -- refused, never shifted); the key. The parameters arrive well-formed
 -- (src/http/api_input.c); NULL means not given or already refused there.
--- $1 external_id, $2 provider_key (a key id or label), $3 account_ids text[],
--- $4 content, $5 media jsonb, $6 local time (timestamp), $7 its offset
--- (+HH:MM), NULL for a local time in the zone, $8 time_zone (NULL: UTC).
--- One row: details ({field: reason}, NULL when the post is good), the key
--- id, the instant, the zone, and a post already holding that external_id:
--- its id, whether it is this very post, and which fields differ; and
--- whether the instant is already past (accepted, with a warning: README).
+-- One array entry per post, all arrays as long: $1 external_id text[],
+-- $2 provider_key (a key id or label), $3 account_ids (each a text[]
+-- literal), $4 content, $5 media jsonb[], $6 local time (timestamp[]),
+-- $7 its offset (+HH:MM), NULL for a local time in the zone, $8 time_zone
+-- (NULL: UTC). A row per post, in order: details ({field: reason}, NULL
+-- when the post is good), the key id, the instant, the zone, and a post
+-- already holding that external_id: its id, whether it is this very post,
+-- and which fields differ; whether the instant is already past (accepted,
+-- with a warning: README); and the post's place in the arrays (from 1).
+-- One statement for a batch of creates (api_work_create_batch): its
+-- functions run per post, its planning and round trip once.
 WITH input AS MATERIALIZED (
     -- Materialized, so the checks below read columns, not constants: the
     -- planner cannot fold AT TIME ZONE with a bad zone ahead of its CASE guard.
-    SELECT $1::text AS external_id, $2::text AS provider_key, $3::text[] AS accounts,
-           $4::text AS content, $5::jsonb AS media, $6::timestamp AS local, $7::text AS off,
-           coalesce($8::text, 'UTC') AS tz
+    SELECT u.n, u.external_id, u.provider_key, u.accounts::text[] AS accounts, u.content,
+           u.media, u.local, u.off, coalesce(u.tz, 'UTC') AS tz
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamp[],
+                  $7::text[], $8::text[])
+           WITH ORDINALITY AS u(external_id, provider_key, accounts, content, media, local, off,
+                                tz, n)
 ), key AS (
     -- A key id, else a label naming exactly one key.
-    SELECT m.key_id, m.matches, p.id AS provider, p.max_content_len, p.max_media,
+    SELECT i.n, m.key_id, m.matches, p.id AS provider, p.max_content_len, p.max_media,
            p.max_media_bytes, p.media_types
       FROM input i
      CROSS JOIN LATERAL postpace_key_lookup(i.provider_key) m
       LEFT JOIN provider_keys pk ON pk.id = m.key_id
       LEFT JOIN providers p ON p.id = pk.provider
 ), timed AS (
-    SELECT i.*, k.*, z.tz_ok,
+    SELECT i.*, k.key_id, k.matches, k.provider, k.max_content_len, k.max_media,
+           k.max_media_bytes, k.media_types, z.tz_ok,
            CASE WHEN i.off IS NOT NULL THEN (i.local::text || i.off)::timestamptz
                 WHEN z.tz_ok THEN i.local AT TIME ZONE i.tz END AS at
       FROM input i
-     CROSS JOIN key k
+      JOIN key k ON k.n = i.n
      CROSS JOIN LATERAL (SELECT postpace_is_time_zone(i.tz) AS tz_ok) z
 ), verdict AS (
     SELECT d.*, p.id AS existing_id,
@@ -84,5 +92,6 @@ SELECT (SELECT json_object_agg(g.field, g.reason)
                        string_agg(substr(e, strpos(e, E'\t') + 1), '; ') AS reason
                   FROM unnest(c.errs) AS e GROUP BY 1) g) AS details,
        c.key_id, c.at, c.tz, c.existing_id, coalesce(c.same, false) AS same, c.differs,
-       coalesce(c.at < now(), false) AS past
+       coalesce(c.at < now(), false) AS past, c.n
   FROM checked c
+ ORDER BY c.n

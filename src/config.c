@@ -102,6 +102,8 @@ const struct cfg_key cfg_keys[] = {
             "space-separated bearer tokens of the /v1 API; empty: the API answers 401"),
     KEY_INT("api_workers", "POSTPACE_API_WORKERS", api_workers, "2", 1, 64,
             "API worker threads, each with its own database connection"),
+    KEY_INT("api_batch_max", "POSTPACE_API_BATCH_MAX", api_batch_max, "64", 1, 1024,
+            "most concurrent POST /v1/posts committed in one transaction (1: one each)"),
     KEY_STR("scheduler_database_url", "POSTPACE_SCHEDULER_DATABASE_URL", scheduler_database_url, "",
             "the scheduler's own connection (a session, for LISTEN); empty: database_url"),
     KEY_INT("prepared_statements", "POSTPACE_PREPARED_STATEMENTS", prepared_statements, "1", 0, 1,

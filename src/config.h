@@ -45,6 +45,7 @@ struct config {
     int outbox_poll_ms;        /* looks for due deliveries at least this often */
     char *api_tokens;          /* space-separated bearer tokens of /v1; empty: API disabled */
     int api_workers;           /* API worker threads, each with its own connection */
+    int api_batch_max;         /* most POST /v1/posts committed in one transaction */
     int prepared_statements;   /* 0: no named statements (transaction-mode pooler) */
     char *scheduler_database_url; /* the scheduler's connection; empty: database_url */
 };

@@ -204,7 +204,8 @@ int daemon_serve(const struct config *cfg)
                                           .secrets_refresh_ms = cfg->webhook_reload_ms},
                                 .tolerance_s = cfg->webhook_tolerance_s,
                                 .clock = clk_real};
-    struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers, cfg->skew_ms};
+    struct api_options ao = {cfg->database_url, cfg->api_tokens, cfg->api_workers,
+                             cfg->api_batch_max, cfg->skew_ms};
     struct app app = {intake_start(&io), api_start(&ao)};
 
     char err[256];

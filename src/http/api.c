@@ -39,10 +39,11 @@ struct api *api_start(const struct api_options *opt)
     a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
     a->skew_ms = opt->skew_ms;
     static const char *const prepared[] = {
-        "api_post_check",    "api_post_insert", "api_posts_json",
+        "api_post_check",    "api_post_insert", "api_posts_json",  "api_posts_ids",
+        "api_posts_insert",
         "api_posts_list",    "api_post_lock",   "api_post_update",
         "api_post_retarget", "api_post_cancel", "api_events_list", NULL};
-    struct api_pool_options po = {a->conninfo, opt->workers, prepared};
+    struct api_pool_options po = {a->conninfo, opt->workers, opt->batch_max, prepared};
     a->pool = api_pool_start(&po);
     return a;
 }
@@ -174,7 +175,7 @@ int api_posts_create(struct api *a, h2o_req_t *req)
         bad_json(req);
         return 0;
     }
-    api_pool_submit(a->pool, req, api_work_create, in, api_post_in_free);
+    api_pool_submit_batched(a->pool, req, api_work_create_batch, in, api_post_in_free);
     return 0;
 }
 

@@ -15,6 +15,7 @@ struct api_options {
     const char *conninfo; /* the workers' database */
     const char *tokens;   /* space-separated bearer tokens; empty: every request gets 401 */
     int workers;          /* worker threads (each with its own connection) */
+    int batch_max;        /* most creates committed together (1: one transaction each) */
     int skew_ms;          /* the scheduler's limiter skew: limits and plan predict it */
 };
 

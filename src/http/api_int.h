@@ -94,6 +94,7 @@ struct api_id_in {
 };
 
 void api_work_create(PGconn *c, struct api_job *j);
+void api_work_create_batch(PGconn *c, struct api_job **jobs, size_t n);
 void api_work_list(PGconn *c, struct api_job *j);
 void api_work_get(PGconn *c, struct api_job *j);
 void api_work_patch(PGconn *c, struct api_job *j);

@@ -9,18 +9,21 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "clock.h"
 #include "db/link.h"
+#include "metrics.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 struct api_job {
     struct http_later later; /* the request, answered on its loop */
-    api_work_fn work;
+    api_work_fn work;        /* one of work and batch */
+    api_batch_fn batch;
     void *input;
     void (*free_input)(void *);
     int status;
@@ -42,6 +45,7 @@ struct api_pool {
     struct api_job *head, **tail; /* under lock */
     int stopping;                 /* under lock */
     atomic_int connected;         /* workers holding a working connection */
+    atomic_int queued;            /* jobs waiting for a worker (a gauge) */
     int nworkers;
     struct worker *workers;
 };
@@ -156,17 +160,19 @@ static int enqueue(struct api_pool *p, struct api_job *j)
     if (!stopping) {
         *p->tail = j;
         p->tail = &j->next;
+        atomic_fetch_add(&p->queued, 1);
         pthread_cond_signal(&p->cond);
     }
     pthread_mutex_unlock(&p->lock);
     return stopping ? -1 : 0;
 }
 
-void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void *input,
-                     void (*free_input)(void *))
+static void submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, api_batch_fn batch,
+                   void *input, void (*free_input)(void *))
 {
     struct api_job *j = xcalloc(1, sizeof *j);
     j->work = work;
+    j->batch = batch;
     j->input = input;
     j->free_input = free_input;
     if (!atomic_load(&p->connected)) {
@@ -180,6 +186,18 @@ void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void 
         job_free(j);
         unavailable(req);
     }
+}
+
+void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void *input,
+                     void (*free_input)(void *))
+{
+    submit(p, req, work, NULL, input, free_input);
+}
+
+void api_pool_submit_batched(struct api_pool *p, h2o_req_t *req, api_batch_fn batch, void *input,
+                             void (*free_input)(void *))
+{
+    submit(p, req, NULL, batch, input, free_input);
 }
 
 /* ---- worker side ---- */
@@ -208,23 +226,43 @@ static void maintain_connection(struct worker *w)
     }
 }
 
-static void run_job(struct worker *w, struct api_job *j)
+/* Runs the jobs of the list j (one, or a batch of one kind) and posts every answer. */
+static void run_jobs(struct worker *w, struct api_job *j)
 {
+    struct api_job *batch[1024];
+    size_t n = 0;
+    for (struct api_job *k = j; k && n < sizeof batch / sizeof batch[0]; k = k->next)
+        batch[n++] = k;
     if (!w->db.conn) {
-        api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
+        for (size_t i = 0; i < n; i++)
+            api_job_error(batch[i], 503, "unavailable", "the database is unavailable; retry later",
+                          NULL);
     } else {
-        j->work(w->db.conn, j);
-        if (PQstatus(w->db.conn) != CONNECTION_OK) {
+        if (j->batch)
+            j->batch(w->db.conn, batch, n);
+        else
+            j->work(w->db.conn, j);
+        int lost = PQstatus(w->db.conn) != CONNECTION_OK;
+        if (lost)
             connection_lost(w, "connection closed during a request");
-            api_job_error(j, 503, "unavailable", "the database is unavailable; retry later", NULL);
-        } else if (!j->body) {
-            api_job_error(j, 500, "internal", "the request could not be completed", NULL);
+        for (size_t i = 0; i < n; i++) {
+            if (lost)
+                api_job_error(batch[i], 503, "unavailable",
+                              "the database is unavailable; retry later", NULL);
+            else if (!batch[i]->body)
+                api_job_error(batch[i], 500, "internal", "the request could not be completed",
+                              NULL);
         }
     }
-    http_later_post(&j->later);
+    for (size_t i = 0; i < n; i++) {
+        batch[i]->next = NULL;
+        http_later_post(&batch[i]->later);
+    }
 }
 
-/* Takes one job, waiting at most wait_ms; *stop when stopping and drained. */
+/* Takes one job, waiting at most wait_ms; *stop when stopping and drained.
+ * A job with a batch function comes with every job queued behind it that
+ * has the same one (up to batch_max), linked through next. */
 static struct api_job *take(struct api_pool *p, uint64_t wait_ms, int *stop)
 {
     pthread_mutex_lock(&p->lock);
@@ -235,9 +273,25 @@ static struct api_job *take(struct api_pool *p, uint64_t wait_ms, int *stop)
     struct api_job *j = p->head;
     if (j) {
         p->head = j->next;
-        if (!p->head)
-            p->tail = &p->head;
         j->next = NULL;
+        struct api_job **last = &j->next;
+        int room = p->opt.batch_max > 1024 ? 1023 : p->opt.batch_max - 1;
+        for (struct api_job **q = &p->head; j->batch && room > 0 && *q;) {
+            if ((*q)->batch != j->batch) {
+                q = &(*q)->next;
+                continue;
+            }
+            *last = *q;
+            *q = (*q)->next;
+            last = &(*last)->next;
+            *last = NULL;
+            room--;
+        }
+        p->tail = &p->head;
+        while (*p->tail)
+            p->tail = &(*p->tail)->next;
+        for (struct api_job *k = j; k; k = k->next)
+            atomic_fetch_sub(&p->queued, 1);
     }
     *stop = p->stopping && !j;
     pthread_mutex_unlock(&p->lock);
@@ -254,7 +308,7 @@ static void *worker_main(void *arg)
         if (stop)
             break;
         if (j)
-            run_job(w, j);
+            run_jobs(w, j);
         else if (w->db.conn)
             PQconsumeInput(w->db.conn); /* notices a server that went away while idle */
     }
@@ -264,11 +318,24 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void emit_queue(void *arg, void (*emit)(void *sink, const char *text), void *sink)
+{
+    struct api_pool *p = arg;
+    char text[256];
+    snprintf(text, sizeof text,
+             "# HELP postpace_api_queue_depth API requests waiting for a worker\n"
+             "# TYPE postpace_api_queue_depth gauge\n"
+             "postpace_api_queue_depth %d\n",
+             atomic_load(&p->queued));
+    emit(sink, text);
+}
+
 struct api_pool *api_pool_start(const struct api_pool_options *opt)
 {
     struct api_pool *p = xcalloc(1, sizeof *p);
     p->opt = *opt;
     p->nworkers = opt->workers > 0 ? opt->workers : 1;
+    p->opt.batch_max = opt->batch_max > 0 ? opt->batch_max : 1;
     p->tail = &p->head;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
@@ -281,6 +348,7 @@ struct api_pool *api_pool_start(const struct api_pool_options *opt)
         maintain_connection(w);
         pthread_create(&w->tid, NULL, worker_main, w);
     }
+    met_register_collector(emit_queue, p);
     return p;
 }
 
@@ -300,6 +368,7 @@ void api_pool_destroy(struct api_pool *p)
 {
     if (!p)
         return;
+    met_unregister_collector(emit_queue, p);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->workers);

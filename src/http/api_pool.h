@@ -20,9 +20,18 @@ struct api_job;
 /* Runs on a worker: does the SQL on `c` and sets the answer with api_job_reply*. */
 typedef void (*api_work_fn)(PGconn *c, struct api_job *j);
 
+/*
+ * Runs on a worker: jobs[0..n) of one kind, gathered from the queue to be
+ * done together (group commit: one transaction, one WAL flush for all).
+ * Sets every job's answer; the answers go out only after it returns, so
+ * none is sent before its commit.
+ */
+typedef void (*api_batch_fn)(PGconn *c, struct api_job **jobs, size_t n);
+
 struct api_pool_options {
     const char *conninfo;          /* each worker opens its own connection */
     int workers;                   /* threads, >= 1 */
+    int batch_max;                 /* most jobs a batch function gets at once (>= 1) */
     const char *const *prepared;   /* sql/ names prepared on every connection (NULL-ended):
                                       what jobs run with db_exec_named */
 };
@@ -52,6 +61,14 @@ int api_pool_ready(const struct api_pool *p);
  */
 void api_pool_submit(struct api_pool *p, h2o_req_t *req, api_work_fn work, void *input,
                      void (*free_input)(void *));
+
+/*
+ * The same for a job that may be done together with others of its kind: a
+ * worker that takes it also takes every job queued behind it with the same
+ * `batch` function, up to batch_max, and runs them in one call.
+ */
+void api_pool_submit_batched(struct api_pool *p, h2o_req_t *req, api_batch_fn batch, void *input,
+                             void (*free_input)(void *));
 
 /* The job's input (worker side). */
 void *api_job_input(struct api_job *j);

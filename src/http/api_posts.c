@@ -16,8 +16,8 @@
 #include "util/log.h"
 #include "util/xmalloc.h"
 
-/* Columns of api_post_check. */
-enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS, CK_PAST };
+/* Columns of api_post_check (a row per post). */
+enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS, CK_PAST, CK_N };
 
 /*
  * A time in the past is accepted (a post for "now" is often a few seconds
@@ -28,9 +28,9 @@ static const char past_warning[] =
     "in the past: the scheduler sends it at once if it is overdue by less than catchup_ms "
     "(1 hour by default); otherwise its targets expire unsent";
 
-static const char *past_of(PGresult *check)
+static const char *past_of(PGresult *check, int row)
 {
-    return strcmp(PQgetvalue(check, 0, CK_PAST), "t") == 0 ? past_warning : NULL;
+    return strcmp(PQgetvalue(check, row, CK_PAST), "t") == 0 ? past_warning : NULL;
 }
 
 static void internal(struct api_job *j, const char *what, const char *err)
@@ -79,13 +79,14 @@ static void reply_post(PGconn *c, struct api_job *j, int status, const char *id,
     api_job_reply_json(j, status, post);
 }
 
-/* Adds api_post_check's details to the body reader's; returns the merged object or NULL. */
-static json_t *merge_details(json_t *from_body, PGresult *check)
+/* Adds api_post_check's details (of its row `row`) to the body reader's; returns the merged
+ * object or NULL. */
+static json_t *merge_details(json_t *from_body, PGresult *check, int row)
 {
     json_t *all = from_body ? json_deep_copy(from_body) : NULL;
-    if (PQgetisnull(check, 0, CK_DETAILS))
+    if (PQgetisnull(check, row, CK_DETAILS))
         return all;
-    json_t *sql = json_loads(PQgetvalue(check, 0, CK_DETAILS), 0, NULL);
+    json_t *sql = json_loads(PQgetvalue(check, row, CK_DETAILS), 0, NULL);
     const char *field;
     json_t *reason;
     json_object_foreach(sql, field, reason)
@@ -94,11 +95,34 @@ static json_t *merge_details(json_t *from_body, PGresult *check)
     return all;
 }
 
-static PGresult *check_post(PGconn *c, const struct api_post_in *in, char *err, size_t errlen)
+/* Checks posts ins[0..n): api_post_check's rows, one per post, in order. */
+static PGresult *check_posts(PGconn *c, struct api_post_in *const *ins, size_t n, char *err,
+                             size_t errlen)
 {
-    const char *params[] = {in->external_id, in->provider_key, in->accounts, in->content,
-                            in->media, in->local, in->offset, in->time_zone};
-    return db_exec_named(c, "api_post_check", 8, params, err, errlen);
+    const char **col = xcalloc(n, sizeof *col);
+    char *arrays[8];
+    for (int k = 0; k < 8; k++) {
+        for (size_t i = 0; i < n; i++) {
+            const struct api_post_in *in = ins[i];
+            const char *v[] = {in->external_id, in->provider_key, in->accounts, in->content,
+                               in->media,       in->local,        in->offset,   in->time_zone};
+            col[i] = v[k];
+        }
+        arrays[k] = db_text_array(col, n);
+    }
+    free(col);
+    const char *params[8];
+    for (int k = 0; k < 8; k++)
+        params[k] = arrays[k];
+    PGresult *r = db_exec_named(c, "api_post_check", 8, params, err, errlen);
+    for (int k = 0; k < 8; k++)
+        free(arrays[k]);
+    return r;
+}
+
+static PGresult *check_post(PGconn *c, struct api_post_in *in, char *err, size_t errlen)
+{
+    return check_posts(c, &in, 1, err, errlen);
 }
 
 static void refuse(struct api_job *j, json_t *details)
@@ -108,12 +132,12 @@ static void refuse(struct api_job *j, json_t *details)
 }
 
 /* 409 for an external_id already used by a different post. */
-static void conflict(struct api_job *j, PGresult *check)
+static void conflict(struct api_job *j, PGresult *check, int row)
 {
     json_t *details = json_object();
-    char why[200], *fields = xstrdup(PQgetvalue(check, 0, CK_DIFFERS)), *save = NULL;
+    char why[200], *fields = xstrdup(PQgetvalue(check, row, CK_DIFFERS)), *save = NULL;
     snprintf(why, sizeof why, "differs from post %s, which has this external_id",
-             PQgetvalue(check, 0, CK_EXISTING));
+             PQgetvalue(check, row, CK_EXISTING));
     for (char *f = strtok_r(fields, ",", &save); f; f = strtok_r(NULL, ",", &save))
         json_object_set_new(details, f, json_string(why));
     free(fields);
@@ -149,7 +173,7 @@ void api_work_create(PGconn *c, struct api_job *j)
             internal(j, "cannot check a post", err);
             return;
         }
-        json_t *details = merge_details(in->details, check);
+        json_t *details = merge_details(in->details, check, 0);
         if (details) {
             PQclear(check);
             refuse(j, details);
@@ -159,12 +183,12 @@ void api_work_create(PGconn *c, struct api_job *j)
             if (strcmp(PQgetvalue(check, 0, CK_SAME), "t") == 0)
                 reply_post(c, j, 200, PQgetvalue(check, 0, CK_EXISTING), 0, -1, NULL);
             else
-                conflict(j, check);
+                conflict(j, check, 0);
             PQclear(check);
             return;
         }
         int rc = insert_post(c, in, check, id, sizeof id, err, sizeof err);
-        const char *warn = past_of(check);
+        const char *warn = past_of(check, 0);
         PQclear(check);
         if (rc < 0) {
             internal(j, "cannot insert a post", err);
@@ -177,6 +201,147 @@ void api_work_create(PGconn *c, struct api_job *j)
     }
     api_job_error(j, 409, "external_id_conflict", "the external_id is being created concurrently",
                   NULL);
+}
+
+/*
+ * Group commit, set-wise: the creates gathered from the queue are checked by
+ * one statement, inserted by one (every statement trigger runs once for the
+ * batch), read back by one, and committed together: one WAL flush, three
+ * round trips and three plans for the batch instead of three of each per
+ * post. A post refused by the check, or repeating an external_id already
+ * there, is answered as on its own; one whose external_id was taken by then
+ * (another batch, or an earlier post of this one) goes the one-post way
+ * inside the transaction. Should any statement fail (a deadlock with
+ * another batch, an error no check foresaw), the batch is rolled back and
+ * every post done again on its own, so one bad post fails alone. The
+ * answers leave after the commit (api_pool.h).
+ */
+static int create_batch(PGconn *c, struct api_job **jobs, size_t n)
+{
+    char err[512];
+    struct api_post_in **ins = xcalloc(n, sizeof *ins);
+    for (size_t i = 0; i < n; i++)
+        ins[i] = api_job_input(jobs[i]);
+    PGresult *check = check_posts(c, ins, n, err, sizeof err);
+    free(ins);
+    if (!check || (size_t)PQntuples(check) != n) {
+        PQclear(check);
+        return -1;
+    }
+    /* Answer what needs no insert; gather the rest. */
+    size_t *todo = xcalloc(n, sizeof *todo), ntodo = 0;
+    const char **reread = xcalloc(n, sizeof *reread);
+    int *reread_status = xcalloc(n, sizeof *reread_status);
+    for (size_t i = 0; i < n; i++) {
+        struct api_post_in *in = api_job_input(jobs[i]);
+        json_t *details = merge_details(in->details, check, (int)i);
+        if (details)
+            refuse(jobs[i], details);
+        else if (!PQgetisnull(check, (int)i, CK_EXISTING) &&
+                 strcmp(PQgetvalue(check, (int)i, CK_SAME), "t") != 0)
+            conflict(jobs[i], check, (int)i);
+        else if (!PQgetisnull(check, (int)i, CK_EXISTING))
+            reread[i] = PQgetvalue(check, (int)i, CK_EXISTING), reread_status[i] = 200;
+        else
+            todo[ntodo++] = i;
+    }
+    int rc = 0;
+    char **ids = xcalloc(n, sizeof *ids);
+    if (ntodo) {
+        char count[24];
+        snprintf(count, sizeof count, "%zu", ntodo);
+        const char *p1[] = {count};
+        PGresult *idr = db_exec_named(c, "api_posts_ids", 1, p1, err, sizeof err);
+        const char **col = xcalloc(ntodo, sizeof *col);
+        char *arrays[8] = {0};
+        if (idr && (size_t)PQntuples(idr) == ntodo) {
+            for (int k = 0; k < 8; k++) {
+                for (size_t t = 0; t < ntodo; t++) {
+                    size_t i = todo[t];
+                    const struct api_post_in *in = api_job_input(jobs[i]);
+                    const char *v[] = {PQgetvalue(idr, (int)t, 0), in->external_id,
+                                       PQgetvalue(check, (int)i, CK_KEY), in->accounts,
+                                       in->content, in->media, PQgetvalue(check, (int)i, CK_AT),
+                                       PQgetvalue(check, (int)i, CK_TZ)};
+                    col[t] = v[k];
+                }
+                arrays[k] = db_text_array(col, ntodo);
+            }
+            const char *params[8];
+            for (int k = 0; k < 8; k++)
+                params[k] = arrays[k];
+            PGresult *ins_r = db_exec_named(c, "api_posts_insert", 8, params, err, sizeof err);
+            if (!ins_r) {
+                rc = -1;
+            } else {
+                for (size_t t = 0; t < ntodo; t++) {
+                    const char *id = PQgetvalue(idr, (int)t, 0);
+                    for (int r = 0; r < PQntuples(ins_r); r++)
+                        if (strcmp(PQgetvalue(ins_r, r, 0), id) == 0)
+                            ids[todo[t]] = xstrdup(id);
+                }
+                PQclear(ins_r);
+            }
+        } else {
+            rc = -1;
+        }
+        for (int k = 0; k < 8; k++)
+            free(arrays[k]);
+        free(col);
+        PQclear(idr);
+    }
+    /* Read back every post to answer with, in one statement. */
+    const char **want = xcalloc(n, sizeof *want);
+    size_t nwant = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (ids[i])
+            reread[i] = ids[i], reread_status[i] = 201;
+        if (reread[i])
+            want[nwant++] = reread[i];
+    }
+    json_t *posts = rc == 0 && nwant ? posts_json(c, want, nwant, 0, err, sizeof err) : NULL;
+    if (rc == 0 && nwant && (!posts || json_array_size(posts) != nwant))
+        rc = -1;
+    for (size_t i = 0, w = 0; rc == 0 && i < n; i++) {
+        if (!reread[i])
+            continue;
+        json_t *post = json_incref(json_array_get(posts, w++));
+        const char *warn = reread_status[i] == 201 ? past_of(check, (int)i) : NULL;
+        if (warn)
+            json_object_set_new(post, "warnings", json_pack("{s:s}", "scheduled_at", warn));
+        api_job_reply_json(jobs[i], reread_status[i], post);
+    }
+    json_decref(posts);
+    /* Posts whose external_id was taken since the check: the one-post way. */
+    for (size_t t = 0; rc == 0 && t < ntodo; t++)
+        if (!ids[todo[t]]) {
+            api_work_create(c, jobs[todo[t]]);
+            if (PQtransactionStatus(c) != PQTRANS_INTRANS)
+                rc = -1;
+        }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids), free(want), free(reread), free(reread_status), free(todo);
+    PQclear(check);
+    if (rc != 0)
+        log_warn("a batch of API creates failed", LOG_STR("reason", err));
+    return rc;
+}
+
+void api_work_create_batch(PGconn *c, struct api_job **jobs, size_t n)
+{
+    char err[512];
+    if (n > 1 && db_simple(c, "BEGIN", err, sizeof err) == 0) {
+        if (create_batch(c, jobs, n) == 0 && PQtransactionStatus(c) == PQTRANS_INTRANS &&
+            db_simple(c, "COMMIT", err, sizeof err) == 0)
+            return;
+        if (PQtransactionStatus(c) != PQTRANS_IDLE)
+            db_rollback(c);
+        log_info("a batch of API creates was rolled back; each is done on its own",
+                 LOG_UINT("posts", n));
+    }
+    for (size_t i = 0; i < n; i++)
+        api_work_create(c, jobs[i]);
 }
 
 void api_work_get(PGconn *c, struct api_job *j)
@@ -282,9 +447,9 @@ static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, co
         internal(j, "cannot check a post", err);
         return -1;
     }
-    json_t *details = merge_details(in->details, check);
+    json_t *details = merge_details(in->details, check, 0);
     int rc = details ? -1 : apply_patch(c, in, id, check, err, sizeof err);
-    *warn = (in->given & API_F_SCHEDULED) ? past_of(check) : NULL;
+    *warn = (in->given & API_F_SCHEDULED) ? past_of(check, 0) : NULL;
     PQclear(check);
     if (details)
         refuse(j, details);
