@@ -1,6 +1,6 @@
 /*
  * Calendar API: POST /v1/posts throughput (N creates, C in flight over
- * keep-alive loopback connections with curl multi) and GET /v1/posts/{id}
+ * keep-alive loopback connections: tests/support/loadgen) and GET /v1/posts/{id}
  * latency (one connection, one request at a time), against a real
  * `postpace serve` (scheduler off) on a real PostgreSQL. The creates run
  * grouped (api_batch_max 64: concurrent creates committed together) and
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "loadgen.h"
 #include "pgtest.h"
 #include "proc.h"
 
@@ -58,62 +59,34 @@ static void print_latency(const char *what, double *lat, int n)
            lat[n / 2] * 1e3, lat[n * 9 / 10] * 1e3, lat[n * 99 / 100] * 1e3, lat[n - 1] * 1e3);
 }
 
-static CURL *easy_for(struct req *r, const char *url, struct curl_slist *headers)
+/* Creates n posts with c in flight (tests/support/loadgen); returns how many got 201,
+ * the seconds in *secs and each request's latency in lat. */
+static int run_creates(int port, int n, int c, double *secs, double *lat)
 {
-    CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, keep);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
-    if (r->body[0]) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(r->body));
+    struct lg_req *reqs = calloc((size_t)n, sizeof *reqs);
+    for (int i = 0; i < n; i++) {
+        char body[320];
+        int blen = snprintf(body, sizeof body,
+                            "{\"external_id\":\"bench-%d\",\"provider_key\":\"je\","
+                            "\"account_ids\":[\"acct_%d\",\"acct_%d\"],\"content\":\"Post number "
+                            "%d\",\"scheduled_at\":\"2031-06-%02dT%02d:%02d:00+02:00\","
+                            "\"time_zone\":\"Europe/Paris\"}",
+                            i, i % 7, i % 7 + 1, i, 1 + i % 28, i % 24, i % 60);
+        reqs[i].text = malloc(1024);
+        reqs[i].len = (size_t)snprintf(reqs[i].text, 1024,
+                                       "POST /v1/posts HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                                       "Authorization: Bearer " TOKEN "\r\n"
+                                       "Content-Type: application/json\r\n"
+                                       "Content-Length: %d\r\n\r\n%s",
+                                       port, blen, body);
     }
-    r->len = 0;
-    r->started = now_s();
-    return e;
-}
-
-/* Creates n posts with c in flight; returns how many got 201. */
-static int run_creates(const char *url, int n, int c, struct curl_slist *headers, double *lat)
-{
-    struct req *reqs = calloc((size_t)n, sizeof *reqs);
-    for (int i = 0; i < n; i++)
-        snprintf(reqs[i].body, sizeof reqs[i].body,
-                 "{\"external_id\":\"bench-%d\",\"provider_key\":\"je\","
-                 "\"account_ids\":[\"acct_%d\",\"acct_%d\"],\"content\":\"Post number %d\","
-                 "\"scheduled_at\":\"2031-06-%02dT%02d:%02d:00+02:00\",\"time_zone\":\"Europe/Paris\"}",
-                 i, i % 7, i % 7 + 1, i, 1 + i % 28, i % 24, i % 60);
-    CURLM *m = curl_multi_init();
-    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c);
-    int next = 0, done = 0, ok = 0, running = 0;
-    for (; next < n && next < c; next++)
-        curl_multi_add_handle(m, easy_for(&reqs[next], url, headers));
-    while (done < n) {
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            struct req *r;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
-            lat[done++] = now_s() - r->started;
-            ok += r->status == 201;
-            if (r->status != 201 && done - ok <= 3)
-                fprintf(stderr, "create: %ld %s\n", r->status, r->resp);
-            curl_multi_remove_handle(m, msg->easy_handle);
-            curl_easy_cleanup(msg->easy_handle);
-            if (next < n) {
-                curl_multi_add_handle(m, easy_for(&reqs[next], url, headers));
-                next++;
-            }
-        }
-        if (done < n)
-            curl_multi_poll(m, NULL, 0, 100, NULL);
+    *secs = lg_run(port, reqs, n, c);
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        ok += reqs[i].status == 201;
+        lat[i] = reqs[i].seconds;
+        free(reqs[i].text);
     }
-    curl_multi_cleanup(m);
     free(reqs);
     return ok;
 }
@@ -183,25 +156,23 @@ static int creates(const char *name, int batch_max, int n, int c, const char *wo
                    struct curl_slist *headers, double *lat, int g)
 {
     struct proc server;
-    char base[64], url[128];
+    char base[64];
     char *db = start_server(&server, workers, batch_max, base, sizeof base);
-    snprintf(url, sizeof url, "%s/v1/posts", base);
-    double t0 = now_s();
-    int created = run_creates(url, n, c, headers, lat);
-    double secs = now_s() - t0;
+    double secs;
+    int created = run_creates(atoi(strrchr(base, ':') + 1), n, c, &secs, lat);
     printf("POST /v1/posts %-9s (api_batch_max %4d): %d of %d created (2 targets each) in %.2f s: "
            "%.0f posts/s (%d in flight, %s API workers)\n",
            name, batch_max, created, n, secs, n / secs, c, workers);
-    print_latency("  latency", lat, n);
+    print_latency("  POST", lat, n);
     int ok = created == n;
     if (g > 0) {
-        t0 = now_s();
+        double t0 = now_s();
         int read = run_reads(base, g, created > 0 ? created : 1, headers, lat);
         secs = now_s() - t0;
         printf("GET /v1/posts/{id}: %d of %d answered 200 in %.2f s: %.0f req/s on one "
                "connection\n",
                read, g, secs, g / secs);
-        print_latency("  latency", lat, g);
+        print_latency("  GET", lat, g);
         ok &= read == g;
     }
     stop_server(&server, db);

@@ -14,9 +14,8 @@
  *   outbox   durable with one subscription to every event, so each settle
  *            also writes an outbox row (the dispatcher is off: only the
  *            write is measured).
- * The generator is a plain epoll HTTP/1.1 keep-alive client with every
- * request signed and serialised before the clock starts (curl multi cost
- * ~100 us of CPU per request here, capping the bare run near 11k/s).
+ * The generator is tests/support/loadgen (plain epoll, keep-alive), every
+ * request signed and serialised before the clock starts.
  * Each run also reports the CPU it cost per event, from /proc: its own
  * cluster's postgres processes (the postmaster's live children, backends,
  * autovacuum, WAL writer, checkpointer, plus the ones that exited, which
@@ -31,32 +30,20 @@
  * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
  */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "http/server.h"
+#include "loadgen.h"
 #include "pgtest.h"
 #include "proc.h"
 #include "webhook/whsig.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-struct req {
-    char *text; /* the whole HTTP request, signed */
-    size_t len;
-    int status;
-    double sent_at, seconds;
-};
 
 struct result {
     const char *name;
@@ -176,24 +163,8 @@ static struct cpu cpu_now(void)
     return c;
 }
 
-/* One keep-alive connection with at most one request in flight. */
-struct conn {
-    int fd;
-    struct req *r; /* in flight, or NULL */
-    size_t off;    /* bytes of r->text written */
-    char in[4096];
-    size_t inlen;
-};
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Event i (from 1) names target i through its request key. */
-static void prepare(struct req *r, int i, int port, const struct whsig_key *k)
+static void prepare(struct lg_req *r, int i, int port, const struct whsig_key *k)
 {
     char body[256], id[32], ts[32], sig[WHSIG_SIG_LEN];
     int blen = snprintf(
@@ -212,154 +183,41 @@ static void prepare(struct req *r, int i, int port, const struct whsig_key *k)
     r->len = (size_t)n;
 }
 
-static struct req *prepare_all(int n, int port)
+static struct lg_req *prepare_all(int n, int port)
 {
     struct whsig_key k;
     whsig_key_parse(&k, SECRET);
-    struct req *reqs = calloc((size_t)n, sizeof *reqs);
+    struct lg_req *reqs = calloc((size_t)n, sizeof *reqs);
     for (int i = 0; i < n; i++)
         prepare(&reqs[i], i + 1, port, &k);
     return reqs;
 }
 
-static void free_all(struct req *reqs, int n)
+static void free_all(struct lg_req *reqs, int n)
 {
     for (int i = 0; i < n; i++)
         free(reqs[i].text);
     free(reqs);
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Sends reqs[0..n) with `conc` in flight (tests/support/loadgen), and what it cost. */
+static void load(int port, struct lg_req *reqs, int n, int conc, struct result *res)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int dial(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        perror("bench: connect");
-        exit(1);
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return fd;
-}
-
-/* Writes what is left of the request; the socket buffer takes it whole in practice. */
-static void push(struct conn *c)
-{
-    while (c->off < c->r->len) {
-        ssize_t w = write(c->fd, c->r->text + c->off, c->r->len - c->off);
-        if (w < 0 && errno == EAGAIN)
-            return; /* retried on the next readiness event */
-        if (w <= 0) {
-            perror("bench: write");
-            exit(1);
-        }
-        c->off += (size_t)w;
-    }
-}
-
-/* Returns 1 once c->in holds one whole response (headers and Content-Length body). */
-static int response_done(struct conn *c)
-{
-    c->in[c->inlen] = '\0';
-    char *end = strstr(c->in, "\r\n\r\n");
-    if (!end)
-        return 0;
-    const char *cl = strcasestr(c->in, "\r\ncontent-length:");
-    size_t body = cl && cl < end ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
-    if (c->inlen < (size_t)(end + 4 - c->in) + body)
-        return 0;
-    c->r->status = atoi(c->in + 9);
-    return 1;
-}
-
-/*
- * Sends reqs[0..n) with `conc` in flight, one per connection, the next
- * request going out on a connection as soon as its response is in.
- */
-static void load(int port, struct req *reqs, int n, int conc, struct result *res)
-{
-    int ep = epoll_create1(0), next = 0, done = 0;
-    struct conn *conns = calloc((size_t)conc, sizeof *conns);
-    for (int i = 0; i < conc; i++) {
-        conns[i].fd = dial(port);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = &conns[i]};
-        epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
-    }
     struct cpu c0 = cpu_now();
-    double t0 = now_s();
-    for (int i = 0; i < conc && next < n; i++) {
-        conns[i].r = &reqs[next++];
-        conns[i].r->sent_at = now_s();
-        push(&conns[i]);
-    }
-    struct epoll_event evs[256];
-    while (done < n) {
-        int k = epoll_wait(ep, evs, 256, 30000);
-        if (k <= 0) {
-            fprintf(stderr, "bench: no answer for 30 s\n");
-            exit(1);
-        }
-        for (int e = 0; e < k; e++) {
-            struct conn *c = evs[e].data.ptr;
-            if (c->r && (evs[e].events & EPOLLOUT))
-                push(c);
-            for (;;) {
-                ssize_t got = read(c->fd, c->in + c->inlen, sizeof c->in - 1 - c->inlen);
-                if (got < 0 && errno == EAGAIN)
-                    break;
-                if (got <= 0) {
-                    fprintf(stderr, "bench: the server closed a connection\n");
-                    exit(1);
-                }
-                c->inlen += (size_t)got;
-                if (!c->r || !response_done(c))
-                    continue;
-                double t = now_s();
-                c->r->seconds = t - c->r->sent_at;
-                res->ok += c->r->status == 200;
-                done++;
-                c->inlen = 0, c->off = 0, c->r = NULL;
-                if (next < n) {
-                    c->r = &reqs[next++];
-                    c->r->sent_at = t;
-                    push(c);
-                }
-                /* Nothing more can come before the next response, whose
-                 * arrival is an edge of its own: skip the read that would
-                 * only say EAGAIN (a syscall per request). */
-                break;
-            }
-        }
-    }
-    double elapsed = now_s() - t0;
+    double elapsed = lg_run(port, reqs, n, conc);
     struct cpu c1 = cpu_now();
+    for (int i = 0; i < n; i++)
+        res->ok += reqs[i].status == 200;
     res->pg_us = (c1.pg - c0.pg) * 1e6 / n;
     res->daemon_us = (c1.daemon - c0.daemon) * 1e6 / n;
     res->gen_us = (c1.gen - c0.gen) * 1e6 / n;
     double all = (double)(c1.all - c0.all);
     res->idle_pct = all > 0 ? 100.0 * (double)(c1.idle - c0.idle) / all : 0;
     res->steal_pct = all > 0 ? 100.0 * (double)(c1.steal - c0.steal) / all : 0;
-    for (int i = 0; i < conc; i++)
-        close(conns[i].fd);
-    free(conns);
-    close(ep);
-
-    double *lat = malloc((size_t)n * sizeof *lat);
-    for (int i = 0; i < n; i++)
-        lat[i] = reqs[i].seconds;
-    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
     res->sent = n;
     res->rate = n / elapsed;
-    res->p50_ms = lat[n / 2] * 1000;
-    res->p99_ms = lat[(int)(n * 0.99)] * 1000;
-    free(lat);
+    res->p50_ms = lg_quantile_ms(reqs, n, 0.5);
+    res->p99_ms = lg_quantile_ms(reqs, n, 0.99);
 }
 
 /* A migrated database with n submitted targets, target i carrying request key
@@ -422,7 +280,7 @@ static void run_daemon(const char *name, int n, int conc, const char *threads, i
         exit(1);
     }
     int port = atoi(at + 6);
-    struct req *reqs = prepare_all(n, port);
+    struct lg_req *reqs = prepare_all(n, port);
     res->name = name;
     load(port, reqs, n, conc, res);
 
@@ -459,7 +317,7 @@ static void run_bare(int n, int conc, const char *threads, struct result *res)
         fprintf(stderr, "bench: bare server: %s\n", err);
         exit(1);
     }
-    struct req *reqs = prepare_all(n, http_server_port(s));
+    struct lg_req *reqs = prepare_all(n, http_server_port(s));
     res->name = "bare 200";
     res->published = -1;
     load(http_server_port(s), reqs, n, conc, res);
