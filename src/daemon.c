@@ -81,6 +81,8 @@ API_ROUTE(on_api_plan, api_plan)
 API_ROUTE(on_api_events, api_events)
 API_ROUTE(on_api_keys_pause, api_keys_pause)
 API_ROUTE(on_api_keys_resume, api_keys_resume)
+API_ROUTE(on_api_targets_retry, api_targets_retry)
+API_ROUTE(on_api_targets_cancel, api_targets_cancel)
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
@@ -97,6 +99,8 @@ static const struct http_route routes[] = {
     {"GET", "/v1/events", on_api_events},
     {"POST", "/v1/keys/pause", on_api_keys_pause},
     {"POST", "/v1/keys/resume", on_api_keys_resume},
+    {"POST", "/v1/targets/retry", on_api_targets_retry},
+    {"POST", "/v1/targets/cancel", on_api_targets_cancel},
 };
 
 const struct http_route *daemon_routes(size_t *n)

@@ -94,6 +94,16 @@ static int cmd_resume_keys(struct config *cfg, int argc, char **argv)
     return cmd_pause(0, cfg->database_url, argc, argv);
 }
 
+static int cmd_retry_targets(struct config *cfg, int argc, char **argv)
+{
+    return cmd_targets(CTL_RETRY, cfg->database_url, argc, argv);
+}
+
+static int cmd_cancel_targets(struct config *cfg, int argc, char **argv)
+{
+    return cmd_targets(CTL_CANCEL, cfg->database_url, argc, argv);
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)", 0},
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
@@ -104,6 +114,14 @@ static const struct command commands[] = {
     {"pause", cmd_pause_keys,
      "--key ID|LABEL | --provider P | --all: claim nothing for these keys until resumed", 1},
     {"resume", cmd_resume_keys, "--key ID|LABEL | --provider P | --all: resume paused keys", 1},
+    {"retry", cmd_retry_targets,
+     "--target N | --post N | --key K --provider P --error CODE --since T --until T [--dry-run] "
+     "[--force] [--json]: send failed targets once more, unless that could post twice",
+     1},
+    {"cancel", cmd_cancel_targets,
+     "--target N | --post N | --key K --provider P --error CODE --since T --until T [--dry-run] "
+     "[--json]: cancel scheduled targets",
+     1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
     {"import", cmd_import,
      "FILE|- [--format csv|jsonl] [--partial] [--dry-run] [--allow-unterminated]: add posts from a "

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "http/api_int.h"
 #include "http/api_token.h"
 #include "provider/provider_id.h"
@@ -439,4 +440,40 @@ int api_keys_pause(struct api *a, h2o_req_t *req)
 int api_keys_resume(struct api *a, h2o_req_t *req)
 {
     return keys_pause(a, req, 0);
+}
+
+/* POST /v1/targets/retry and /v1/targets/cancel (control.h: one selector, one statement). */
+static int targets_action(struct api *a, h2o_req_t *req, enum ctl_action action)
+{
+    size_t token = authorized(a, req);
+    if (!token)
+        return 0;
+    struct api_targets_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    if (api_targets_parse(req->entity.base, req->entity.len, action == CTL_RETRY, in, &details) !=
+        0) {
+        api_targets_in_free(in);
+        bad_json(req);
+        return 0;
+    }
+    if (details) {
+        api_targets_in_free(in);
+        api_send_error(req, 422, "invalid_request",
+                       "the targets are not named right; details says how", details);
+        return 0;
+    }
+    in->action = action;
+    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
+    api_pool_submit(a->pool, req, api_work_targets, in, api_targets_in_free);
+    return 0;
+}
+
+int api_targets_retry(struct api *a, h2o_req_t *req)
+{
+    return targets_action(a, req, CTL_RETRY);
+}
+
+int api_targets_cancel(struct api *a, h2o_req_t *req)
+{
+    return targets_action(a, req, CTL_CANCEL);
 }

@@ -51,5 +51,7 @@ int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
 int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
 int api_keys_pause(struct api *a, h2o_req_t *req);   /* POST /v1/keys/pause */
 int api_keys_resume(struct api *a, h2o_req_t *req);  /* POST /v1/keys/resume */
+int api_targets_retry(struct api *a, h2o_req_t *req);  /* POST /v1/targets/retry */
+int api_targets_cancel(struct api *a, h2o_req_t *req); /* POST /v1/targets/cancel */
 
 #endif
