@@ -79,6 +79,7 @@ API_ROUTE(on_api_post_delete, api_post_delete)
 API_ROUTE(on_api_limits, api_limits)
 API_ROUTE(on_api_plan, api_plan)
 API_ROUTE(on_api_events, api_events)
+API_ROUTE(on_api_keys, api_keys)
 API_ROUTE(on_api_keys_pause, api_keys_pause)
 API_ROUTE(on_api_keys_resume, api_keys_resume)
 API_ROUTE(on_api_targets_retry, api_targets_retry)
@@ -97,6 +98,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/limits", on_api_limits},
     {"GET", "/v1/plan", on_api_plan},
     {"GET", "/v1/events", on_api_events},
+    {"GET", "/v1/keys", on_api_keys},
     {"POST", "/v1/keys/pause", on_api_keys_pause},
     {"POST", "/v1/keys/resume", on_api_keys_resume},
     {"POST", "/v1/targets/retry", on_api_targets_retry},

@@ -109,7 +109,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
     {"version", cmd_version, "print the version", 0},
     {"help", cmd_help, "show this help", 0},
-    {"status", cmd_status, "the backlog, leases and lag of every key", 0},
+    {"status", cmd_status, "the backlog, leases, lag, ETA and binding window of every key [--json]", 1},
     {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
     {"pause", cmd_pause_keys,
      "--key ID|LABEL | --provider P | --all: claim nothing for these keys until resumed", 1},

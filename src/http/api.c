@@ -359,6 +359,17 @@ int api_events(struct api *a, h2o_req_t *req)
     return 0;
 }
 
+int api_keys(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_read_in *in = xcalloc(1, sizeof *in);
+    in->conninfo = xstrdup(a->conninfo);
+    in->skew_ms = a->skew_ms;
+    api_pool_submit(a->pool, req, api_work_keys, in, api_read_in_free);
+    return 0;
+}
+
 int api_plan(struct api *a, h2o_req_t *req)
 {
     if (!authorized(a, req))

@@ -49,6 +49,7 @@ int api_post_delete(struct api *a, h2o_req_t *req);  /* DELETE /v1/posts/{id} */
 int api_limits(struct api *a, h2o_req_t *req);       /* GET /v1/limits */
 int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
 int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
+int api_keys(struct api *a, h2o_req_t *req);         /* GET /v1/keys */
 int api_keys_pause(struct api *a, h2o_req_t *req);   /* POST /v1/keys/pause */
 int api_keys_resume(struct api *a, h2o_req_t *req);  /* POST /v1/keys/resume */
 int api_targets_retry(struct api *a, h2o_req_t *req);  /* POST /v1/targets/retry */

@@ -101,6 +101,7 @@ void api_work_delete(PGconn *c, struct api_job *j);
 void api_work_limits(PGconn *c, struct api_job *j);
 void api_work_plan(PGconn *c, struct api_job *j);
 void api_work_events(PGconn *c, struct api_job *j);
+void api_work_keys(PGconn *c, struct api_job *j); /* GET /v1/keys: status.h's document */
 
 /* POST /v1/keys/pause|resume (control.h). */
 struct api_pause_in {
