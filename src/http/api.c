@@ -344,8 +344,9 @@ int api_events(struct api *a, h2o_req_t *req)
     in->status = query(req, "state");
     if (!in->status)
         in->status = xstrdup("unmatched");
-    else if (strcmp(in->status, "unmatched") != 0 && strcmp(in->status, "unreadable") != 0)
-        api_detail(&details, "state", "unmatched or unreadable");
+    else if (strcmp(in->status, "unmatched") != 0 && strcmp(in->status, "unreadable") != 0 &&
+             strcmp(in->status, "pending") != 0 && strcmp(in->status, "matched") != 0)
+        api_detail(&details, "state", "unmatched, pending, unreadable or matched");
     in->provider = query(req, "provider");
     if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
         api_detail(&details, "provider", "unknown provider");

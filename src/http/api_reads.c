@@ -176,7 +176,7 @@ void api_work_plan(PGconn *c, struct api_job *j)
 
 /* ---- webhook events ---- */
 
-/* GET /v1/events: the stored events that match no target (sql/api_events_list.sql).
+/* GET /v1/events: the stored events in one state (sql/api_events_list.sql).
  * The array is passed through as PostgreSQL wrote it, never parsed again: a
  * payload may hold numbers beyond what jansson reads as integers. */
 void api_work_events(PGconn *c, struct api_job *j)
