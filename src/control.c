@@ -113,20 +113,17 @@ char *ctl_targets(PGconn *c, const char *actor, enum ctl_action a, const struct 
     char limit[16];
     snprintf(limit, sizeof limit, "%d", CTL_LIST_MAX);
     const char *dry = dry_run ? "t" : "f";
+    /* Both statements take (actor, dry run), retry its force, then the selector and the limit. */
+    const char *params[] = {actor,         dry,           force ? "t" : "f", sel->target_id,
+                            sel->post_id,  sel->key,      sel->provider,     sel->error_code,
+                            sel->since_ms, sel->until_ms, limit};
     PGresult *r;
     if (a == CTL_RETRY) {
-        const char *params[] = {actor,         dry,           force ? "t" : "f", sel->target_id,
-                                sel->post_id,  sel->key,      sel->provider,     sel->error_code,
-                                sel->since_ms, sel->until_ms, limit};
         r = db_exec(c, "targets_retry", 11, params, err, errlen);
     } else {
-        const char *params[] = {actor,         sel->target_id, sel->post_id,
-                                sel->key,      sel->provider,  sel->error_code,
-                                sel->since_ms, sel->until_ms,  limit};
-        /* targets_cancel takes no force: $2 is the dry run. */
-        const char *p2[] = {params[0], dry,       params[1], params[2], params[3],
-                            params[4], params[5], params[6], params[7], params[8]};
-        r = db_exec(c, "targets_cancel", 10, p2, err, errlen);
+        const char *cancel[] = {params[0], params[1], params[3], params[4], params[5],
+                                params[6], params[7], params[8], params[9], params[10]};
+        r = db_exec(c, "targets_cancel", 10, cancel, err, errlen);
     }
     if (!r)
         return NULL;
@@ -214,8 +211,8 @@ int cmd_targets(enum ctl_action a, const char *conninfo, int argc, char **argv)
         log_error("cannot change the targets", LOG_STR("reason", err));
         return 1;
     }
-    json_t *doc = json_loads(text, 0, NULL);
-    if (as_json)
+    json_t *doc = json_loads(text, 0, NULL); /* PostgreSQL's own JSON: it parses */
+    if (as_json || !doc)
         printf("%s\n", text);
     else
         print_targets(a, doc);

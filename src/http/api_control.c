@@ -118,6 +118,18 @@ static int targets_member(struct api_targets_in *in, int retry, const char *name
     return -1;
 }
 
+/* The job's selector as control.h takes it ("" is not given). */
+static struct ctl_select select_of(const struct api_targets_in *in)
+{
+    return (struct ctl_select){*in->target_id ? in->target_id : NULL,
+                               *in->post_id ? in->post_id : NULL,
+                               in->key,
+                               in->provider,
+                               in->error_code,
+                               *in->since_ms ? in->since_ms : NULL,
+                               *in->until_ms ? in->until_ms : NULL};
+}
+
 int api_targets_parse(const char *body, size_t len, int retry, struct api_targets_in *in,
                       json_t **details)
 {
@@ -133,10 +145,7 @@ int api_targets_parse(const char *body, size_t len, int retry, struct api_target
             api_detail(details, name, why);
     }
     json_decref(root);
-    struct ctl_select sel = {
-        *in->target_id ? in->target_id : NULL, *in->post_id ? in->post_id : NULL,
-        in->key, in->provider, in->error_code, *in->since_ms ? in->since_ms : NULL,
-        *in->until_ms ? in->until_ms : NULL};
+    struct ctl_select sel = select_of(in);
     if (!*details && sel.since_ms && sel.until_ms && atoll(sel.until_ms) <= atoll(sel.since_ms))
         api_detail(details, "until", "must be later than since");
     if (!*details && ctl_select_empty(&sel))
@@ -149,10 +158,7 @@ int api_targets_parse(const char *body, size_t len, int retry, struct api_target
 void api_work_targets(PGconn *c, struct api_job *j)
 {
     const struct api_targets_in *in = api_job_input(j);
-    struct ctl_select sel = {
-        *in->target_id ? in->target_id : NULL, *in->post_id ? in->post_id : NULL,
-        in->key, in->provider, in->error_code, *in->since_ms ? in->since_ms : NULL,
-        *in->until_ms ? in->until_ms : NULL};
+    struct ctl_select sel = select_of(in);
     char err[512];
     char *doc = ctl_targets(c, in->actor, (enum ctl_action)in->action, &sel, in->dry_run,
                             in->force, err, sizeof err);
