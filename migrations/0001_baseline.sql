@@ -138,9 +138,10 @@ CREATE TABLE operator_actions (
     id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at      timestamptz NOT NULL DEFAULT now(),
     actor   text NOT NULL CHECK (length(actor) BETWEEN 1 AND 200),
-    action  text NOT NULL CHECK (action IN ('pause', 'resume', 'replay', 'subscribe',
-                                           'unsubscribe')),
-    -- What it named (a key, a provider) and the ids it touched.
+    action  text NOT NULL CHECK (action IN ('pause', 'resume', 'retry', 'cancel', 'replay',
+                                           'subscribe', 'unsubscribe')),
+    -- What it named (a key, a provider, a target selector, a delivery or a
+    -- subscription) and the ids it touched.
     subject jsonb NOT NULL CHECK (jsonb_typeof(subject) = 'object')
 );
 
@@ -1215,6 +1216,36 @@ BEGIN
     RETURN (SELECT count(*) FROM webhook_events w
              WHERE w.provider = p_provider AND w.event_id = ANY (ids) AND w.applied_at IS NOT NULL);
 END $$;
+
+-- ---------------------------------------------------------------------------
+-- Operator control (postpace retry|cancel, POST /v1/targets/retry|cancel)
+-- ---------------------------------------------------------------------------
+
+-- The targets an operator's selector names, among those in p_statuses: one
+-- target, a post's targets, or a filter (key id or label, provider, the code
+-- in last_error, updated_at in [since, until)); a NULL selector is no
+-- condition, and every condition given must hold. The callers refuse an
+-- empty selector. One definition for retry and cancel, inlined into each
+-- (a plain SQL function), so each call plans with its own values.
+CREATE FUNCTION postpace_operator_targets(p_statuses target_status[], p_target bigint,
+                                          p_post bigint, p_key text, p_provider text,
+                                          p_error text, p_since timestamptz,
+                                          p_until timestamptz)
+RETURNS SETOF post_targets LANGUAGE sql STABLE AS $$
+    SELECT t.*
+      FROM post_targets t
+      JOIN provider_keys k ON k.id = t.provider_key_id
+     WHERE t.status = ANY (p_statuses)
+       AND (p_target IS NULL OR t.id = p_target)
+       AND (p_post IS NULL OR t.post_id = p_post)
+       AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
+       AND (p_provider IS NULL OR k.provider = p_provider)
+       -- the scheduler's code, or the one a post.failed webhook carried
+       AND (p_error IS NULL OR p_error IN (t.last_error ->> 'code',
+                                           t.last_error -> 'error' ->> 'code'))
+       AND (p_since IS NULL OR t.updated_at >= p_since)
+       AND (p_until IS NULL OR t.updated_at < p_until)
+$$;
 
 -- The references of webhook_events, checked once per statement and without
 -- row locks. Locking every named provider and target FOR KEY SHARE, as a

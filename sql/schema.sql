@@ -388,6 +388,71 @@ END $$;
 
 
 --
+-- Name: post_targets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.post_targets (
+    id bigint NOT NULL,
+    post_id bigint NOT NULL,
+    provider_key_id bigint NOT NULL,
+    account_id text NOT NULL COLLATE pg_catalog."C",
+    status public.target_status DEFAULT 'scheduled'::public.target_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    provider_post_id text COLLATE pg_catalog."C",
+    idempotency_key text NOT NULL COLLATE pg_catalog."C",
+    last_error jsonb,
+    lease_owner text,
+    lease_expires_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_ref text COLLATE pg_catalog."C",
+    due_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    recheck_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    CONSTRAINT post_targets_account_id_check CHECK ((length(account_id) > 0)),
+    CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
+    CONSTRAINT post_targets_last_error_check CHECK (((last_error IS NULL) OR (jsonb_typeof(last_error) = 'object'::text)))
+)
+WITH (fillfactor='60');
+
+
+--
+-- Name: postpace_operator_targets(public.target_status[], bigint, bigint, text, text, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_operator_targets(p_statuses public.target_status[], p_target bigint, p_post bigint, p_key text, p_provider text, p_error text, p_since timestamp with time zone, p_until timestamp with time zone) RETURNS SETOF public.post_targets
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT t.*
+      FROM post_targets t
+      JOIN provider_keys k ON k.id = t.provider_key_id
+     WHERE t.status = ANY (p_statuses)
+       AND (p_target IS NULL OR t.id = p_target)
+       AND (p_post IS NULL OR t.post_id = p_post)
+       AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
+       AND (p_provider IS NULL OR k.provider = p_provider)
+       -- the scheduler's code, or the one a post.failed webhook carried
+       AND (p_error IS NULL OR p_error IN (t.last_error ->> 'code',
+                                           t.last_error -> 'error' ->> 'code'))
+       AND (p_since IS NULL OR t.updated_at >= p_since)
+       AND (p_until IS NULL OR t.updated_at < p_until)
+$$;
+
+
+--
 -- Name: postpace_posts_cascade(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1070,7 +1135,7 @@ CREATE TABLE public.operator_actions (
     actor text NOT NULL,
     action text NOT NULL,
     subject jsonb NOT NULL,
-    CONSTRAINT operator_actions_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text, 'replay'::text, 'subscribe'::text, 'unsubscribe'::text]))),
+    CONSTRAINT operator_actions_action_check CHECK ((action = ANY (ARRAY['pause'::text, 'resume'::text, 'retry'::text, 'cancel'::text, 'replay'::text, 'subscribe'::text, 'unsubscribe'::text]))),
     CONSTRAINT operator_actions_actor_check CHECK (((length(actor) >= 1) AND (length(actor) <= 200))),
     CONSTRAINT operator_actions_subject_check CHECK ((jsonb_typeof(subject) = 'object'::text))
 );
@@ -1133,48 +1198,6 @@ ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
-
-
---
--- Name: post_targets; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.post_targets (
-    id bigint NOT NULL,
-    post_id bigint NOT NULL,
-    provider_key_id bigint NOT NULL,
-    account_id text NOT NULL COLLATE pg_catalog."C",
-    status public.target_status DEFAULT 'scheduled'::public.target_status NOT NULL,
-    attempts integer DEFAULT 0 NOT NULL,
-    next_attempt_at timestamp with time zone NOT NULL,
-    provider_post_id text COLLATE pg_catalog."C",
-    idempotency_key text NOT NULL COLLATE pg_catalog."C",
-    last_error jsonb,
-    lease_owner text,
-    lease_expires_at timestamp with time zone,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    request_ref text COLLATE pg_catalog."C",
-    due_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    recheck_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    CONSTRAINT post_targets_account_id_check CHECK ((length(account_id) > 0)),
-    CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
-    CONSTRAINT post_targets_last_error_check CHECK (((last_error IS NULL) OR (jsonb_typeof(last_error) = 'object'::text)))
-)
-WITH (fillfactor='60');
 
 
 --

@@ -80,6 +80,7 @@ API_ROUTE(on_api_post_delete, api_post_delete)
 API_ROUTE(on_api_limits, api_limits)
 API_ROUTE(on_api_plan, api_plan)
 API_ROUTE(on_api_events, api_events)
+API_ROUTE(on_api_keys, api_keys)
 API_ROUTE(on_api_keys_pause, api_keys_pause)
 API_ROUTE(on_api_keys_resume, api_keys_resume)
 API_ROUTE(on_api_deliveries, api_deliveries)
@@ -87,6 +88,8 @@ API_ROUTE(on_api_deliveries_replay, api_deliveries_replay)
 API_ROUTE(on_api_subscriptions, api_subscriptions)
 API_ROUTE(on_api_subscribe, api_subscribe)
 API_ROUTE(on_api_unsubscribe, api_unsubscribe)
+API_ROUTE(on_api_targets_retry, api_targets_retry)
+API_ROUTE(on_api_targets_cancel, api_targets_cancel)
 
 static const struct http_route routes[] = {
     {"GET", "/healthz", on_healthz},
@@ -101,6 +104,7 @@ static const struct http_route routes[] = {
     {"GET", "/v1/limits", on_api_limits},
     {"GET", "/v1/plan", on_api_plan},
     {"GET", "/v1/events", on_api_events},
+    {"GET", "/v1/keys", on_api_keys},
     {"POST", "/v1/keys/pause", on_api_keys_pause},
     {"POST", "/v1/keys/resume", on_api_keys_resume},
     {"GET", "/v1/deliveries", on_api_deliveries},
@@ -108,6 +112,8 @@ static const struct http_route routes[] = {
     {"GET", "/v1/subscriptions", on_api_subscriptions},
     {"POST", "/v1/subscriptions", on_api_subscribe},
     {"DELETE", "/v1/subscriptions/", on_api_unsubscribe},
+    {"POST", "/v1/targets/retry", on_api_targets_retry},
+    {"POST", "/v1/targets/cancel", on_api_targets_cancel},
 };
 
 const struct http_route *daemon_routes(size_t *n)

@@ -115,12 +115,22 @@ static int cmd_unsubscribe_(struct config *cfg, int argc, char **argv)
     return cmd_unsubscribe(cfg->database_url, argc, argv);
 }
 
+static int cmd_retry_targets(struct config *cfg, int argc, char **argv)
+{
+    return cmd_targets(CTL_RETRY, cfg->database_url, argc, argv);
+}
+
+static int cmd_cancel_targets(struct config *cfg, int argc, char **argv)
+{
+    return cmd_targets(CTL_CANCEL, cfg->database_url, argc, argv);
+}
+
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the daemon in the foreground (HTTP server and scheduler)", 0},
     {"migrate", cmd_migrate, "apply the database migrations this binary carries", 0},
     {"version", cmd_version, "print the version", 0},
     {"help", cmd_help, "show this help", 0},
-    {"status", cmd_status, "the backlog, leases and lag of every key", 0},
+    {"status", cmd_status, "the backlog, leases, lag, ETA and binding window of every key [--json]", 1},
     {"limits", cmd_limits, "each key's windows, usage, next free slot [--provider P] [--key K]", 1},
     {"pause", cmd_pause_keys,
      "--key ID|LABEL | --provider P | --all: claim nothing for these keys until resumed", 1},
@@ -134,6 +144,14 @@ static const struct command commands[] = {
     {"deliveries", cmd_deliveries_,
      "[--state pending|delivered|dead] [--subscription N] [--post N] [--limit N] [--json]; "
      "deliveries replay --id N | --dead [--subscription N]",
+     1},
+    {"retry", cmd_retry_targets,
+     "--target N | --post N | --key K --provider P --error CODE --since T --until T [--dry-run] "
+     "[--force] [--json]: send failed targets once more, unless that could post twice",
+     1},
+    {"cancel", cmd_cancel_targets,
+     "--target N | --post N | --key K --provider P --error CODE --since T --until T [--dry-run] "
+     "[--json]: cancel scheduled targets",
      1},
     {"plan", cmd_plan, "when each pending post will leave, and why [--from T] [--to T] [--json]", 1},
     {"import", cmd_import,

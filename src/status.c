@@ -1,7 +1,10 @@
 /*
- * DESIGN: a one-shot command on the main thread: one query for the backlog,
- * and the plan module's forecast (the same limiter, in virtual time over the
- * calendar and the attempts log) for each key's ETA.
+ * DESIGN: one document, two readers. status_keys_json builds it from one
+ * query for the backlog (sql/status_keys.sql) and the plan module's
+ * forecast (the same limiter, in virtual time over the calendar and the
+ * attempts log) for each key's ETA and binding window; `status --json` and
+ * GET /v1/keys print it as it is, and `status` as text, so the three cannot
+ * drift apart.
  */
 #include "status.h"
 
@@ -14,47 +17,136 @@
 #include "plan/view.h"
 #include "plan/commands.h"
 #include "plan/plan.h"
+#include "util/cli.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
 #define ETA_HORIZON_MS (30ull * 86400000ull)
 
-/* "now", "in 4m57s", "beyond 30 days", "never", or "-" (nothing pending). */
-static const char *eta_text(uint64_t eta, uint64_t now, char *buf, size_t size)
+/* ---- the document ---- */
+
+/* The lease groups of the snapshot's keys, as status_keys' two array parameters. */
+static void group_arrays(const struct plan_view *db, char **keys, char **groups)
 {
+    struct db_column k = {0}, g = {0};
+    for (size_t i = 0; db && i < db->snap.reg.nkeys; i++) {
+        db_col_push_i64(&k, db->snap.reg.keys[i].id);
+        db_col_push_i64(&g, db->snap.reg.keys[i].group_id);
+    }
+    *keys = db_col_take(&k);
+    *groups = db_col_take(&g);
+}
+
+/* Adds eta, eta_state and binding to one key's object (e NULL: no forecast). */
+static void add_forecast(json_t *key, const struct plan_key_eta *e)
+{
+    const char *state = !e                          ? "unknown"
+                        : e->eta == PLAN_ETA_NONE   ? "none"
+                        : e->eta == PLAN_ETA_NEVER  ? "never"
+                        : e->eta == PLAN_ETA_BEYOND ? "beyond"
+                                                    : "at";
+    /* A paused key sends nothing: the forecast (which assumes it does) is not given. */
+    if (json_is_true(json_object_get(key, "paused")))
+        state = "paused";
+    int at = strcmp(state, "at") == 0, paused = strcmp(state, "paused") == 0;
+    char when[40];
+    if (at)
+        plan_format_time(e->eta, when, sizeof when);
+    json_object_set_new(key, "eta", at ? json_string(when) : json_null());
+    json_object_set_new(key, "eta_state", json_string(state));
+    json_object_set_new(key, "binding",
+                        e && *e->binding && !paused ? json_string(e->binding) : json_null());
+}
+
+/* Each key's forecast by snapshot index, or NULL when there is none. */
+static struct plan_key_eta *forecast(const struct plan_view *db, uint64_t now)
+{
+    if (!db)
+        return NULL;
+    struct plan_key_eta *eta = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *eta);
+    if (plan_key_etas(db, now, ETA_HORIZON_MS, eta) == 0)
+        return eta;
+    free(eta);
+    return NULL;
+}
+
+json_t *status_keys_json(PGconn *c, const struct plan_view *db, uint64_t now, char *err,
+                         size_t errlen)
+{
+    char *key_ids, *group_ids;
+    group_arrays(db, &key_ids, &group_ids);
+    const char *params[] = {key_ids, group_ids};
+    PGresult *r = db_exec(c, "status_keys", 2, params, err, errlen);
+    free(key_ids), free(group_ids);
+    if (!r)
+        return NULL;
+    struct plan_key_eta *eta = forecast(db, now);
+    json_t *keys = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        json_t *k = json_loads(PQgetvalue(r, i, 1), 0, NULL);
+        const struct reg_key *rk =
+            eta ? reg_key_by_id(&db->snap.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
+        add_forecast(k, rk ? &eta[rk - db->snap.reg.keys] : NULL);
+        json_array_append_new(keys, k);
+    }
+    PQclear(r);
+    free(eta);
+    char when[40];
+    plan_format_time(now, when, sizeof when);
+    return json_pack("{s:s, s:o}", "now", when, "keys", keys);
+}
+
+/* ---- the text ---- */
+
+/* "now", "in 4m57s", "beyond 30 days", "never", "paused", "?" or "-" (nothing pending). */
+static const char *eta_text(const json_t *k, uint64_t now, char *buf, size_t size)
+{
+    const char *state = json_string_value(json_object_get(k, "eta_state"));
+    uint64_t eta;
     char d[64];
-    if (eta == PLAN_ETA_NONE)
+    if (strcmp(state, "none") == 0)
         return "-";
-    if (eta == PLAN_ETA_NEVER)
-        return "never";
-    if (eta == PLAN_ETA_BEYOND)
+    if (strcmp(state, "beyond") == 0)
         return "beyond 30 days";
-    if (eta <= now)
+    if (strcmp(state, "unknown") == 0)
+        return "?";
+    if (strcmp(state, "at") != 0)
+        return state; /* never, paused */
+    if (plan_parse_time(json_string_value(json_object_get(k, "eta")), &eta) != 0 || eta <= now)
         return "now";
     plan_format_duration(eta - now, d, sizeof d);
     snprintf(buf, size, "in %s", d);
     return buf;
 }
 
-static void print_row(PGresult *r, int i, const char *eta)
+static long long num(const json_t *o, const char *name)
 {
-    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %6ss  %s\n", PQgetvalue(r, i, 0),
-           PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-           PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), PQgetvalue(r, i, 7), PQgetvalue(r, i, 8),
-           PQgetvalue(r, i, 9), PQgetvalue(r, i, 10), PQgetvalue(r, i, 11), eta);
+    return (long long)json_integer_value(json_object_get(o, name));
 }
 
-/* Each enabled key's ETA by key id, or NULL when the forecast is unavailable. */
-static uint64_t *forecast(struct config *cfg, struct plan_view *db, uint64_t now)
+static void print_key(const json_t *k, uint64_t now)
 {
-    if (plan_view_open(db, cfg->database_url, cfg->skew_ms) != 0)
-        return NULL;
-    uint64_t *eta = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *eta);
-    if (plan_key_etas(db, now, ETA_HORIZON_MS, eta) != 0) {
-        free(eta);
-        return NULL;
-    }
-    return eta;
+    const json_t *lease = json_object_get(k, "lease"), *b = json_object_get(k, "backlog");
+    const char *binding = json_string_value(json_object_get(k, "binding"));
+    char eta[80];
+    printf("%-6lld %-15s %-16s %-22s %9lld %7lld %10lld %9lld %11lld %9lld %7lld %6llds  %-14s "
+           "%s\n",
+           num(k, "id"), json_string_value(json_object_get(k, "provider")),
+           json_string_value(json_object_get(k, "label")),
+           json_is_object(lease) ? json_string_value(json_object_get(lease, "owner")) : "-",
+           num(b, "scheduled"), num(k, "due"), num(b, "publishing"), num(b, "submitted"),
+           num(b, "unconfirmed"), num(b, "published"), num(b, "failed") + num(b, "expired"),
+           num(k, "lag_s"), eta_text(k, now, eta, sizeof eta), binding ? binding : "-");
+}
+
+static void print_keys(const json_t *doc, uint64_t now)
+{
+    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %7s  %-14s %s\n", "KEY",
+           "PROVIDER", "LABEL", "LEASE", "SCHEDULED", "DUE", "PUBLISHING", "SUBMITTED",
+           "UNCONFIRMED", "PUBLISHED", "FAILED", "LAG", "ETA", "BINDING");
+    size_t i;
+    json_t *k;
+    json_array_foreach(json_object_get(doc, "keys"), i, k) print_key(k, now);
 }
 
 /* Lists the newest stored webhook events that match no target, and how many
@@ -83,41 +175,35 @@ static int print_unmatched(PGconn *c)
 
 int cmd_status(struct config *cfg, int argc, char **argv)
 {
-    if (argc > 0) {
-        fprintf(stderr, "postpace: status: unexpected argument \"%s\" (see `postpace help`)\n",
-                argv[0]);
-        return 2;
-    }
+    int as_json = 0;
+    const struct cli_flag flags[] = {{"json", 0, NULL, &as_json}};
+    int rc = cli_parse("status", flags, 1, argc, argv);
+    if (rc)
+        return rc;
     PGconn *c = db_connect_logged(cfg->database_url);
     if (!c)
         return 1;
+    uint64_t now = clk_now_ms(clk_real);
+    struct plan_view db;
+    int have_view = plan_view_open(&db, cfg->database_url, cfg->skew_ms) == 0;
     char err[512];
-    PGresult *r = db_exec(c, "status_keys", 0, NULL, err, sizeof err);
-    if (!r) {
+    json_t *doc = status_keys_json(c, have_view ? &db : NULL, now, err, sizeof err);
+    if (have_view)
+        plan_view_close(&db);
+    if (!doc) {
         log_error("status failed", LOG_STR("reason", err));
         PQfinish(c);
         return 1;
     }
-    uint64_t now = clk_now_ms(clk_real);
-    struct plan_view db;
-    uint64_t *eta = forecast(cfg, &db, now);
-    printf("%-6s %-15s %-16s %-22s %9s %7s %10s %9s %11s %9s %7s %7s  %s\n", "KEY", "PROVIDER",
-           "LABEL", "LEASE", "SCHEDULED", "DUE", "PUBLISHING", "SUBMITTED", "UNCONFIRMED",
-           "PUBLISHED", "FAILED", "LAG", "ETA");
-    for (int i = 0; i < PQntuples(r); i++) {
-        char buf[80];
-        const struct reg_key *k = eta ? reg_key_by_id(&db.snap.reg, atoll(PQgetvalue(r, i, 0))) : NULL;
-        /* A paused key sends nothing: the forecast (which assumes it does) is not shown. */
-        print_row(r, i, strcmp(PQgetvalue(r, i, 12), "t") == 0 ? "paused"
-                        : k ? eta_text(eta[k - db.snap.reg.keys], now, buf, sizeof buf)
-                            : "?");
+    if (as_json) {
+        char *text = json_dumps(doc, JSON_COMPACT);
+        printf("%s\n", text);
+        free(text);
+    } else {
+        print_keys(doc, now);
+        rc = print_unmatched(c) == 0 ? 0 : 1;
     }
-    if (eta) {
-        free(eta);
-        plan_view_close(&db);
-    }
-    PQclear(r);
-    int rc = print_unmatched(c) == 0 ? 0 : 1;
+    json_decref(doc);
     PQfinish(c);
     return rc;
 }

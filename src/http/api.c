@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "http/api_int.h"
 #include "http/api_token.h"
 #include "provider/provider_id.h"
@@ -344,8 +345,9 @@ int api_events(struct api *a, h2o_req_t *req)
     in->status = query(req, "state");
     if (!in->status)
         in->status = xstrdup("unmatched");
-    else if (strcmp(in->status, "unmatched") != 0 && strcmp(in->status, "unreadable") != 0)
-        api_detail(&details, "state", "unmatched or unreadable");
+    else if (strcmp(in->status, "unmatched") != 0 && strcmp(in->status, "unreadable") != 0 &&
+             strcmp(in->status, "pending") != 0 && strcmp(in->status, "matched") != 0)
+        api_detail(&details, "state", "unmatched, pending, unreadable or matched");
     in->provider = query(req, "provider");
     if (in->provider && prov_parse(in->provider, strlen(in->provider), &p) != 0)
         api_detail(&details, "provider", "unknown provider");
@@ -356,6 +358,17 @@ int api_events(struct api *a, h2o_req_t *req)
         return 0;
     }
     api_pool_submit(a->pool, req, api_work_events, in, api_list_in_free);
+    return 0;
+}
+
+int api_keys(struct api *a, h2o_req_t *req)
+{
+    if (!authorized(a, req))
+        return 0;
+    struct api_read_in *in = xcalloc(1, sizeof *in);
+    in->conninfo = xstrdup(a->conninfo);
+    in->skew_ms = a->skew_ms;
+    api_pool_submit(a->pool, req, api_work_keys, in, api_read_in_free);
     return 0;
 }
 
@@ -452,4 +465,40 @@ size_t api_authorize(struct api *a, h2o_req_t *req)
 void api_submit(struct api *a, h2o_req_t *req, api_work_fn work, void *in, void (*free_in)(void *))
 {
     api_pool_submit(a->pool, req, work, in, free_in);
+}
+
+/* POST /v1/targets/retry and /v1/targets/cancel (control.h: one selector, one statement). */
+static int targets_action(struct api *a, h2o_req_t *req, enum ctl_action action)
+{
+    size_t token = authorized(a, req);
+    if (!token)
+        return 0;
+    struct api_targets_in *in = xcalloc(1, sizeof *in);
+    json_t *details = NULL;
+    if (api_targets_parse(req->entity.base, req->entity.len, action == CTL_RETRY, in, &details) !=
+        0) {
+        api_targets_in_free(in);
+        bad_json(req);
+        return 0;
+    }
+    if (details) {
+        api_targets_in_free(in);
+        api_send_error(req, 422, "invalid_request",
+                       "the targets are not named right; details says how", details);
+        return 0;
+    }
+    in->action = action;
+    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
+    api_pool_submit(a->pool, req, api_work_targets, in, api_targets_in_free);
+    return 0;
+}
+
+int api_targets_retry(struct api *a, h2o_req_t *req)
+{
+    return targets_action(a, req, CTL_RETRY);
+}
+
+int api_targets_cancel(struct api *a, h2o_req_t *req)
+{
+    return targets_action(a, req, CTL_CANCEL);
 }

@@ -50,6 +50,7 @@ int api_post_delete(struct api *a, h2o_req_t *req);  /* DELETE /v1/posts/{id} */
 int api_limits(struct api *a, h2o_req_t *req);       /* GET /v1/limits */
 int api_plan(struct api *a, h2o_req_t *req);         /* GET /v1/plan */
 int api_events(struct api *a, h2o_req_t *req);       /* GET /v1/events */
+int api_keys(struct api *a, h2o_req_t *req);         /* GET /v1/keys */
 int api_keys_pause(struct api *a, h2o_req_t *req);   /* POST /v1/keys/pause */
 int api_keys_resume(struct api *a, h2o_req_t *req);  /* POST /v1/keys/resume */
 /* Outgoing webhooks (api_outbox.c). */
@@ -58,5 +59,7 @@ int api_deliveries_replay(struct api *a, h2o_req_t *req);  /* POST /v1/deliverie
 int api_subscriptions(struct api *a, h2o_req_t *req);      /* GET /v1/subscriptions */
 int api_subscribe(struct api *a, h2o_req_t *req);          /* POST /v1/subscriptions */
 int api_unsubscribe(struct api *a, h2o_req_t *req);        /* DELETE /v1/subscriptions/{id} */
+int api_targets_retry(struct api *a, h2o_req_t *req);  /* POST /v1/targets/retry */
+int api_targets_cancel(struct api *a, h2o_req_t *req); /* POST /v1/targets/cancel */
 
 #endif

@@ -102,6 +102,7 @@ void api_work_delete(PGconn *c, struct api_job *j);
 void api_work_limits(PGconn *c, struct api_job *j);
 void api_work_plan(PGconn *c, struct api_job *j);
 void api_work_events(PGconn *c, struct api_job *j);
+void api_work_keys(PGconn *c, struct api_job *j); /* GET /v1/keys: status.h's document */
 
 /* POST /v1/keys/pause|resume (control.h). */
 struct api_pause_in {
@@ -120,6 +121,24 @@ struct api;
 size_t api_authorize(struct api *a, h2o_req_t *req);
 /* Hands the request to an API worker (api_pool_submit). */
 void api_submit(struct api *a, h2o_req_t *req, api_work_fn work, void *in, void (*free_in)(void *));
+/* POST /v1/targets/retry|cancel (control.h): the selector as SQL parameter text. */
+struct api_targets_in {
+    char actor[64];      /* "api:token-N" */
+    int action;          /* enum ctl_action */
+    int dry_run, force;
+    char target_id[24], post_id[24], since_ms[24], until_ms[24]; /* "": not given */
+    char *key, *provider, *error_code;                           /* NULL: not given */
+};
+void api_targets_in_free(void *in);
+void api_work_targets(PGconn *c, struct api_job *j);
+
+/*
+ * Reads a retry (retry 1) or cancel body into `in`. Returns -1 when the
+ * body is not a JSON object (400); else 0, with every field it refuses
+ * named in *details (422).
+ */
+int api_targets_parse(const char *body, size_t len, int retry, struct api_targets_in *in,
+                      json_t **details);
 
 /* A cursor for the page after (scheduled_at in µs, id); heap. Decoding returns 0, or -1 for
  * anything but a cursor this API could have made (a time outside util/rfc3339.h's range too). */

@@ -1,11 +1,12 @@
 /*
- * DESIGN: GET /v1/limits and GET /v1/plan on an API worker. Both need the
- * live limiter state (every key's history replayed), which the plan module
- * builds for the `limits` and `plan` commands (plan_view_open); they read it
- * through a session of their own, opened per request and closed after, so
- * the worker's connection stays free of their long reads. /v1/limits is
- * exactly `postpace limits --json` (cmd_limits_json); /v1/plan produces the
- * document of `postpace plan --json` from the same simulation (plan_run).
+ * DESIGN: GET /v1/limits, /v1/plan and /v1/keys on an API worker. All three
+ * need the live limiter state (every key's history replayed), which the plan
+ * module builds for the `limits` and `plan` commands (plan_view_open); they
+ * read it through a session of their own, opened per request and closed
+ * after, so the worker's connection stays free of their long reads.
+ * /v1/limits is exactly `postpace limits --json` (cmd_limits_json); /v1/plan
+ * produces the document of `postpace plan --json` from the same simulation
+ * (plan_run); /v1/keys is `postpace status --json` (status_keys_json).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "plan/commands.h"
 #include "plan/plan.h"
 #include "provider/provider.h"
+#include "status.h"
 #include "util/log.h"
 #include "util/xmalloc.h"
 
@@ -44,6 +46,26 @@ void api_work_limits(PGconn *c, struct api_job *j)
                       json_pack("{s:s}", "provider", "unknown provider"));
     else
         api_job_reply_json(j, 200, root);
+}
+
+/* GET /v1/keys: `postpace status --json`, from the same builder (status.h). Without a
+ * forecast (its session could not be opened) the keys still come, eta_state "unknown". */
+void api_work_keys(PGconn *c, struct api_job *j)
+{
+    const struct api_read_in *in = api_job_input(j);
+    uint64_t now = clk_now_ms(clk_real);
+    struct plan_view db;
+    int have_view = plan_view_open(&db, in->conninfo, in->skew_ms) == 0;
+    char err[512];
+    json_t *doc = status_keys_json(c, have_view ? &db : NULL, now, err, sizeof err);
+    if (have_view)
+        plan_view_close(&db);
+    if (!doc) {
+        log_error("cannot read the keys", LOG_STR("reason", err));
+        api_job_error(j, 503, "unavailable", "the keys could not be read; retry later", NULL);
+        return;
+    }
+    api_job_reply_json(j, 200, doc);
 }
 
 /* ---- plan ---- */
@@ -154,7 +176,7 @@ void api_work_plan(PGconn *c, struct api_job *j)
 
 /* ---- webhook events ---- */
 
-/* GET /v1/events: the stored events that match no target (sql/api_events_list.sql).
+/* GET /v1/events: the stored events in one state (sql/api_events_list.sql).
  * The array is passed through as PostgreSQL wrote it, never parsed again: a
  * payload may hold numbers beyond what jansson reads as integers. */
 void api_work_events(PGconn *c, struct api_job *j)

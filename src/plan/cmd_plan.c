@@ -299,7 +299,20 @@ static int run(const struct plan_view *db, const struct plan_args *a, const stru
     return 0;
 }
 
-int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta)
+/* The key's first request still to leave that something holds back sets its
+ * binding: the window that keeps its backlog from leaving at once. */
+static void note_binding(const struct plan_view *db, const struct plan_result *r,
+                         struct plan_key_eta *e, int *seen)
+{
+    if (*seen || r->state == PLAN_IN_FLIGHT || (r->state == PLAN_BEYOND && !r->leave_ms) ||
+        r->why.reason == LIM_WHY_NOW)
+        return; /* a BEYOND without a slot queues behind one that was first */
+    *seen = 1;
+    plan_describe(db->snap.reg.limits, db->labels, &r->why, e->binding, sizeof e->binding);
+}
+
+int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms,
+                  struct plan_key_eta *out)
 {
     struct plan_key *keys = plan_view_keys(db);
     struct plan_opts o = {.now_ms = now, .from_ms = now, .to_ms = now + horizon_ms};
@@ -313,10 +326,12 @@ int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms,
     size_t nres;
     struct plan_summary sum;
     plan_run(db->snap.reg.limits, keys, db->snap.reg.nkeys, targets, n, &o, &res, &nres, &sum);
+    int *seen = xcalloc(db->snap.reg.nkeys ? db->snap.reg.nkeys : 1, sizeof *seen);
     for (size_t i = 0; i < db->snap.reg.nkeys; i++)
-        eta[i] = PLAN_ETA_NONE;
-    for (size_t i = 0; i < nres; i++) {
-        uint64_t *e = &eta[res[i].key];
+        out[i] = (struct plan_key_eta){.eta = PLAN_ETA_NONE};
+    for (size_t i = 0; i < nres; i++) { /* in leave order per key */
+        uint64_t *e = &out[res[i].key].eta;
+        note_binding(db, &res[i], &out[res[i].key], &seen[res[i].key]);
         if (res[i].state == PLAN_NEVER)
             *e = PLAN_ETA_NEVER;
         else if (res[i].state == PLAN_BEYOND && *e != PLAN_ETA_NEVER)
@@ -324,6 +339,7 @@ int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms,
         else if (res[i].state != PLAN_IN_FLIGHT && *e < PLAN_ETA_BEYOND && res[i].leave_ms > *e)
             *e = res[i].leave_ms;
     }
+    free(seen);
     free(res);
     free(targets);
     free(keys);

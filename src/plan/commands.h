@@ -32,13 +32,21 @@ int cmd_plan(struct config *cfg, int argc, char **argv);
 #define PLAN_ETA_NEVER UINT64_MAX /* some of it never goes (a spent quota) */
 #define PLAN_ETA_BEYOND (UINT64_MAX - 1) /* some of it leaves after the horizon */
 
+/* What the plan predicts for one key (for `postpace status` and GET /v1/keys). */
+struct plan_key_eta {
+    uint64_t eta;      /* PLAN_ETA_*, or epoch ms */
+    char binding[200]; /* the window holding its backlog back ("" when nothing does) */
+};
+
 /*
- * For every key of db->snap.reg (by index), when the last of its unsettled
+ * For every key of db->snap.reg (by index): when the last of its unsettled
  * targets due before now + horizon_ms will have left, as the limiter
- * predicts from `now`: epoch ms, PLAN_ETA_NONE, PLAN_ETA_BEYOND or
- * PLAN_ETA_NEVER. Returns 0,
- * or -1 (logged) when the calendar cannot be read.
+ * predicts from `now` (epoch ms, PLAN_ETA_NONE, PLAN_ETA_BEYOND or
+ * PLAN_ETA_NEVER), and the window that holds back the first of its requests
+ * that cannot leave at once, in `plan`'s words ("" when every one can).
+ * Returns 0, or -1 (logged) when the calendar cannot be read.
  */
-int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms, uint64_t *eta);
+int plan_key_etas(const struct plan_view *db, uint64_t now, uint64_t horizon_ms,
+                  struct plan_key_eta *out);
 
 #endif

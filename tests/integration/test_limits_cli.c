@@ -264,7 +264,8 @@ static void test_status_shows_backlog_and_the_forecast_eta(void **state)
     add_calendar(ci);
     char *out, line[512];
     assert_int_equal(run_out(ci, &out, "status", NULL, NULL, NULL), 0);
-    assert_non_null(strstr(out, " ETA\n"));
+    assert_non_null(strstr(out, " ETA "));
+    assert_non_null(strstr(out, " BINDING\n"));
     /* Postlark Free: 12 posts against a lifetime quota of 10: some never go. */
     line_with(out, "postlark", line, sizeof line);
     assert_non_null(strstr(line, "  never"));
@@ -272,6 +273,8 @@ static void test_status_shows_backlog_and_the_forecast_eta(void **state)
      * leaves 114 s after they are due, so 1h00m to 1h01m from now. */
     line_with(out, "jestha", line, sizeof line);
     assert_non_null(strstr(line, "  in 1h0"));
+    /* And what holds them back is named: the pacing of its 10 a minute. */
+    assert_non_null(strstr(line, "pacing (rolling 10/1m)"));
     free(out);
     pgt_drop_db(ci);
 }

@@ -190,12 +190,63 @@ static void test_the_api_pauses_and_resumes_and_names_bad_requests(void **state)
     drainfx_teardown(&f);
 }
 
+/*
+ * The same through the API, counted where it matters, at the simulator: once
+ * POST /v1/keys/pause has answered, FeedHorizon receives at most the request
+ * a claim already committed (attempts then + 1) while the other keys go on
+ * for many turns; POST /v1/keys/resume drains the rest, 0 × 429, 0 duplicates.
+ */
+static void test_api_pause_mid_drain_stops_sends_at_the_simulator(void **state)
+{
+    (void)state;
+    struct drainfx f;
+    assert_int_equal(drainfx_setup_scaled(&f, 6), 0); /* FeedHorizon: 100 a minute = 10 s */
+    char *env[] = {"POSTPACE_API_TOKENS=token-one-0123456789", NULL};
+    assert_int_equal(drainfx_start(&f, 0, env), 0);
+    drainfx_posts(&f, "fh", 200, "{twitter}", 0);
+    assert_int_equal(await_count(&f, fh_sent, 20), 0);
+
+    char body[4096];
+    assert_int_equal(post(&f, "/v1/keys/pause", "token-one-0123456789", "{\"key\": \"fh\"}", body,
+                          sizeof body),
+                     200);
+    long at_pause = drainfx_count(&f, fh_attempts);
+    drainfx_posts(&f, "pe", 10, "{pe-a}", 0);
+    drainfx_posts(&f, "je", 10, "{main}", 0);
+    assert_int_equal(await_count(&f,
+                                 "SELECT count(*) FROM post_targets t JOIN provider_keys k ON "
+                                 "k.id = t.provider_key_id WHERE k.label IN ('pe', 'je') AND "
+                                 "t.status = 'published'",
+                                 20),
+                     0);
+    json_t *st = sim_ctl_stats(&f.sim);
+    long received = sim_ctl_stat(st, "feedhorizon", "create_requests");
+    json_decref(st);
+    printf("api pause: %ld attempts at the pause, %ld creates received after 20 others sent\n",
+           at_pause, received);
+    assert_true(received <= at_pause + 1);
+    assert_true(received < 200);
+
+    assert_int_equal(post(&f, "/v1/keys/resume", "token-one-0123456789",
+                          "{\"provider\": \"feedhorizon\"}", body, sizeof body),
+                     200);
+    assert_int_equal(drainfx_await_settled(&f, 60), 0);
+    st = sim_ctl_stats(&f.sim);
+    assert_int_equal(sim_ctl_stat(st, "feedhorizon", "created"), 200);
+    assert_int_equal(sim_ctl_total(st, "rate_limited"), 0);
+    assert_int_equal(sim_ctl_total(st, "duplicates"), 0);
+    json_decref(st);
+    assert_int_equal(drainfx_stop(&f, 0, 0), 0);
+    drainfx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pause_stops_a_key_mid_drain_and_resume_drains_it),
         cmocka_unit_test(test_bad_usage_is_named),
         cmocka_unit_test(test_the_api_pauses_and_resumes_and_names_bad_requests),
+        cmocka_unit_test(test_api_pause_mid_drain_stops_sends_at_the_simulator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -482,6 +482,55 @@ static void test_unreadable_events_are_listed(void **state)
     free(out);
 }
 
+/* GET /v1/events lists events by state: an event for a post not written yet
+ * is pending (unmatched, not unreadable), then matched, naming its target,
+ * once the target appears. */
+static void test_events_are_listed_by_state(void **state)
+{
+    char resp[512], body[1024], id[64], *out = malloc(1 << 16);
+    snprintf(id, sizeof id, "state-%s", next_id());
+    wh_event(body, sizeof body, "post.published", "ref-state", NULL, NULL);
+    assert_int_equal(
+        wh_send(url("/webhooks/posteverywhere"), SECRET_OLD, id, 0, body, resp, sizeof resp), 200);
+    const char *auth[] = {"Authorization: Bearer wh-test-token-0123456789", NULL};
+    const struct {
+        const char *path;
+        int listed;
+    } before[] = {
+        {"/v1/events?state=pending&limit=500", 1},
+        {"/v1/events?limit=500", 1}, /* unmatched, the default */
+        {"/v1/events?state=unreadable&limit=500", 0},
+        {"/v1/events?state=matched&limit=500", 0},
+    };
+    for (size_t i = 0; i < sizeof before / sizeof *before; i++) {
+        assert_int_equal(http_request("GET", url(before[i].path), auth, NULL, 0, out, 1 << 16),
+                         200);
+        assert_int_equal(strstr(out, id) != NULL, before[i].listed);
+    }
+    assert_non_null(strstr(out, "\"events\""));
+    assert_int_equal(http_request("GET", url("/v1/events?state=pending&limit=500"), auth, NULL, 0,
+                                  out, 1 << 16),
+                     200);
+    assert_non_null(strstr(strstr(out, id), "\"state\":\"pending\""));
+
+    make_target("ref-state", "submitted");
+    assert_string_equal(target_status("ref-state"), "published");
+    int target = count("SELECT id FROM post_targets WHERE request_ref = 'ref-state'");
+    assert_int_equal(http_request("GET", url("/v1/events?state=matched&limit=500"), auth, NULL, 0,
+                                  out, 1 << 16),
+                     200);
+    char *at = strstr(out, id), want[64];
+    assert_non_null(at);
+    snprintf(want, sizeof want, "\"target_id\":%d", target);
+    assert_non_null(strstr(at, "\"state\":\"matched\""));
+    assert_non_null(strstr(at, want));
+    assert_int_equal(http_request("GET", url("/v1/events?state=pending&limit=500"), auth, NULL, 0,
+                                  out, 1 << 16),
+                     200);
+    assert_null(strstr(out, id));
+    free(out);
+}
+
 /* Another dialect the defaults read: "event": "published", the post nested
  * under data.post with a numeric id and our reference as its external_id. */
 static void test_other_dialect_settles_its_target(void **state)
@@ -618,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests_name_the_problem),
         cmocka_unit_test(test_unreadable_events_are_stored_not_refused),
         cmocka_unit_test(test_unreadable_events_are_listed),
+        cmocka_unit_test(test_events_are_listed_by_state),
         cmocka_unit_test(test_other_dialect_settles_its_target),
         cmocka_unit_test(test_key_override_reads_what_that_key_signs),
         cmocka_unit_test(test_configuration_change_rematches_stored_events),

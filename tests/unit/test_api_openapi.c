@@ -61,7 +61,7 @@ static void test_every_v1_route_is_documented(void **state)
         assert_non_null(json_object_get(op, "responses"));
         checked++;
     }
-    assert_int_equal(checked, 15);
+    assert_int_equal(checked, 18);
     json_decref(doc);
 }
 
@@ -92,7 +92,7 @@ static void test_every_documented_operation_is_routed(void **state)
             ops++;
         }
     }
-    assert_int_equal(ops, 15);
+    assert_int_equal(ops, 18);
     json_decref(doc);
 }
 
@@ -114,11 +114,60 @@ static void test_every_error_response_uses_the_envelope(void **state)
     json_decref(doc);
 }
 
+/* OpenAPI 3.0.x: info.license needs a name; "identifier" came with 3.1 and is not allowed. */
+static void test_info_has_a_license_its_version_allows(void **state)
+{
+    json_t *doc = load_doc();
+    json_t *license = json_object_get(json_object_get(doc, "info"), "license");
+    assert_true(json_is_object(license));
+    assert_true(json_string_length(json_object_get(license, "name")) > 0);
+    if (strncmp(json_string_value(json_object_get(doc, "openapi")), "3.0.", 4) == 0)
+        assert_null(json_object_get(license, "identifier"));
+    json_decref(doc);
+}
+
+/* Every "$ref" anywhere in the document names something the document holds. */
+static void check_refs(json_t *doc, json_t *node)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_array(node))
+        json_array_foreach(node, i, v) check_refs(doc, v);
+    if (!json_is_object(node))
+        return;
+    json_object_foreach(node, key, v) {
+        if (strcmp(key, "$ref") == 0) {
+            const char *ref = json_string_value(v);
+            assert_non_null(ref);
+            assert_int_equal(strncmp(ref, "#/components/", 13), 0);
+            char kind[64], name[128];
+            assert_int_equal(sscanf(ref + 13, "%63[^/]/%127s", kind, name), 2);
+            json_t *target = json_object_get(
+                json_object_get(json_object_get(doc, "components"), kind), name);
+            if (!target)
+                fprintf(stderr, "unresolved $ref %s\n", ref);
+            assert_non_null(target);
+        } else {
+            check_refs(doc, v);
+        }
+    }
+}
+
+static void test_every_ref_resolves(void **state)
+{
+    json_t *doc = load_doc();
+    check_refs(doc, doc);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_v1_route_is_documented),
         cmocka_unit_test(test_every_documented_operation_is_routed),
+        cmocka_unit_test(test_info_has_a_license_its_version_allows),
+        cmocka_unit_test(test_every_ref_resolves),
         cmocka_unit_test(test_every_error_response_uses_the_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
