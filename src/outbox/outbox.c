@@ -1,8 +1,9 @@
 /*
  * DESIGN: one thread owns a database link (queries and LISTEN
- * postpace_outbox) and a libcurl multi handle. Each turn it records the
- * answers that came back (one UPDATE for all), claims as many due rows as
- * it has free slots (one UPDATE ... RETURNING), starts their requests, and
+ * postpace_outbox) and a libcurl multi handle. Once half its slots are
+ * free, a turn records the answers that came back (one UPDATE for all),
+ * claims as many due rows as it has free slots (one UPDATE ... RETURNING),
+ * starts their requests, and
  * sleeps in curl_multi_poll with the database socket among the waited fds,
  * until an answer, a notification, the next row's due time or poll_ms.
  * Nothing here touches another thread's state: stopping is a flag and a
@@ -348,8 +349,8 @@ static void collect(struct outbox *ob)
 static void wait_for_work(struct outbox *ob)
 {
     uint64_t now = clk_mono_ms(clk_real);
-    int timeout = ob->o.poll_ms; /* all slots busy: an answer wakes the poll */
-    if (ob->in_flight < ob->o.concurrency) {
+    int timeout = ob->o.poll_ms; /* slots busy: an answer wakes the poll */
+    if (ob->in_flight <= ob->o.concurrency / 2) {
         if (ob->notified || ob->wake_ms <= now)
             timeout = 0;
         else if (ob->wake_ms - now < (uint64_t)timeout)
@@ -414,11 +415,16 @@ static void *outbox_main(void *arg)
     while (!atomic_load(&ob->stopping)) {
         connect_db(ob);
         collect(ob);
-        flush_results(ob);
-        if (ob->db.conn && ob->in_flight < ob->o.concurrency &&
-            (ob->notified || clk_mono_ms(clk_real) >= ob->wake_ms)) {
-            ob->notified = 0;
-            claim(ob);
+        /* Answers are written, and slots refilled, once half the slots are
+         * free: two statements per half-batch of deliveries, not per
+         * delivery. (An answer waits at most until then, well inside its
+         * claim: at worst a crash re-sends it, at least once.) */
+        if (ob->in_flight <= ob->o.concurrency / 2) {
+            flush_results(ob);
+            if (ob->db.conn && (ob->notified || clk_mono_ms(clk_real) >= ob->wake_ms)) {
+                ob->notified = 0;
+                claim(ob);
+            }
         }
         wait_for_work(ob);
     }
