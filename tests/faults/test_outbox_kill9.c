@@ -27,18 +27,6 @@
 #define KILLS 2
 #define SLOTS 4
 
-/* Waits (bounded: 60 s) until the SQL count reaches at least `want`. */
-static int await_count(struct drainfx *f, const char *sql, long want)
-{
-    for (int i = 0; i < 600; i++) {
-        if (drainfx_count(f, sql) >= want)
-            return 0;
-        usleep(100 * 1000);
-    }
-    drainfx_dump(f);
-    return -1;
-}
-
 static void test_kill9_mid_delivery_loses_no_event(void **state)
 {
     (void)state;
@@ -80,9 +68,9 @@ static void test_kill9_mid_delivery_loses_no_event(void **state)
     assert_int_equal(drainfx_start(&f, 1, outbox), 0);
     assert_int_equal(drainfx_await_settled(&f, 120), 0);
     long events = drainfx_count(&f, "SELECT count(*) FROM outbox");
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'",
-                                 events),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", events),
+        0);
     assert_int_equal(drainfx_stop(&f, 1, 0), 0);
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
     sub_check_deliveries(&f, &sub, WHSEC);

@@ -21,17 +21,6 @@
 
 #define TOKEN "token-one-0123456789"
 
-static int await_count(struct drainfx *f, const char *sql, long want)
-{
-    for (int i = 0; i < 300; i++) {
-        if (drainfx_count(f, sql) >= want)
-            return 0;
-        usleep(100 * 1000);
-    }
-    drainfx_dump(f);
-    return -1;
-}
-
 static json_t *api_keys(struct drainfx *f)
 {
     char url[128], body[65536];
@@ -96,12 +85,13 @@ static void test_keys_route_and_status_json_print_one_document(void **state)
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     json_t *st = cli_status(&f, "pause", "--key", "fh");
     json_decref(st); /* not JSON: it says what it paused */
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts a JOIN provider_keys k ON "
-                                     "k.id = a.provider_key_id WHERE k.label = 'je'",
-                                 1),
+    assert_int_equal(drainfx_await_count(&f,
+                                         "SELECT count(*) FROM attempts a JOIN provider_keys k ON "
+                                         "k.id = a.provider_key_id WHERE k.label = 'je'",
+                                         1),
                      0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM key_leases WHERE expires_at > now()", 5),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM key_leases WHERE expires_at > now()", 5), 0);
 
     json_t *api = api_keys(&f), *cli = cli_status(&f, "status", "--json", NULL);
     assert_non_null(cli);

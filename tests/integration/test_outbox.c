@@ -30,18 +30,6 @@
 
 #define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-/* Waits (bounded: 60 s) until the SQL count reaches at least `want`. */
-static int await_count(struct drainfx *f, const char *sql, long want)
-{
-    for (int i = 0; i < 600; i++) {
-        if (drainfx_count(f, sql) >= want)
-            return 0;
-        usleep(100 * 1000);
-    }
-    drainfx_dump(f);
-    return -1;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -178,18 +166,19 @@ static void test_outgoing_webhooks_survive_failures_and_an_outage(void **state)
     /* Down for a while: until tries have met a refused connection. */
     sub_set_down(&sub, 1);
     drainfx_posts(&f, "fh", 20, "{x,y}", 0);
-    assert_int_equal(await_count(&f,
-                                 "SELECT count(*) FROM outbox WHERE state = 'pending' AND "
-                                 "attempts >= 2 AND last_status IS NULL AND last_error IS NOT NULL",
-                                 5),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f,
+                            "SELECT count(*) FROM outbox WHERE state = 'pending' AND "
+                            "attempts >= 2 AND last_status IS NULL AND last_error IS NOT NULL",
+                            5),
+        0);
     sub_set_down(&sub, 0);
     assert_int_equal(drainfx_await_settled(&f, 120), 0);
     long events = drainfx_count(&f, "SELECT count(*) FROM outbox");
     assert_int_equal(sub_await_ok(&sub, (size_t)events, 60), 0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'",
-                                 events),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", events),
+        0);
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
     sub_check_deliveries(&f, &sub, WHSEC);
     assert_true(sub.requests > (size_t)events); /* the failures were retried */
@@ -228,7 +217,8 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     drainfx_posts(&f, "je", 5, "{main}", 0);
     assert_int_equal(drainfx_await_settled(&f, 60), 0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 5), 0);
+    assert_int_equal(drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 5),
+                     0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox"), 5);
     char *subs[] = {(char *)pgt_postpace_bin(), "subscriptions", NULL};
     assert_int_equal(proc_run(&p, subs, cenv), 0);
@@ -243,8 +233,8 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(proc_run(&p, replay, cenv), 0);
     assert_non_null(strstr(p.out, "replayed 5"));
     assert_int_equal(sub_await_ok(&sub, 5, 60), 0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 5),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 5), 0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions WHERE actor = 'cli' "
                                        "AND action IN ('subscribe', 'replay')"),
                      2);
@@ -316,7 +306,8 @@ static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **
     drainfx_posts(&f, "je", 3, "{main}", 0);
     drainfx_posts(&f, "pe", 3, "{pe-a}", 0);
     assert_int_equal(drainfx_await_settled(&f, 60), 0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 3), 0);
+    assert_int_equal(drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'dead'", 3),
+                     0);
     assert_int_equal(api(&f, "GET", "/v1/deliveries?state=dead", NULL, body, sizeof body), 200);
     json_t *list = json_loads(body, 0, NULL);
     assert_int_equal(json_array_size(json_object_get(list, "deliveries")), 3);
@@ -341,8 +332,8 @@ static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **
                      200);
     assert_non_null(strstr(body, "\"replayed\":3"));
     assert_int_equal(sub_await_ok(&sub, 3, 60), 0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 3),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM outbox WHERE state = 'delivered'", 3), 0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM operator_actions WHERE actor = "
                                        "'api:token-1' AND action IN ('subscribe', 'replay')"),
                      2);

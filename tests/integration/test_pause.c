@@ -29,18 +29,6 @@ static int cli(struct drainfx *f, struct proc *p, const char *a1, const char *a2
     return proc_run(p, argv, envs);
 }
 
-/* Waits (bounded: 30 s) until the SQL count reaches at least `want`. */
-static int await_count(struct drainfx *f, const char *sql, long want)
-{
-    for (int i = 0; i < 300; i++) {
-        if (drainfx_count(f, sql) >= want)
-            return 0;
-        usleep(100 * 1000);
-    }
-    drainfx_dump(f);
-    return -1;
-}
-
 static const char *fh_attempts = "SELECT count(*) FROM attempts a JOIN provider_keys k "
                                  "ON k.id = a.provider_key_id WHERE k.label = 'fh'";
 static const char *fh_sent = "SELECT count(*) FROM post_targets t JOIN provider_keys k "
@@ -54,7 +42,7 @@ static void test_pause_stops_a_key_mid_drain_and_resume_drains_it(void **state)
     assert_int_equal(drainfx_setup_scaled(&f, 6), 0); /* FeedHorizon: 100 a minute = 10 s */
     assert_int_equal(drainfx_start(&f, 0, NULL), 0);
     drainfx_posts(&f, "fh", 200, "{twitter}", 0);
-    assert_int_equal(await_count(&f, fh_sent, 20), 0);
+    assert_int_equal(drainfx_await_count(&f, fh_sent, 20), 0);
 
     struct proc p;
     assert_int_equal(cli(&f, &p, "pause", "--key", "fh"), 0);
@@ -64,12 +52,13 @@ static void test_pause_stops_a_key_mid_drain_and_resume_drains_it(void **state)
     /* Other keys go on, so the scheduler takes turn after turn meanwhile. */
     drainfx_posts(&f, "pe", 10, "{pe-a}", 0);
     drainfx_posts(&f, "je", 10, "{main}", 0);
-    assert_int_equal(await_count(&f,
-                                 "SELECT count(*) FROM post_targets t JOIN provider_keys k ON "
-                                 "k.id = t.provider_key_id WHERE k.label IN ('pe', 'je') AND "
-                                 "t.status = 'published'",
-                                 20),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f,
+                            "SELECT count(*) FROM post_targets t JOIN provider_keys k ON "
+                            "k.id = t.provider_key_id WHERE k.label IN ('pe', 'je') AND "
+                            "t.status = 'published'",
+                            20),
+        0);
     long after = drainfx_count(&f, fh_attempts);
     printf("pause: %ld attempts at the pause, %ld after other keys sent 20\n", at_pause, after);
     assert_true(after <= at_pause + 1);
@@ -204,7 +193,7 @@ static void test_api_pause_mid_drain_stops_sends_at_the_simulator(void **state)
     char *env[] = {"POSTPACE_API_TOKENS=token-one-0123456789", NULL};
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     drainfx_posts(&f, "fh", 200, "{twitter}", 0);
-    assert_int_equal(await_count(&f, fh_sent, 20), 0);
+    assert_int_equal(drainfx_await_count(&f, fh_sent, 20), 0);
 
     char body[4096];
     assert_int_equal(post(&f, "/v1/keys/pause", "token-one-0123456789", "{\"key\": \"fh\"}", body,
@@ -213,12 +202,13 @@ static void test_api_pause_mid_drain_stops_sends_at_the_simulator(void **state)
     long at_pause = drainfx_count(&f, fh_attempts);
     drainfx_posts(&f, "pe", 10, "{pe-a}", 0);
     drainfx_posts(&f, "je", 10, "{main}", 0);
-    assert_int_equal(await_count(&f,
-                                 "SELECT count(*) FROM post_targets t JOIN provider_keys k ON "
-                                 "k.id = t.provider_key_id WHERE k.label IN ('pe', 'je') AND "
-                                 "t.status = 'published'",
-                                 20),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f,
+                            "SELECT count(*) FROM post_targets t JOIN provider_keys k ON "
+                            "k.id = t.provider_key_id WHERE k.label IN ('pe', 'je') AND "
+                            "t.status = 'published'",
+                            20),
+        0);
     json_t *st = sim_ctl_stats(&f.sim);
     long received = sim_ctl_stat(st, "feedhorizon", "create_requests");
     json_decref(st);

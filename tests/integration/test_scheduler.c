@@ -32,18 +32,6 @@ static void verdict(struct drainfx *f, const char *name, long *limited, long *du
     json_decref(stats);
 }
 
-/* Waits (bounded: 20 s) until the SQL count reaches at least `want`. */
-static int await_count(struct drainfx *f, const char *sql, long want)
-{
-    for (int i = 0; i < 200; i++) {
-        if (drainfx_count(f, sql) >= want)
-            return 0;
-        usleep(100 * 1000);
-    }
-    drainfx_dump(f);
-    return -1;
-}
-
 static void test_5xx_and_5xx_after_create_settle_without_duplicates(void **state)
 {
     struct drainfx f;
@@ -101,8 +89,8 @@ static void test_sigterm_finishes_requests_in_flight_and_releases_leases(void **
     assert_int_equal(sim_ctl_faults(&f.sim, "{\"latency_ms\":1500}"), 0);
     drainfx_posts(&f, "pl", 4, "{blog1}", 0);
     /* In flight: sent, not answered (its webhook may already have settled it). */
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NULL", 1),
-                     0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NULL", 1), 0);
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
     /* What was in flight got its answer and was recorded; nothing is left claimed. */
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
@@ -130,7 +118,7 @@ static void test_kill9_lease_moves_and_nothing_is_sent_twice(void **state)
     for (int i = 1; i <= 3; i++)
         assert_int_equal(drainfx_start(&f, i, env), 0);
     /* Kill whichever instance leases the Jestha key once it has sent some. */
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts", 10), 0);
+    assert_int_equal(drainfx_await_count(&f, "SELECT count(*) FROM attempts", 10), 0);
     long holder = drainfx_count(&f, "SELECT substr(owner, 10)::int FROM key_leases l "
                                     "JOIN provider_keys k ON k.id = l.group_id WHERE k.label = 'je'");
     assert_true(holder >= 1 && holder <= 3);
@@ -179,10 +167,10 @@ static void test_notify_wakes_the_scheduler_and_is_not_required(void **state)
      * them on its own, and this test once raced that). */
     drainfx_posts(&f, "fh", 3, "{twitter}", 0);
     const char *sent = "SELECT count(*) FROM post_targets WHERE status IN ('submitted', 'published')";
-    assert_int_equal(await_count(&f, sent, 3), 0);
+    assert_int_equal(drainfx_await_count(&f, sent, 3), 0);
     long before = notifies(&f);
     drainfx_posts(&f, "fh", 3, "{twitter}", 0);
-    assert_int_equal(await_count(&f, sent, 6), 0);
+    assert_int_equal(drainfx_await_count(&f, sent, 6), 0);
     long woken = notifies(&f);
     for (int i = 0; i < 100 && woken <= before; i++) { /* bounded: 5 s */
         usleep(50 * 1000);
@@ -192,7 +180,7 @@ static void test_notify_wakes_the_scheduler_and_is_not_required(void **state)
 
     pgt_exec(f.conn, "ALTER TABLE post_targets DISABLE TRIGGER post_targets_notify_insert");
     drainfx_posts(&f, "fh", 3, "{twitter}", 0);
-    assert_int_equal(await_count(&f, sent, 9), 0);
+    assert_int_equal(drainfx_await_count(&f, sent, 9), 0);
     assert_int_equal(notifies(&f), woken);
     long limited, dups;
     verdict(&f, "notify", &limited, &dups);
@@ -252,10 +240,10 @@ static void test_a_request_waiting_for_its_slot_is_put_back_at_stop(void **state
     assert_int_equal(drainfx_start(&f, 0, env), 0);
     drainfx_posts(&f, "je", 2, "{main}", 0);
     /* The first answered, the second claimed and waiting for its slot. */
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NOT NULL",
-                                 1),
-                     0);
-    assert_int_equal(await_count(&f, "SELECT count(*) FROM attempts", 2), 0);
+    assert_int_equal(
+        drainfx_await_count(&f, "SELECT count(*) FROM attempts WHERE finished_at IS NOT NULL", 1),
+        0);
+    assert_int_equal(drainfx_await_count(&f, "SELECT count(*) FROM attempts", 2), 0);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM post_targets WHERE status = "
                                        "'publishing'"),
                      1);

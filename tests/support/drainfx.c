@@ -180,6 +180,17 @@ long drainfx_count(struct drainfx *f, const char *sql)
     return n;
 }
 
+int drainfx_await_count(struct drainfx *f, const char *sql, long want)
+{
+    for (int i = 0; i < 600; i++) {
+        if (drainfx_count(f, sql) >= want)
+            return 0;
+        usleep(100 * 1000);
+    }
+    drainfx_dump(f);
+    return -1;
+}
+
 int drainfx_await_settled(struct drainfx *f, int timeout_s)
 {
     for (int i = 0; i < timeout_s * 10; i++) {

@@ -58,6 +58,10 @@ int drainfx_stop(struct drainfx *f, int i, int hard);
 /* A number from SQL. */
 long drainfx_count(struct drainfx *f, const char *sql);
 
+/* Waits (bounded: 60 s) until the count `sql` returns reaches at least
+ * `want`; on a timeout prints the state (drainfx_dump) and returns -1. */
+int drainfx_await_count(struct drainfx *f, const char *sql, long want);
+
 /* Waits (bounded by timeout_s) until no target is left to settle. 0 or -1. */
 int drainfx_await_settled(struct drainfx *f, int timeout_s);
 
