@@ -58,6 +58,20 @@ static void invalid(h2o_req_t *req, json_t *details, const char *message)
     api_send_error(req, 422, "invalid_request", message, details);
 }
 
+/* Answers 422 with details when there are any; else hands the job, as token's, to a worker. */
+static int submit(struct api *a, h2o_req_t *req, size_t token, struct outbox_in *in,
+                  json_t *details, const char *refused, api_work_fn work)
+{
+    if (details) {
+        outbox_in_free(in);
+        invalid(req, details, refused);
+        return 0;
+    }
+    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
+    api_submit(a, req, work, in, outbox_in_free);
+    return 0;
+}
+
 /* ---- GET /v1/deliveries ---- */
 
 static void work_list(PGconn *c, struct api_job *j)
@@ -170,14 +184,7 @@ int api_deliveries_replay(struct api *a, h2o_req_t *req)
     json_decref(body);
     if (!details && !in->id == !in->dead)
         api_detail(&details, "id", "name what to replay: id, or dead: true");
-    if (details) {
-        outbox_in_free(in);
-        invalid(req, details, "nothing replayed; details says why");
-        return 0;
-    }
-    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
-    api_submit(a, req, work_replay, in, outbox_in_free);
-    return 0;
+    return submit(a, req, token, in, details, "nothing replayed; details says why", work_replay);
 }
 
 /* ---- subscriptions ---- */
@@ -286,14 +293,8 @@ int api_subscribe(struct api *a, h2o_req_t *req)
         api_detail(&details, "url", "required");
     if (!in->secret_ref && !(details && json_object_get(details, "secret_ref")))
         api_detail(&details, "secret_ref", "required");
-    if (details) {
-        outbox_in_free(in);
-        invalid(req, details, "nothing subscribed; details says why");
-        return 0;
-    }
-    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
-    api_submit(a, req, work_subscribe, in, outbox_in_free);
-    return 0;
+    return submit(a, req, token, in, details, "nothing subscribed; details says why",
+                  work_subscribe);
 }
 
 static void work_unsubscribe(PGconn *c, struct api_job *j)
@@ -328,7 +329,5 @@ int api_unsubscribe(struct api *a, h2o_req_t *req)
     }
     struct outbox_in *in = xcalloc(1, sizeof *in);
     in->id = id;
-    snprintf(in->actor, sizeof in->actor, "api:token-%zu", token);
-    api_submit(a, req, work_unsubscribe, in, outbox_in_free);
-    return 0;
+    return submit(a, req, token, in, NULL, NULL, work_unsubscribe);
 }

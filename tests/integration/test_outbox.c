@@ -30,6 +30,20 @@
 
 #define WHSEC "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
+/* A calendar with the simulator at time scale 60, the oracle, and a recording subscriber. */
+static void setup(struct drainfx *f, struct subscriber *sub)
+{
+    assert_int_equal(sub_start(sub, 1), 0);
+    assert_int_equal(drainfx_setup_scaled(f, 60), 0);
+    sub_add_oracle(f->conn);
+}
+
+static void teardown(struct drainfx *f, struct subscriber *sub)
+{
+    drainfx_teardown(f);
+    sub_stop(sub);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -152,9 +166,7 @@ static void test_outgoing_webhooks_survive_failures_and_an_outage(void **state)
     (void)state;
     struct drainfx f;
     struct subscriber sub;
-    assert_int_equal(sub_start(&sub, 1), 0);
-    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
-    sub_add_oracle(f.conn);
+    setup(&f, &sub);
     add_subscription(&f, sub.port, "{}");
     sub_fail_first(&sub, 5);
     char *env[] = {"TEST_APP_WHSEC=" WHSEC, "POSTPACE_OUTBOX_BACKOFF_MS=50",
@@ -182,8 +194,7 @@ static void test_outgoing_webhooks_survive_failures_and_an_outage(void **state)
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
     sub_check_deliveries(&f, &sub, WHSEC);
     assert_true(sub.requests > (size_t)events); /* the failures were retried */
-    drainfx_teardown(&f);
-    sub_stop(&sub);
+    teardown(&f, &sub);
 }
 
 static void test_a_dead_delivery_is_listed_and_replayed(void **state)
@@ -191,9 +202,7 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     (void)state;
     struct drainfx f;
     struct subscriber sub;
-    assert_int_equal(sub_start(&sub, 1), 0);
-    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
-    sub_add_oracle(f.conn);
+    setup(&f, &sub);
     char env_db[1024], url[64];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", f.db);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks", sub.port);
@@ -244,8 +253,7 @@ static void test_a_dead_delivery_is_listed_and_replayed(void **state)
     assert_int_equal(proc_run(&p, unsub, cenv), 0);
     assert_int_equal(proc_run(&p, unsub, cenv), 1);
     assert_non_null(strstr(p.out, "no subscription 1"));
-    drainfx_teardown(&f);
-    sub_stop(&sub);
+    teardown(&f, &sub);
 }
 
 /* A request to daemon 0's API with the test's token; the status. */
@@ -264,9 +272,7 @@ static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **
     (void)state;
     struct drainfx f;
     struct subscriber sub;
-    assert_int_equal(sub_start(&sub, 1), 0);
-    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
-    sub_add_oracle(f.conn);
+    setup(&f, &sub);
     char *env[] = {"TEST_APP_WHSEC=" WHSEC, "POSTPACE_API_TOKENS=token-one-0123456789",
                    "POSTPACE_OUTBOX_BACKOFF_MS=20", "POSTPACE_OUTBOX_BACKOFF_MAX_MS=50",
                    "POSTPACE_OUTBOX_RETRY_FOR_MS=200", NULL};
@@ -341,8 +347,7 @@ static void test_the_api_subscribes_lists_replays_and_names_bad_requests(void **
     assert_int_equal(api(&f, "DELETE", "/v1/subscriptions/1", NULL, body, sizeof body), 404);
     assert_int_equal(drainfx_count(&f, "SELECT count(*) FROM outbox"), 0);
     assert_int_equal(drainfx_stop(&f, 0, 0), 0);
-    drainfx_teardown(&f);
-    sub_stop(&sub);
+    teardown(&f, &sub);
 }
 
 static void test_key_events_pause_and_a_spent_quota_are_delivered_once(void **state)
@@ -350,8 +355,7 @@ static void test_key_events_pause_and_a_spent_quota_are_delivered_once(void **st
     (void)state;
     struct drainfx f;
     struct subscriber sub;
-    assert_int_equal(sub_start(&sub, 1), 0);
-    assert_int_equal(drainfx_setup_scaled(&f, 60), 0);
+    setup(&f, &sub);
     add_subscription(&f, sub.port, "{key.paused,key.quota_exhausted}");
     /* A lifetime quota of 3 posts on pl (stricter than the simulator's). */
     pgt_exec(f.conn, "INSERT INTO rate_limits (provider, key_id, scope, route, kind, max_units, "
@@ -388,8 +392,7 @@ static void test_key_events_pause_and_a_spent_quota_are_delivered_once(void **st
     pthread_mutex_unlock(&sub.lock);
     assert_int_equal(quota, 1);
     assert_int_equal(paused, 1);
-    drainfx_teardown(&f);
-    sub_stop(&sub);
+    teardown(&f, &sub);
 }
 
 int main(void)

@@ -80,6 +80,18 @@ static void forget_conn(struct subscriber *s, int fd)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Reads what comes next into *buf (grown as needed). 0, or -1 at the end. */
+static int fill(int fd, char **buf, size_t *cap, size_t *len)
+{
+    if (*len == *cap)
+        *buf = realloc(*buf, *cap *= 2);
+    ssize_t r = read(fd, *buf + *len, *cap - *len);
+    if (r <= 0)
+        return -1;
+    *len += (size_t)r;
+    return 0;
+}
+
 static void *serve_conn(void *arg)
 {
     struct conn_arg ca = *(struct conn_arg *)arg;
@@ -88,26 +100,18 @@ static void *serve_conn(void *arg)
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     for (;;) {
-        char *end = NULL;
-        while (!(end = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL)) {
-            if (len == cap)
-                buf = realloc(buf, cap *= 2);
-            ssize_t r = read(ca.fd, buf + len, cap - len);
-            if (r <= 0)
+        char *end;
+        while (!(end = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL))
+            if (fill(ca.fd, &buf, &cap, &len) != 0)
                 goto done;
-            len += (size_t)r;
-        }
+        size_t head = (size_t)(end + 4 - buf);
         char cl[32];
         header(buf, end + 2, "content-length", cl, sizeof cl);
-        size_t body_len = (size_t)strtoul(cl, NULL, 10), head = (size_t)(end + 4 - buf);
-        while (len < head + body_len) {
-            if (len == cap)
-                buf = realloc(buf, cap *= 2);
-            ssize_t r = read(ca.fd, buf + len, cap - len);
-            if (r <= 0)
+        size_t body_len = (size_t)strtoul(cl, NULL, 10);
+        while (len < head + body_len)
+            if (fill(ca.fd, &buf, &cap, &len) != 0)
                 goto done;
-            len += (size_t)r;
-        }
+        end = buf + head - 4; /* buf may have moved */
         struct sub_msg m = {0};
         header(buf, end + 2, "webhook-id", m.id, sizeof m.id);
         header(buf, end + 2, "webhook-timestamp", m.timestamp, sizeof m.timestamp);
