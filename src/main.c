@@ -165,7 +165,7 @@ static void print_usage(FILE *f)
 {
     fprintf(f, "usage: postpace COMMAND [flags]\n\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].usage);
+        fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].usage);
     fprintf(f, "\n");
     cfg_print_help(f);
 }
