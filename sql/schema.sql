@@ -685,21 +685,21 @@ BEGIN
            FROM (SELECT id, item, sum(length(item) + 1) OVER (ORDER BY id) AS upto
                    FROM (SELECT c.id,
                                 CASE WHEN length(c.full_item) <= 1000 THEN c.full_item
-                                     ELSE json_build_object('target_id', c.id, 'post_id', c.post_id,
-                                                            'old', c.old, 'new', c.new,
-                                                            'truncated', true)::text
+                                     ELSE row_to_json(t)::text
                                 END AS item
                            FROM (SELECT n.id, n.post_id, o.status AS old, n.status AS new,
-                                        json_build_object('target_id', n.id, 'post_id', n.post_id,
-                                                          'external_id', p.external_id,
-                                                          'account', n.account_id,
-                                                          'provider_post_id', n.provider_post_id,
-                                                          'old', o.status, 'new', n.status)::text
-                                            AS full_item
+                                        row_to_json(x)::text AS full_item
                                    FROM new_rows n
                                    JOIN old_rows o ON o.id = n.id
                                    LEFT JOIN posts p ON p.id = n.post_id
-                                  WHERE n.status <> o.status) c) i) s
+                                  CROSS JOIN LATERAL (
+                                        SELECT n.id AS target_id, n.post_id, p.external_id,
+                                               n.account_id AS account, n.provider_post_id,
+                                               o.status AS old, n.status AS new) x
+                                  WHERE n.status <> o.status) c
+                          CROSS JOIN LATERAL (
+                                SELECT c.id AS target_id, c.post_id, c.old, c.new,
+                                       true AS truncated) t) i) s
           GROUP BY (upto - 1) / 6000;
     END IF;
     IF EXISTS (SELECT 1 FROM subscriptions WHERE enabled) THEN

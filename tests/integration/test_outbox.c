@@ -395,10 +395,63 @@ static void test_key_events_pause_and_a_spent_quota_are_delivered_once(void **st
     teardown(&f, &sub);
 }
 
+/* A change whose ids are long is announced without them; a big statement in several arrays. */
+static void test_long_items_are_truncated_and_big_statements_split(void **state)
+{
+    (void)state;
+    char *db = pgt_create_migrated_db();
+    PGconn *c = pgt_connect(db), *listener = pgt_connect(db);
+    pgt_exec(listener, "LISTEN postpace_status");
+    pgt_exec(c, "INSERT INTO provider_keys (provider, label, secret_ref) VALUES ('jestha', 'je', "
+                "'env:X')");
+    pgt_exec(c, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) SELECT 1, "
+                "'{main}', 'post ' || g, now() + interval '1 day' FROM generate_series(1, 300) g");
+    pgt_exec(c, "UPDATE post_targets SET status = 'submitted', provider_post_id = CASE WHEN id = 7 "
+                "THEN repeat('x', 2000) ELSE 'p' || id END");
+    PQclear(PQexec(listener, "SELECT 1"));
+    int notes = 0, items = 0, truncated = 0;
+    for (int round = 0; round < 100 && items < 300; round++) {
+        PQconsumeInput(listener);
+        PGnotify *n;
+        while ((n = PQnotifies(listener))) {
+            assert_true(strlen(n->extra) < 8000);
+            json_t *arr = json_loads(n->extra, 0, NULL);
+            assert_true(json_is_array(arr));
+            size_t i;
+            json_t *it;
+            json_array_foreach(arr, i, it)
+            {
+                items++;
+                if (json_is_true(json_object_get(it, "truncated"))) {
+                    truncated++;
+                    assert_int_equal(json_integer_value(json_object_get(it, "target_id")), 7);
+                    assert_null(json_object_get(it, "provider_post_id"));
+                    assert_string_equal(json_string_value(json_object_get(it, "new")), "submitted");
+                }
+            }
+            json_decref(arr);
+            PQfreemem(n);
+            notes++;
+        }
+        if (items < 300) {
+            struct pollfd p = {PQsocket(listener), POLLIN, 0};
+            poll(&p, 1, 100);
+        }
+    }
+    printf("notify: 300 changes of one statement in %d notifications\n", notes);
+    assert_int_equal(items, 300);
+    assert_int_equal(truncated, 1);
+    assert_true(notes > 1);
+    PQfinish(listener);
+    PQfinish(c);
+    pgt_drop_db(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_status_change_is_notified_exactly_once),
+        cmocka_unit_test(test_long_items_are_truncated_and_big_statements_split),
         cmocka_unit_test(test_outgoing_webhooks_survive_failures_and_an_outage),
         cmocka_unit_test(test_a_dead_delivery_is_listed_and_replayed),
         cmocka_unit_test(test_the_api_subscribes_lists_replays_and_names_bad_requests),
