@@ -449,7 +449,10 @@
         if (!lanes.has(w)) lanes.set(w, []);
         lanes.get(w).push(q);
       }
-      k.windows.forEach((w, i) => { if (w.used > 0 && !lanes.has(i)) lanes.set(i, []); });
+      /* Beside the windows that bind, those at least half used or spent. */
+      k.windows.forEach((w, i) => {
+        if ((w.never || w.used * 2 >= w.limit) && !lanes.has(i)) lanes.set(i, []);
+      });
       const sends = reqs.filter((q) => q.leaves_at).map((q) => Date.parse(q.leaves_at))
         .sort((a, b) => a - b);
       html += '<section class="key" data-key-id="' + k.id + '" data-key="' + esc(k.label) +
