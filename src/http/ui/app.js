@@ -154,20 +154,23 @@
     for (const t of post.targets) ms = Math.max(ms, Date.parse(t.updated_at));
     return ms;
   }
-  /* Keeps posts; returns how many changed status. */
+  /* Keeps posts. Returns those whose targets' statuses changed, and whether
+   * any is new or moved in time (then the calendar is drawn anew). */
   function absorb(posts) {
-    let changed = 0;
+    const changed = [];
+    let moved = false;
     for (const p of posts) {
       p.ms = Date.parse(p.scheduled_at);
       p.lead = leading(p);
       const old = state.posts.get(p.id);
-      if (!old || old.lead !== p.lead || old.targets.map((t) => t.status).join() !==
-          p.targets.map((t) => t.status).join()) changed++;
+      if (!old || old.ms !== p.ms || old.targets.length !== p.targets.length) moved = true;
+      if (!old || old.targets.map((t) => t.status).join() !==
+          p.targets.map((t) => t.status).join()) changed.push(p);
       state.posts.set(p.id, p);
       const n = newest(p);
       if (state.since === null || n > state.since) state.since = n;
     }
-    return changed;
+    return { changed, moved };
   }
   /* Per post, the request that leaves last (or never). */
   function absorbPlan(plan) {
@@ -186,14 +189,21 @@
 
   /* ---- the calendar ---- */
 
-  function postHtml(p, day) {
+  /* What the forecast says of a post still waiting: 'never', 'slip' or null. */
+  function markOf(p) {
     const r = state.plan.get(p.id);
+    if (!r || !p.targets.some((t) => t.status === 'scheduled')) return null;
+    if (r.state === 'never') return 'never';
+    return r.late_ms > 0 && r.leaves_at ? 'slip' : null;
+  }
+
+  function postHtml(p, day) {
+    const r = state.plan.get(p.id), m = markOf(p);
     let mark = '', attrs = '';
-    const waiting = p.targets.some((t) => t.status === 'scheduled');
-    if (r && waiting && r.state === 'never') {
+    if (m === 'never') {
       attrs = ' data-never="1" data-binding="' + esc(r.binding || '') + '"';
       mark = '<span class="never">never goes: ' + esc(r.binding || 'a spent quota') + '</span>';
-    } else if (r && waiting && r.late_ms > 0 && r.leaves_at) {
+    } else if (m === 'slip') {
       attrs = ' data-slip-ms="' + r.late_ms + '" data-binding="' + esc(r.binding || '') + '"';
       mark = '<span class="slip">' + duration(r.late_ms) + ' late: ' + esc(r.binding || '') +
         '</span>';
@@ -222,14 +232,11 @@
       while (p.ms >= days[i + 1]) i++;
       cols[i].push(p);
     }
-    const counts = {};
-    for (const s of STATUSES) counts[s] = 0;
-    let slips = 0, never = 0, html = '';
+    let html = '';
     for (let i = 0; i < n; i++) {
       cols[i].sort((a, b) => a.ms - b.ms || a.id - b.id);
       let hour = '', items = '';
       for (const p of cols[i]) {
-        counts[p.lead]++;
         const h = hhmm(state.tz, p.ms).slice(0, 2);
         if (h !== hour) {
           hour = h;
@@ -247,17 +254,47 @@
     const el = $('days');
     el.className = n === 1 ? 'one' : '';
     el.innerHTML = html;
-    for (const b of el.querySelectorAll('.post[data-slip-ms]')) slips++;
-    for (const b of el.querySelectorAll('.post[data-never]')) never++;
-    $('legend').innerHTML = STATUSES.map((s) => '<li class="s-' + s + '" data-status="' + s +
-      '" data-count="' + counts[s] + '">' + s + ': ' + counts[s] + '</li>').join('') +
-      '<li data-status="slipping" data-count="' + slips + '">late: ' + slips + '</li>' +
-      '<li data-status="never" data-count="' + never + '">never go: ' + never + '</li>';
+    renderLegend();
     $('cal-title').textContent = (n === 1 ? 'Posts on ' : 'Posts from ') +
       dayName(state.tz, days[0] + 1) + (n === 1 ? '' : ' to ' +
       dayName(state.tz, days[n] - 1)) + ' (' + state.tz + ')';
     restoreFocus();
     return performance.now() - t0;
+  }
+
+  /* The counts by status (and slips, never) of the visible posts. */
+  function renderLegend() {
+    const days = state.days, n = days.length - 1, counts = {};
+    for (const s of STATUSES) counts[s] = 0;
+    let slips = 0, never = 0;
+    for (const p of state.posts.values()) {
+      if (p.ms < days[0] || p.ms >= days[n]) continue;
+      counts[p.lead]++;
+      const m = markOf(p);
+      if (m === 'slip') slips++;
+      else if (m === 'never') never++;
+    }
+    $('legend').innerHTML = STATUSES.map((s) => '<li class="s-' + s + '" data-status="' + s +
+      '" data-count="' + counts[s] + '">' + s + ': ' + counts[s] + '</li>').join('') +
+      '<li data-status="slipping" data-count="' + slips + '">late: ' + slips + '</li>' +
+      '<li data-status="never" data-count="' + never + '">never go: ' + never + '</li>';
+  }
+
+  /* A status change redraws only the posts it touched, and the counts. */
+  function patchPosts(list) {
+    const one = state.days.length === 2, holder = document.createElement('ul');
+    for (const p of list) {
+      const b = $('days').querySelector('.post[data-id="' + p.id + '"]');
+      if (!b) continue;
+      holder.innerHTML = postHtml(p, one);
+      const nb = holder.querySelector('.post');
+      nb.tabIndex = b.tabIndex;
+      if (b.classList.contains('selected')) nb.classList.add('selected');
+      const focused = document.activeElement === b;
+      b.replaceWith(nb);
+      if (focused) nb.focus();
+    }
+    renderLegend();
   }
 
   /* One tab stop in the calendar: the focused post; the arrows move it. */
@@ -552,17 +589,24 @@
 
   /* ---- loading and live updates ---- */
 
+  /* Resolves once the browser has laid out and painted what was just drawn. */
+  function painted() {
+    return new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
+  }
+
   async function loadAll() {
     state.days = visibleDays();
     state.posts = new Map();
     state.since = null;
     const t0 = performance.now();
-    const posts = await fetchPosts(state.days[0], state.days[state.days.length - 1], null);
+    /* The posts' pages come one after another (a cursor each); the forecast meanwhile. */
+    const [posts] = await Promise.all([
+      fetchPosts(state.days[0], state.days[state.days.length - 1], null), loadPlan()]);
     absorb(posts);
-    await loadPlan();
     const tFetched = performance.now();
     const tCal = renderCalendar();
     const tBud = renderBudgets();
+    await painted();
     report({ rendered_at_ms: performance.now(), load_ms: performance.now() - t0,
       fetch_ms: tFetched - t0, calendar_ms: tCal, budgets_ms: tBud, posts: state.posts.size });
   }
@@ -594,18 +638,21 @@
       const since = state.since === null ? Date.now() - MARGIN_MS : state.since - MARGIN_MS;
       const t0 = performance.now();
       const posts = await fetchPosts(state.days[0], state.days[state.days.length - 1], since);
-      const changed = absorb(posts);
+      const { changed, moved } = absorb(posts);
       const stale = Date.now() - state.planAt > PLAN_MS;
-      if (changed || stale) {
+      if (changed.length || moved || stale) {
         if (stale) await loadPlan();
         const t1 = performance.now();
-        renderCalendar();
+        if (moved || stale) renderCalendar();
+        else patchPosts(changed);
         if (stale) renderBudgets();
+        await painted();
         report({ update_render_ms: performance.now() - t1, update_ms: performance.now() - t0,
-          changed, updates: (parseInt($('timings').dataset.updates || '0', 10) + 1) });
+          changed: changed.length, redrawn: moved || stale ? 'all' : 'changed',
+          updates: (parseInt($('timings').dataset.updates || '0', 10) + 1) });
       }
       $('live').textContent = 'Live: checked ' + hhmm(state.tz, Date.now()) +
-        (changed ? ', ' + changed + ' posts changed' : '');
+        (changed.length ? ', ' + changed.length + ' posts changed' : '');
     } catch (e) {
       failed(e);
     }
