@@ -422,13 +422,15 @@
     const out = $('answer');
     const path = '/v1/targets/' + kind;
     const r = await api('POST', path, { post_id: postId, dry_run: !confirmed });
-    if (r.status === 404 && !(r.json && r.json.matched !== undefined)) {
+    /* The server's own 404 for a route it does not have, not a target it did not find. */
+    const err = r.json && r.json.error ? r.json.error : null;
+    if (r.status === 404 && err && err.message === 'no such route') {
       out.textContent = kind + ': not available in this server.';
       return;
     }
     if (r.status !== 200 || !r.json) {
       out.textContent = kind + ' refused (' + r.status + '): ' +
-        (r.json && r.json.error ? r.json.error.message : 'no answer');
+        (err ? err.message : 'no answer');
       return;
     }
     const a = r.json;
@@ -524,7 +526,8 @@
     else if (w.never) why += '; spent for good';
     /* From the first forecast send (or now) to the last, so a burst hours
      * ahead is not a sliver at the end of an empty axis. */
-    const first = sends.length ? sends[0] : now, last = sends.length ? sends[sends.length - 1] : now;
+    const first = sends.length ? sends[0] : now;
+    const last = sends.length ? sends[sends.length - 1] : now;
     const pad = Math.max(60000, (last - first) / 10);
     const from = first - pad > now ? first - pad : now;
     const end = Math.max(from + 10 * 60000, last, until) + pad;
@@ -563,7 +566,9 @@
     const max = Math.max(w.limit, ...vals.map((v) => v[1]));
     const y = (v) => bottom - (bottom - top) * v / max;
     let path = '';
-    vals.forEach(([t, v], i) => { path += (i ? 'L' : 'M') + x(t).toFixed(1) + ' ' + y(v).toFixed(1); });
+    vals.forEach(([t, v], i) => {
+      path += (i ? 'L' : 'M') + x(t).toFixed(1) + ' ' + y(v).toFixed(1);
+    });
     const ticks = new Set();
     for (const s of sends) if (s >= from && s <= end) ticks.add(Math.round(x(s)));
     let tickPath = '';
@@ -707,7 +712,8 @@
       sessionStorage.setItem(TOKEN_KEY, t);
       h.delete('token');
       const rest = h.toString();
-      history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+      history.replaceState(null, '', location.pathname + location.search +
+        (rest ? '#' + rest : ''));
     }
     return h;
   }
