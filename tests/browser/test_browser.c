@@ -283,6 +283,43 @@ static void test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_g
     cdp_close(&c);
 }
 
+/* ---- the day view, another time zone ---- */
+
+static void test_the_day_view_in_another_time_zone_shifts_every_post(void **state)
+{
+    struct cdp c;
+    open_page(&c, NULL, 1400, 1000);
+    char *utc = cdp_string(&c, "document.querySelector('.post[data-key=je] .t').textContent");
+    assert_non_null(utc);
+    /* Tokyo is UTC+9 all year: the same post shows nine hours later. */
+    run_js(&c, "document.getElementById('timings').dataset.ready = '';"
+               "const z = document.getElementById('tz'); z.value = 'Asia/Tokyo';"
+               "z.dispatchEvent(new Event('change')); 1");
+    assert_int_equal(cdp_await(&c,
+                               "document.getElementById('timings').dataset.ready === '1' && "
+                               "document.getElementById('cal-title').textContent"
+                               ".includes('Asia/Tokyo')",
+                               30000),
+                     0);
+    char *tokyo = cdp_string(&c, "document.querySelector('.post[data-key=je] .t').textContent");
+    assert_non_null(tokyo);
+    int uh, um, th, tm;
+    assert_int_equal(sscanf(utc, "%d:%d", &uh, &um), 2);
+    assert_int_equal(sscanf(tokyo, "%d:%d", &th, &tm), 2);
+    assert_int_equal((uh + 9) % 24, th);
+    assert_int_equal(um, tm);
+    free(utc), free(tokyo);
+    /* One day: one column, each post with its content. */
+    run_js(&c, "document.getElementById('timings').dataset.ready = '';"
+               "const v = document.getElementById('view'); v.value = 'day';"
+               "v.dispatchEvent(new Event('change')); 1");
+    assert_int_equal(
+        cdp_await(&c, "document.getElementById('timings').dataset.ready === '1'", 30000), 0);
+    assert_int_equal(count_of(&c, "#days .day"), 1);
+    assert_int_equal(count_of(&c, "#days .post .c"), count_of(&c, "#days .post"));
+    cdp_close(&c);
+}
+
 /* ---- each key's budget ---- */
 
 static void test_each_key_shows_its_binding_windows_over_time(void **state)
@@ -524,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_without_a_token_the_page_says_how_to_configure_one),
         cmocka_unit_test(test_a_wrong_token_is_refused_and_asked_again),
         cmocka_unit_test(test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_going),
+        cmocka_unit_test(test_the_day_view_in_another_time_zone_shifts_every_post),
         cmocka_unit_test(test_each_key_shows_its_binding_windows_over_time),
         cmocka_unit_test(test_clicking_a_post_shows_its_targets_attempts_and_last_error),
         cmocka_unit_test(test_pause_and_resume_a_key_from_the_page),
