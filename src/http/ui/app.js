@@ -801,9 +801,19 @@
     });
   }
 
+  /* The zone if the browser knows it (an address may name any). */
+  function validZone(tz) {
+    try {
+      return tz ? new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   function init() {
     const h = readHash();
-    state.tz = h.get('tz') || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    state.tz = validZone(h.get('tz')) || validZone(Intl.DateTimeFormat().resolvedOptions()
+      .timeZone) || 'UTC';
     state.view = h.get('view') === 'day' ? 'day' : 'week';
     state.anchor = /^\d{4}-\d{2}-\d{2}$/.test(h.get('date') || '') ? h.get('date') :
       ymd(state.tz, Date.now());
