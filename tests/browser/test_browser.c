@@ -279,6 +279,13 @@ static void test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_g
     assert_int_equal(count_of(&c, ".post[data-never][data-key=pl][data-binding='account POST "
                                   "/posts lifetime 10 posts total']"),
                      2);
+    /* Each day's list scrolled to its first slipping or never-going post, for the picture,
+     * and two frames for the posts scrolled into view to be laid out and painted. */
+    run_js(&c, "(async () => { for (const sel of ['.post[data-key=je][data-slip-ms]', "
+               "'.post[data-never]']) { const b = document.querySelector(sel), ul = "
+               "b.closest('ul'); ul.scrollTop += b.getBoundingClientRect().top - "
+               "ul.getBoundingClientRect().top - 60; } for (let i = 0; i < 2; i++) await new "
+               "Promise(r => requestAnimationFrame(r)); return 1; })()");
     shoot(&c, "week.png");
     cdp_close(&c);
 }
