@@ -35,6 +35,8 @@ static PGconn *conn;
 static struct proc server;
 static char base[128];
 static char artifacts[1024];
+/* The browser of the test running: a test that fails midway leaves it to close_page. */
+static struct cdp page;
 
 static char *read_file(const char *path)
 {
@@ -77,6 +79,12 @@ static int group_setup(void **state)
     if (port < 0)
         return -1;
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    return 0;
+}
+
+static int close_page(void **state)
+{
+    cdp_close(&page); /* a no-op once closed */
     return 0;
 }
 
@@ -200,115 +208,113 @@ static void test_the_page_is_served_with_its_type_a_strict_policy_and_an_etag(vo
 
 static void test_without_a_token_the_page_says_how_to_configure_one(void **state)
 {
-    struct cdp c;
     char url[256];
     snprintf(url, sizeof url, "%s/", base);
-    assert_int_equal(cdp_open(&c, url, 1200, 800, "UTC"), 0);
-    assert_int_equal(cdp_await(&c, "!document.getElementById('login').hidden", 10000), 0);
-    char *text = cdp_string(&c, "document.getElementById('login').textContent");
+    assert_int_equal(cdp_open(&page, url, 1200, 800, "UTC"), 0);
+    assert_int_equal(cdp_await(&page, "!document.getElementById('login').hidden", 10000), 0);
+    char *text = cdp_string(&page, "document.getElementById('login').textContent");
     assert_non_null(text);
     assert_non_null(strstr(text, "api_tokens"));
     assert_non_null(strstr(text, "POSTPACE_API_TOKENS"));
     free(text);
-    assert_true(cdp_number(&c, "document.getElementById('app').hidden ? 1 : 0") == 1);
-    cdp_close(&c);
+    assert_true(cdp_number(&page, "document.getElementById('app').hidden ? 1 : 0") == 1);
+    cdp_close(&page);
 }
 
 static void test_a_wrong_token_is_refused_and_asked_again(void **state)
 {
-    struct cdp c;
     char url[256];
     snprintf(url, sizeof url, "%s/#token=not-the-token-0123456", base);
-    assert_int_equal(cdp_open(&c, url, 1200, 800, "UTC"), 0);
-    assert_int_equal(cdp_await(&c,
+    assert_int_equal(cdp_open(&page, url, 1200, 800, "UTC"), 0);
+    assert_int_equal(cdp_await(&page,
                                "!document.getElementById('login').hidden && "
                                "document.getElementById('login-why').textContent"
                                ".includes('refused')",
                                10000),
                      0);
-    assert_true(cdp_number(&c, "sessionStorage.getItem('postpace.token') === null ? 1 : 0") == 1);
-    cdp_close(&c);
+    assert_true(cdp_number(&page, "sessionStorage.getItem('postpace.token') === null ? 1 : 0") ==
+                1);
+    cdp_close(&page);
 }
 
 /* ---- the week ---- */
 
 static void test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_going(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
+    open_page(&page, NULL, 1400, 1000);
     /* The fragment's token moved into the tab's session and left the address. */
-    char *hash = cdp_string(&c, "location.hash");
+    char *hash = cdp_string(&page, "location.hash");
     assert_non_null(hash);
     assert_null(strstr(hash, "token"));
     free(hash);
     assert_true(
-        cdp_number(&c, "sessionStorage.getItem('postpace.token') === '" TOKEN "' ? 1 : 0") == 1);
+        cdp_number(&page, "sessionStorage.getItem('postpace.token') === '" TOKEN "' ? 1 : 0") == 1);
 
     /* Every post is on the page, coloured by the status of its targets. */
-    assert_int_equal(count_of(&c, ".post"), 277);
-    assert_int_equal(count_of(&c, ".post[data-status=scheduled]"), 250);
-    assert_int_equal(count_of(&c, ".post[data-status=published]"), 12);
-    assert_int_equal(count_of(&c, ".post[data-status=failed]"), 7);
-    assert_int_equal(count_of(&c, ".post[data-status=cancelled]"), 8);
-    assert_int_equal(count_of(&c, ".post.s-failed"), 7);
-    assert_int_equal(count_of(&c, "#legend [data-status=failed][data-count='7']"), 1);
-    assert_int_equal(count_of(&c, "#legend [data-status=scheduled][data-count='250']"), 1);
+    assert_int_equal(count_of(&page, ".post"), 277);
+    assert_int_equal(count_of(&page, ".post[data-status=scheduled]"), 250);
+    assert_int_equal(count_of(&page, ".post[data-status=published]"), 12);
+    assert_int_equal(count_of(&page, ".post[data-status=failed]"), 7);
+    assert_int_equal(count_of(&page, ".post[data-status=cancelled]"), 8);
+    assert_int_equal(count_of(&page, ".post.s-failed"), 7);
+    assert_int_equal(count_of(&page, "#legend [data-status=failed][data-count='7']"), 1);
+    assert_int_equal(count_of(&page, "#legend [data-status=scheduled][data-count='250']"), 1);
     /* With the provider and key. */
-    assert_int_equal(count_of(&c, ".post[data-provider=jestha][data-key=je]"), 60);
+    assert_int_equal(count_of(&page, ".post[data-provider=jestha][data-key=je]"), 60);
 
     /* Slips: how late and which window binds, from /v1/plan. */
-    assert_int_equal(count_of(&c, ".post[data-slip-ms]"), 101);
-    assert_int_equal(count_of(&c, ".post[data-key=je][data-slip-ms]"), 59);
-    assert_int_equal(count_of(&c, ".post[data-key=sp][data-slip-ms]"), 42);
-    assert_int_equal(count_of(&c, ".post[data-key=je][data-slip-ms][data-binding^='key POST "
-                                  "/api/posts']"),
+    assert_int_equal(count_of(&page, ".post[data-slip-ms]"), 101);
+    assert_int_equal(count_of(&page, ".post[data-key=je][data-slip-ms]"), 59);
+    assert_int_equal(count_of(&page, ".post[data-key=sp][data-slip-ms]"), 42);
+    assert_int_equal(count_of(&page, ".post[data-key=je][data-slip-ms][data-binding^='key POST "
+                                     "/api/posts']"),
                      59);
-    assert_int_equal(count_of(&c, ".post[data-key=sp][data-binding^='user write']"), 42);
-    assert_true(cdp_number(&c,
+    assert_int_equal(count_of(&page, ".post[data-key=sp][data-binding^='user write']"), 42);
+    assert_true(cdp_number(&page,
                            "Math.max(...[...document.querySelectorAll("
                            "'.post[data-key=je][data-slip-ms]')].map(b => +b.dataset.slipMs))") >
                 5 * 60000); /* 59 paced 10 a minute: the last near 6 minutes late */
-    char *slip = cdp_string(&c, "document.querySelector('.post[data-key=je][data-slip-ms] .slip')"
-                                ".textContent");
+    char *slip =
+        cdp_string(&page, "document.querySelector('.post[data-key=je][data-slip-ms] .slip')"
+                          ".textContent");
     assert_non_null(slip);
     assert_non_null(strstr(slip, "late: key POST /api/posts"));
     free(slip);
 
     /* The post that will never go: a spent quota, named. */
-    assert_int_equal(count_of(&c, ".post[data-never]"), 2);
-    assert_int_equal(count_of(&c, ".post[data-never][data-key=pl][data-binding='account POST "
-                                  "/posts lifetime 10 posts total']"),
+    assert_int_equal(count_of(&page, ".post[data-never]"), 2);
+    assert_int_equal(count_of(&page, ".post[data-never][data-key=pl][data-binding='account POST "
+                                     "/posts lifetime 10 posts total']"),
                      2);
     /* Each day's list scrolled to its first slipping or never-going post, for the picture,
      * and two frames for the posts scrolled into view to be laid out and painted. */
-    run_js(&c, "(async () => { for (const sel of ['.post[data-key=je][data-slip-ms]', "
-               "'.post[data-never]']) { const b = document.querySelector(sel), ul = "
-               "b.closest('ul'); ul.scrollTop += b.getBoundingClientRect().top - "
-               "ul.getBoundingClientRect().top - 60; } for (let i = 0; i < 2; i++) await new "
-               "Promise(r => requestAnimationFrame(r)); return 1; })()");
-    shoot(&c, "week.png");
-    cdp_close(&c);
+    run_js(&page, "(async () => { for (const sel of ['.post[data-key=je][data-slip-ms]', "
+                  "'.post[data-never]']) { const b = document.querySelector(sel), ul = "
+                  "b.closest('ul'); ul.scrollTop += b.getBoundingClientRect().top - "
+                  "ul.getBoundingClientRect().top - 60; } for (let i = 0; i < 2; i++) await new "
+                  "Promise(r => requestAnimationFrame(r)); return 1; })()");
+    shoot(&page, "week.png");
+    cdp_close(&page);
 }
 
 /* ---- the day view, another time zone ---- */
 
 static void test_the_day_view_in_another_time_zone_shifts_every_post(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    char *utc = cdp_string(&c, "document.querySelector('.post[data-key=je] .t').textContent");
+    open_page(&page, NULL, 1400, 1000);
+    char *utc = cdp_string(&page, "document.querySelector('.post[data-key=je] .t').textContent");
     assert_non_null(utc);
     /* Tokyo is UTC+9 all year: the same post shows nine hours later. */
-    run_js(&c, "document.getElementById('timings').dataset.ready = '';"
-               "const z = document.getElementById('tz'); z.value = 'Asia/Tokyo';"
-               "z.dispatchEvent(new Event('change')); 1");
-    assert_int_equal(cdp_await(&c,
+    run_js(&page, "document.getElementById('timings').dataset.ready = '';"
+                  "const z = document.getElementById('tz'); z.value = 'Asia/Tokyo';"
+                  "z.dispatchEvent(new Event('change')); 1");
+    assert_int_equal(cdp_await(&page,
                                "document.getElementById('timings').dataset.ready === '1' && "
                                "document.getElementById('cal-title').textContent"
                                ".includes('Asia/Tokyo')",
                                30000),
                      0);
-    char *tokyo = cdp_string(&c, "document.querySelector('.post[data-key=je] .t').textContent");
+    char *tokyo = cdp_string(&page, "document.querySelector('.post[data-key=je] .t').textContent");
     assert_non_null(tokyo);
     int uh, um, th, tm;
     assert_int_equal(sscanf(utc, "%d:%d", &uh, &um), 2);
@@ -317,58 +323,57 @@ static void test_the_day_view_in_another_time_zone_shifts_every_post(void **stat
     assert_int_equal(um, tm);
     free(utc), free(tokyo);
     /* One day: one column, each post with its content. */
-    run_js(&c, "document.getElementById('timings').dataset.ready = '';"
-               "const v = document.getElementById('view'); v.value = 'day';"
-               "v.dispatchEvent(new Event('change')); 1");
+    run_js(&page, "document.getElementById('timings').dataset.ready = '';"
+                  "const v = document.getElementById('view'); v.value = 'day';"
+                  "v.dispatchEvent(new Event('change')); 1");
     assert_int_equal(
-        cdp_await(&c, "document.getElementById('timings').dataset.ready === '1'", 30000), 0);
-    assert_int_equal(count_of(&c, "#days .day"), 1);
-    assert_int_equal(count_of(&c, "#days .post .c"), count_of(&c, "#days .post"));
-    cdp_close(&c);
+        cdp_await(&page, "document.getElementById('timings').dataset.ready === '1'", 30000), 0);
+    assert_int_equal(count_of(&page, "#days .day"), 1);
+    assert_int_equal(count_of(&page, "#days .post .c"), count_of(&page, "#days .post"));
+    cdp_close(&page);
 }
 
 /* ---- each key's budget ---- */
 
 static void test_each_key_shows_its_binding_windows_over_time(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    assert_int_equal(count_of(&c, "#keys .key"), 5);
+    open_page(&page, NULL, 1400, 1000);
+    assert_int_equal(count_of(&page, "#keys .key"), 5);
     /* Jestha's 10 a minute is full until its last slipping post leaves. */
-    assert_int_equal(count_of(&c, ".key[data-key=je] .lane[data-window='key POST /api/posts "
-                                  "rolling 10'][data-late='59']"),
+    assert_int_equal(count_of(&page, ".key[data-key=je] .lane[data-window='key POST /api/posts "
+                                     "rolling 10'][data-late='59']"),
                      1);
-    char *until = cdp_string(&c, "document.querySelector(\".key[data-key=je] .lane[data-late='59']"
-                                 "\").dataset.fullUntil");
+    char *until =
+        cdp_string(&page, "document.querySelector(\".key[data-key=je] .lane[data-late='59']"
+                          "\").dataset.fullUntil");
     assert_non_null(until);
     assert_true(strlen(until) > 10);
     free(until);
-    char *why = cdp_string(&c, "document.querySelector('.key[data-key=je] .lane .why')"
-                               ".textContent");
+    char *why = cdp_string(&page, "document.querySelector('.key[data-key=je] .lane .why')"
+                                  ".textContent");
     assert_non_null(why);
     assert_non_null(strstr(why, "10 per 1m on POST /api/posts"));
     assert_non_null(strstr(why, "full until"));
     free(why);
-    assert_int_equal(count_of(&c, ".key[data-key=pl] .lane[data-never='2']"), 1);
-    assert_int_equal(count_of(&c, ".key[data-key=sp] .lane svg path.tick"), 1);
-    run_js(&c, "document.getElementById('budgets').scrollIntoView(), 1");
-    shoot(&c, "budget.png");
-    cdp_close(&c);
+    assert_int_equal(count_of(&page, ".key[data-key=pl] .lane[data-never='2']"), 1);
+    assert_int_equal(count_of(&page, ".key[data-key=sp] .lane svg path.tick"), 1);
+    run_js(&page, "document.getElementById('budgets').scrollIntoView(), 1");
+    shoot(&page, "budget.png");
+    cdp_close(&page);
 }
 
 /* ---- one post ---- */
 
 static void test_clicking_a_post_shows_its_targets_attempts_and_last_error(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    run_js(&c, "document.querySelector('.post[data-status=failed]').click(), 1");
-    assert_int_equal(cdp_await(&c,
+    open_page(&page, NULL, 1400, 1000);
+    run_js(&page, "document.querySelector('.post[data-status=failed]').click(), 1");
+    assert_int_equal(cdp_await(&page,
                                "!document.getElementById('detail').hidden && "
                                "document.querySelectorAll('#detail .target').length === 2",
                                10000),
                      0);
-    char *text = cdp_string(&c, "document.getElementById('detail').textContent");
+    char *text = cdp_string(&page, "document.getElementById('detail').textContent");
     assert_non_null(text);
     assert_non_null(strstr(text, "content rejected"));
     assert_non_null(strstr(text, "twitter"));
@@ -377,13 +382,13 @@ static void test_clicking_a_post_shows_its_targets_attempts_and_last_error(void 
     assert_non_null(strstr(text, "Retry failed targets"));
     free(text);
     /* The retry route is another engineer's: until it is served, the page says so. */
-    run_js(&c, "document.querySelector('#detail [data-act=retry]').click(), 1");
-    assert_int_equal(cdp_await(&c,
+    run_js(&page, "document.querySelector('#detail [data-act=retry]').click(), 1");
+    assert_int_equal(cdp_await(&page,
                                "/not available in this server|Dry run/.test("
                                "document.getElementById('answer').textContent)",
                                10000),
                      0);
-    cdp_close(&c);
+    cdp_close(&page);
 }
 
 /* ---- controls ---- */
@@ -402,55 +407,54 @@ static long paused_keys(const char *label)
 
 static void test_pause_and_resume_a_key_from_the_page(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    run_js(&c, "document.querySelector('.key[data-key=je] [data-act=pause]')"
-               ".click(), 1");
-    assert_int_equal(cdp_await(&c,
+    open_page(&page, NULL, 1400, 1000);
+    run_js(&page, "document.querySelector('.key[data-key=je] [data-act=pause]')"
+                  ".click(), 1");
+    assert_int_equal(cdp_await(&page,
                                "document.querySelector('.key[data-key=je]').dataset.paused "
                                "=== '1'",
                                10000),
                      0);
     assert_int_equal(paused_keys("je"), 1);
-    char *label = cdp_string(&c, "document.querySelector('.key[data-key=je] [data-act=resume]')"
-                                 ".getAttribute('aria-label')");
+    char *label = cdp_string(&page, "document.querySelector('.key[data-key=je] [data-act=resume]')"
+                                    ".getAttribute('aria-label')");
     assert_non_null(label);
     assert_string_equal(label, "Resume key je");
     free(label);
-    run_js(&c, "document.querySelector('.key[data-key=je] [data-act=resume]')"
-               ".click(), 1");
-    assert_int_equal(cdp_await(&c,
+    run_js(&page, "document.querySelector('.key[data-key=je] [data-act=resume]')"
+                  ".click(), 1");
+    assert_int_equal(cdp_await(&page,
                                "document.querySelector('.key[data-key=je]').dataset.paused "
                                "=== '0'",
                                10000),
                      0);
     assert_int_equal(paused_keys("je"), 0);
-    assert_int_equal(count_of(&c, ".key[data-key=je] [data-act=pause]"), 1);
-    cdp_close(&c);
+    assert_int_equal(count_of(&page, ".key[data-key=je] [data-act=pause]"), 1);
+    cdp_close(&page);
 }
 
 /* ---- live ---- */
 
 static void test_a_status_change_shows_without_reloading(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    run_js(&c, "window.__same = document.getElementById('days'), 1");
+    open_page(&page, NULL, 1400, 1000);
+    run_js(&page, "window.__same = document.getElementById('days'), 1");
     /* As the recorder writes it: status and updated_at together. */
     pgt_exec(conn, "UPDATE post_targets t SET status = 'failed', updated_at = clock_timestamp() "
                    "FROM posts p WHERE p.id = t.post_id AND p.external_id = 'pe-50'");
-    assert_int_equal(cdp_await(&c,
+    assert_int_equal(cdp_await(&page,
                                "document.querySelectorAll('.post[data-status=failed]')"
                                ".length === 8 && document.querySelector("
                                "'#legend [data-status=failed]').dataset.count === '8'",
                                20000),
                      0);
     /* The same document: no reload. */
-    assert_true(cdp_number(&c, "window.__same === document.getElementById('days') ? 1 : 0") == 1);
+    assert_true(cdp_number(&page, "window.__same === document.getElementById('days') ? 1 : 0") ==
+                1);
     /* An operator's re-queue puts it back, for the tests after this one. */
     pgt_exec(conn, "UPDATE post_targets t SET status = 'scheduled', updated_at = clock_timestamp() "
                    "FROM posts p WHERE p.id = t.post_id AND p.external_id = 'pe-50'");
-    cdp_close(&c);
+    cdp_close(&page);
 }
 
 /* ---- accessibility, checked in the browser itself ---- */
@@ -499,9 +503,8 @@ static void press(struct cdp *c, const char *key, int vk)
 
 static void test_controls_are_named_reachable_by_keyboard_and_contrasted(void **state)
 {
-    struct cdp c;
-    open_page(&c, NULL, 1400, 1000);
-    char *unnamed = cdp_string(&c, unnamed_js);
+    open_page(&page, NULL, 1400, 1000);
+    char *unnamed = cdp_string(&page, unnamed_js);
     assert_non_null(unnamed);
     if (*unnamed)
         fprintf(stderr, "controls without an accessible name:\n%s\n", unnamed);
@@ -509,11 +512,11 @@ static void test_controls_are_named_reachable_by_keyboard_and_contrasted(void **
     free(unnamed);
 
     /* Tab reaches every control once, the calendar being one stop. */
-    assert_int_equal(count_of(&c, "#days .post[tabindex='0']"), 1);
+    assert_int_equal(count_of(&page, "#days .post[tabindex='0']"), 1);
     char seen[4096] = "|";
     for (int i = 0; i < 30; i++) {
-        press(&c, "Tab", 9);
-        char *f = cdp_string(&c, focused_js);
+        press(&page, "Tab", 9);
+        char *f = cdp_string(&page, focused_js);
         assert_non_null(f);
         if (strlen(seen) + strlen(f) + 2 < sizeof seen && !strstr(seen, f))
             strcat(strcat(seen, f), "|");
@@ -529,26 +532,26 @@ static void test_controls_are_named_reachable_by_keyboard_and_contrasted(void **
     }
 
     /* In the calendar, the arrows move between posts and Enter opens one. */
-    run_js(&c, "document.querySelector('#days .post[tabindex=\"0\"]').focus(), 1");
-    char *first = cdp_string(&c, "document.activeElement.dataset.id");
-    press(&c, "ArrowDown", 40);
-    char *second = cdp_string(&c, "document.activeElement.dataset.id");
+    run_js(&page, "document.querySelector('#days .post[tabindex=\"0\"]').focus(), 1");
+    char *first = cdp_string(&page, "document.activeElement.dataset.id");
+    press(&page, "ArrowDown", 40);
+    char *second = cdp_string(&page, "document.activeElement.dataset.id");
     assert_non_null(first);
     assert_non_null(second);
     assert_string_not_equal(first, second);
-    press(&c, "ArrowRight", 39);
-    char *third = cdp_string(&c, "document.activeElement.closest('.day').dataset.day");
-    press(&c, "ArrowLeft", 37);
-    char *back = cdp_string(&c, "document.activeElement.closest('.day').dataset.day");
+    press(&page, "ArrowRight", 39);
+    char *third = cdp_string(&page, "document.activeElement.closest('.day').dataset.day");
+    press(&page, "ArrowLeft", 37);
+    char *back = cdp_string(&page, "document.activeElement.closest('.day').dataset.day");
     assert_non_null(third);
     assert_non_null(back);
     assert_string_not_equal(third, back);
     free(first), free(second), free(third), free(back);
-    assert_int_equal(count_of(&c, "#days .post[tabindex='0']"), 1);
-    press(&c, "Enter", 13);
-    assert_int_equal(cdp_await(&c, "!document.getElementById('detail').hidden", 10000), 0);
+    assert_int_equal(count_of(&page, "#days .post[tabindex='0']"), 1);
+    press(&page, "Enter", 13);
+    assert_int_equal(cdp_await(&page, "!document.getElementById('detail').hidden", 10000), 0);
 
-    char *contrast = cdp_string(&c, contrast_js);
+    char *contrast = cdp_string(&page, contrast_js);
     assert_non_null(contrast);
     json_t *o = json_loads(contrast, 0, NULL);
     double worst = json_number_value(json_object_get(o, "worst"));
@@ -557,23 +560,29 @@ static void test_controls_are_named_reachable_by_keyboard_and_contrasted(void **
     assert_true(worst >= 4.5);
     json_decref(o);
     free(contrast);
-    cdp_close(&c);
+    cdp_close(&page);
 }
 
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_the_page_is_served_with_its_type_a_strict_policy_and_an_etag),
-        cmocka_unit_test(test_without_a_token_the_page_says_how_to_configure_one),
-        cmocka_unit_test(test_a_wrong_token_is_refused_and_asked_again),
-        cmocka_unit_test(test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_going),
-        cmocka_unit_test(test_the_day_view_in_another_time_zone_shifts_every_post),
-        cmocka_unit_test(test_each_key_shows_its_binding_windows_over_time),
-        cmocka_unit_test(test_clicking_a_post_shows_its_targets_attempts_and_last_error),
-        cmocka_unit_test(test_pause_and_resume_a_key_from_the_page),
-        cmocka_unit_test(test_a_status_change_shows_without_reloading),
-        cmocka_unit_test(test_controls_are_named_reachable_by_keyboard_and_contrasted),
+        cmocka_unit_test_teardown(test_the_page_is_served_with_its_type_a_strict_policy_and_an_etag,
+                                  close_page),
+        cmocka_unit_test_teardown(test_without_a_token_the_page_says_how_to_configure_one,
+                                  close_page),
+        cmocka_unit_test_teardown(test_a_wrong_token_is_refused_and_asked_again, close_page),
+        cmocka_unit_test_teardown(
+            test_the_week_counts_posts_by_status_and_marks_slips_and_the_never_going, close_page),
+        cmocka_unit_test_teardown(test_the_day_view_in_another_time_zone_shifts_every_post,
+                                  close_page),
+        cmocka_unit_test_teardown(test_each_key_shows_its_binding_windows_over_time, close_page),
+        cmocka_unit_test_teardown(test_clicking_a_post_shows_its_targets_attempts_and_last_error,
+                                  close_page),
+        cmocka_unit_test_teardown(test_pause_and_resume_a_key_from_the_page, close_page),
+        cmocka_unit_test_teardown(test_a_status_change_shows_without_reloading, close_page),
+        cmocka_unit_test_teardown(test_controls_are_named_reachable_by_keyboard_and_contrasted,
+                                  close_page),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     curl_global_cleanup();
