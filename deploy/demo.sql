@@ -14,7 +14,11 @@ VALUES ('posteverywhere', 'demo-pe', 'default', NULL, NULL, 'env:DEMO_PE_KEY', '
        ('postlark', 'demo-pl', 'creator', NULL, 'demo-blog-account', 'env:DEMO_PL_KEY', 'env:DEMO_WHSEC',
         :'sim' || '/postlark/v1', 60),
        ('jestha', 'demo-je', 'default', NULL, 'demo-jestha-account', 'env:DEMO_JE_KEY', 'env:DEMO_WHSEC',
-        :'sim' || '/jestha', 60)
+        :'sim' || '/jestha', 60),
+       -- Postlark's free plan allows 10 posts for the account's lifetime: the
+       -- demo gives it 12, so the web page shows two that never go.
+       ('postlark', 'demo-pl-free', 'free', NULL, 'demo-free-account', 'env:DEMO_PLF_KEY',
+        'env:DEMO_WHSEC', :'sim' || '/postlark/v1', 60)
 ON CONFLICT (provider, label) DO UPDATE SET base_url = excluded.base_url, enabled = true;
 
 -- 400 posts over the next 3 (scaled) hours, i.e. 3 real minutes.
@@ -33,3 +37,11 @@ SELECT 'demo-' || :'run' || '-' || g,
        'Europe/Paris'
   FROM generate_series(1, 400) g
   JOIN provider_keys k ON k.label = (ARRAY['demo-pe', 'demo-sp', 'demo-fh', 'demo-pl', 'demo-je'])[1 + g % 5];
+
+-- 12 posts on the free Postlark key, one every 15 seconds: the last two meet
+-- its spent quota (on a rerun, all twelve do).
+INSERT INTO posts (external_id, provider_key_id, account_ids, content, scheduled_at, time_zone)
+SELECT 'demo-' || :'run' || '-free-' || g, k.id, ARRAY['free-blog'],
+       'Demo post ' || g || ' on a free plan', now() + g * interval '15 seconds', 'Europe/Paris'
+  FROM generate_series(1, 12) g
+  JOIN provider_keys k ON k.label = 'demo-pl-free';

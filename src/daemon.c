@@ -16,6 +16,7 @@
 #include "http/api.h"
 #include "http/intake.h"
 #include "http/server.h"
+#include "http/ui.h"
 #include "metrics.h"
 #include "outbox/outbox.h"
 #include "scheduler/scheduler.h"
@@ -60,6 +61,12 @@ static int on_metrics(void *arg, h2o_req_t *req)
     return 0;
 }
 
+/* The web page and its files (http/ui.h). */
+static int on_ui(void *arg, h2o_req_t *req)
+{
+    return ui_serve(req);
+}
+
 static int on_webhook(void *arg, h2o_req_t *req)
 {
     struct app *app = arg;
@@ -92,6 +99,8 @@ API_ROUTE(on_api_targets_retry, api_targets_retry)
 API_ROUTE(on_api_targets_cancel, api_targets_cancel)
 
 static const struct http_route routes[] = {
+    {"GET", "/", on_ui},
+    {"GET", "/ui/", on_ui},
     {"GET", "/healthz", on_healthz},
     {"GET", "/readyz", on_readyz},
     {"GET", "/metrics", on_metrics},

@@ -43,7 +43,7 @@ struct api *api_start(const struct api_options *opt)
         "api_post_check",    "api_post_insert", "api_posts_json",  "api_posts_ids",
         "api_posts_insert",
         "api_posts_list",    "api_post_lock",   "api_post_update",
-        "api_post_retarget", "api_post_cancel", "api_events_list", NULL};
+        "api_post_retarget", "api_post_cancel", "api_events_list", "api_keys_paused", NULL};
     struct api_pool_options po = {a->conninfo, opt->workers, opt->batch_max, prepared};
     a->pool = api_pool_start(&po);
     return a;
@@ -285,6 +285,7 @@ static void read_list_filters(h2o_req_t *req, struct api_list_in *in, json_t **d
     in->key = query(req, "key");
     in->from_ms = time_param(req, "from", details, NULL, NULL);
     in->to_ms = time_param(req, "to", details, NULL, NULL);
+    in->since_ms = time_param(req, "updated_since", details, NULL, NULL);
     in->limit = limit_param(req, details);
     char *cursor = query(req, "cursor");
     if (cursor && api_cursor_decode(cursor, &in->after_us, &in->after_id) != 0)

@@ -434,6 +434,7 @@ void api_list_in_free(void *p)
         return;
     free(in->status), free(in->provider), free(in->key);
     free(in->from_ms), free(in->to_ms), free(in->after_us), free(in->after_id);
+    free(in->since_ms);
     free(in);
 }
 

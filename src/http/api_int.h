@@ -74,6 +74,7 @@ struct api_list_in {
     char *status, *provider, *key; /* NULL: any */
     char *from_ms, *to_ms;         /* epoch ms, or NULL */
     char *after_us, *after_id;     /* the cursor, or NULL */
+    char *since_ms;                /* updated_since, epoch ms, or NULL */
     int limit;
 };
 void api_list_in_free(void *in);

@@ -487,15 +487,16 @@ static void list_params(const struct api_list_in *in, const char **p, char *limi
     snprintf(limit, len, "%d", in->limit + 1);
     p[0] = in->status, p[1] = in->provider, p[2] = in->key, p[3] = in->from_ms;
     p[4] = in->to_ms, p[5] = in->after_us, p[6] = in->after_id, p[7] = limit;
+    p[8] = in->since_ms;
 }
 
 void api_work_list(PGconn *c, struct api_job *j)
 {
     const struct api_list_in *in = api_job_input(j);
     char err[512], limit[16];
-    const char *params[8];
+    const char *params[9];
     list_params(in, params, limit, sizeof limit);
-    PGresult *r = db_exec_named(c, "api_posts_list", 8, params, err, sizeof err);
+    PGresult *r = db_exec_named(c, "api_posts_list", 9, params, err, sizeof err);
     if (!r) {
         internal(j, "cannot list posts", err);
         return;

@@ -33,6 +33,29 @@ static int open_read_session(struct api_job *j, const struct api_read_in *in, st
     return -1;
 }
 
+/* Adds "paused" to each key of /v1/limits, from the worker's own connection. 0 or -1. */
+static int add_paused(PGconn *c, json_t *keys)
+{
+    char err[512];
+    PGresult *r = db_exec_named(c, "api_keys_paused", 0, NULL, err, sizeof err);
+    if (!r) {
+        log_warn("cannot read which keys are paused", LOG_STR("reason", err));
+        return -1;
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        json_int_t id = json_integer_value(json_object_get(k, "id"));
+        int paused = 0;
+        for (int row = 0; row < PQntuples(r); row++)
+            if (strtoll(PQgetvalue(r, row, 0), NULL, 10) == id)
+                paused = PQgetvalue(r, row, 1)[0] == 't';
+        json_object_set_new(k, "paused", json_boolean(paused));
+    }
+    PQclear(r);
+    return 0;
+}
+
 void api_work_limits(PGconn *c, struct api_job *j)
 {
     const struct api_read_in *in = api_job_input(j);
@@ -41,6 +64,11 @@ void api_work_limits(PGconn *c, struct api_job *j)
         return;
     json_t *root = cmd_limits_json(&db, in->provider, in->key, clk_now_ms(clk_real));
     plan_view_close(&db);
+    if (root && add_paused(c, json_object_get(root, "keys")) != 0) {
+        json_decref(root);
+        api_job_error(j, 503, "unavailable", "the limits could not be read; retry later", NULL);
+        return;
+    }
     if (!root)
         api_job_error(j, 422, "invalid_query", "bad query parameters; details names each",
                       json_pack("{s:s}", "provider", "unknown provider"));

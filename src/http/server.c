@@ -127,7 +127,7 @@ void http_send_error(h2o_req_t *req, int status, const char *code, const char *m
 static int path_matches(const struct http_route *r, h2o_iovec_t path)
 {
     size_t n = strlen(r->path);
-    if (r->path[n - 1] == '/')
+    if (n > 1 && r->path[n - 1] == '/')
         return path.len > n && memcmp(path.base, r->path, n) == 0;
     return path.len == n && memcmp(path.base, r->path, n) == 0;
 }

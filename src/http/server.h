@@ -17,7 +17,7 @@ typedef int (*http_handler_fn)(void *app, h2o_req_t *req);
 
 struct http_route {
     const char *method; /* "GET", "POST", ... */
-    const char *path;   /* exact path, or a prefix when it ends with '/' */
+    const char *path;   /* exact path, or a prefix when it ends with '/' (but "/" itself is exact) */
     http_handler_fn fn;
 };
 

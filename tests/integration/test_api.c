@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -614,6 +615,72 @@ static void test_list_filters_and_bad_queries(void **state)
     }
 }
 
+/* A time of the server's clock, RFC 3339 with an offset, for updated_since. */
+static void server_time(const char *sql, char *buf, size_t len)
+{
+    PGresult *r = PQexec(conn, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    snprintf(buf, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
+static void test_updated_since_lists_only_posts_that_changed(void **state)
+{
+    json_int_t id = create("{\"provider_key\": \"pe\", \"account_ids\": [\"a\", \"b\"], "
+                           "\"content\": \"polled\", \"scheduled_at\": \"2034-03-01T10:00:00Z\"}");
+    const char *range = "/v1/posts?from=2034-03-01T00:00:00Z&to=2034-03-02T00:00:00Z";
+    const char *stamp = "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+    char since[64], path[256];
+    usleep(5000);
+    server_time(stamp, since, sizeof since);
+    usleep(5000);
+    json_t *o;
+    snprintf(path, sizeof path, "%s&updated_since=%s", range, since);
+    assert_int_equal(api("GET", path, NULL, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "posts")), 0);
+    json_decref(o);
+    /* One target moves on, as the scheduler or a webhook moves it (updated_at with it). */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE post_targets SET status = 'cancelled', updated_at = clock_timestamp() "
+             "WHERE post_id = %lld AND account_id = 'b'",
+             (long long)id);
+    pgt_exec(conn, sql);
+    assert_int_equal(api("GET", path, NULL, &o), 200);
+    json_t *posts = json_object_get(o, "posts");
+    assert_int_equal(json_array_size(posts), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(posts, 0), "id")), id);
+    json_decref(o);
+    /* Without it, the range lists the post as before. */
+    assert_int_equal(api("GET", range, NULL, &o), 200);
+    assert_int_equal(json_array_size(json_object_get(o, "posts")), 1);
+    json_decref(o);
+    assert_int_equal(api("GET", "/v1/posts?updated_since=soon", NULL, &o), 422);
+    assert_non_null(detail(o, "updated_since"));
+    json_decref(o);
+}
+
+static void test_limits_show_which_keys_are_paused(void **state)
+{
+    json_t *o;
+    assert_int_equal(api("POST", "/v1/keys/pause", "{\"key\": \"je\"}", NULL), 200);
+    assert_int_equal(api("GET", "/v1/limits", NULL, &o), 200);
+    json_t *keys = json_object_get(o, "keys");
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        json_t *k = json_array_get(keys, i);
+        assert_true(json_is_boolean(json_object_get(k, "paused")));
+        assert_int_equal(json_is_true(json_object_get(k, "paused")),
+                         strcmp(str(k, "label"), "je") == 0);
+    }
+    json_decref(o);
+    assert_int_equal(api("POST", "/v1/keys/resume", "{\"key\": \"je\"}", NULL), 200);
+    assert_int_equal(api("GET", "/v1/limits?key=je", NULL, &o), 200);
+    assert_true(json_is_false(json_object_get(json_array_get(json_object_get(o, "keys"), 0),
+                                              "paused")));
+    json_decref(o);
+}
+
 static void test_wrong_method_unknown_route_and_big_body(void **state)
 {
     json_t *o;
@@ -718,6 +785,8 @@ int main(void)
         cmocka_unit_test(test_delete_cancels_what_was_not_sent),
         cmocka_unit_test(test_pagination_walks_every_page_exactly_once),
         cmocka_unit_test(test_list_filters_and_bad_queries),
+        cmocka_unit_test(test_updated_since_lists_only_posts_that_changed),
+        cmocka_unit_test(test_limits_show_which_keys_are_paused),
         cmocka_unit_test(test_wrong_method_unknown_route_and_big_body),
         cmocka_unit_test(test_limits_have_the_shape_of_the_cli),
         cmocka_unit_test(test_plan_matches_the_cli),
