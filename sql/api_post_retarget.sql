@@ -6,8 +6,8 @@ WITH gone AS (
      USING posts p
      WHERE p.id = $1 AND t.post_id = p.id AND NOT (t.account_id = ANY (p.account_ids))
 )
-INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at, idempotency_key)
-SELECT p.id, p.provider_key_id, a, p.scheduled_at, 'pp-' || p.id || '-' || md5(a)
+INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at)
+SELECT p.id, p.provider_key_id, a, p.scheduled_at
   FROM posts p
  CROSS JOIN unnest(p.account_ids) AS a
  WHERE p.id = $1

@@ -274,6 +274,17 @@ $$;
 
 
 --
+-- Name: postpace_key_post(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_key_post(ref text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,18}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
+$_$;
+
+
+--
 -- Name: postpace_keys_check_delete(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -354,7 +365,7 @@ CREATE FUNCTION public.postpace_match_targets(p_provider text, p_reference text,
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
      WHERE t.provider_post_id = p_post_id
-        OR t.idempotency_key = p_reference
+        OR (t.post_id = postpace_key_post(p_reference) AND t.idempotency_key = p_reference)
         OR (t.request_ref = p_reference
             AND (p_account_id IS NULL OR t.account_id = p_account_id
                  OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -400,7 +411,7 @@ CREATE TABLE public.post_targets (
     attempts integer DEFAULT 0 NOT NULL,
     next_attempt_at timestamp with time zone NOT NULL,
     provider_post_id text COLLATE pg_catalog."C",
-    idempotency_key text NOT NULL COLLATE pg_catalog."C",
+    idempotency_key text GENERATED ALWAYS AS (((('pp-'::text || (post_id)::text) || '-'::text) || md5(account_id))) STORED NOT NULL COLLATE pg_catalog."C",
     last_error jsonb,
     lease_owner text,
     lease_expires_at timestamp with time zone,
@@ -533,8 +544,8 @@ CREATE FUNCTION public.postpace_posts_expand() RETURNS trigger
     AS $$
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
-    INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at, idempotency_key)
-    SELECT p.id, p.provider_key_id, a, p.scheduled_at, 'pp-' || p.id || '-' || md5(a)
+    INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at)
+    SELECT p.id, p.provider_key_id, a, p.scheduled_at
       FROM new_posts p, unnest(p.account_ids) AS a;
     PERFORM set_config('postpace.expanding', 'off', true);
     RETURN NULL;
@@ -756,7 +767,8 @@ BEGIN
               JOIN post_targets t
                 ON e.event_type IS NOT NULL
                AND (t.provider_post_id = e.post_id
-                    OR t.idempotency_key = e.reference
+                    OR (t.post_id = postpace_key_post(e.reference)
+                        AND t.idempotency_key = e.reference)
                     OR (t.request_ref = e.reference
                         AND (e.account_id IS NULL OR t.account_id = e.account_id
                              OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -1448,14 +1460,6 @@ ALTER TABLE ONLY public.operator_actions
 
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (id);
-
-
---
--- Name: post_targets post_targets_idempotency_key_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.post_targets
-    ADD CONSTRAINT post_targets_idempotency_key_key UNIQUE (idempotency_key);
 
 
 --
