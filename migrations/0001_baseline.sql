@@ -369,6 +369,9 @@ CREATE INDEX webhook_events_pending_ref ON webhook_events (reference) WHERE appl
 CREATE INDEX webhook_events_pending_post ON webhook_events (provider_post_id) WHERE applied_at IS NULL;
 CREATE INDEX webhook_events_pending_received
     ON webhook_events (received_at, provider, event_id) WHERE applied_at IS NULL;
+-- A post's events, for GET /v1/posts/{id} and the web page. Applied events
+-- fill it (one btree insert per event, at the right edge: target ids grow).
+CREATE INDEX webhook_events_target ON webhook_events (target_id) WHERE target_id IS NOT NULL;
 
 
 -- Outgoing webhooks to the application (README "Outgoing webhooks"). A

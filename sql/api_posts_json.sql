@@ -1,6 +1,7 @@
 -- api: posts as the API shows them, in the order of $1 (bigint[] of post
 -- ids), each with its targets; $2 true: with each target's attempts
--- (attempt_log) and the post's outgoing webhook deliveries (NULL otherwise).
+-- (attempt_log), the webhook events matched to them and the post's outgoing
+-- webhook deliveries (NULL otherwise).
 -- Times are UTC, RFC 3339, microseconds shown only when not zero. One row per post found, its JSON as text.
 SELECT json_build_object(
            'id', p.id,
@@ -17,6 +18,21 @@ SELECT json_build_object(
            'created_at', regexp_replace(to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
            'updated_at', regexp_replace(to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
            'targets', coalesce(tg.list, '[]'::json),
+           -- The webhook events received about the post's targets ($2 only).
+           'events', CASE WHEN $2::boolean THEN coalesce((
+               SELECT json_agg(json_build_object(
+                          'provider', w.provider,
+                          'event_id', w.event_id,
+                          'type', w.event_type,
+                          'raw_type', w.raw_type,
+                          'target_id', w.target_id,
+                          'provider_post_id', w.provider_post_id,
+                          'received_at', regexp_replace(to_char(w.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                          'applied_at', regexp_replace(to_char(w.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z')
+                      ORDER BY w.received_at, w.event_id)
+                 FROM webhook_events w
+                WHERE w.target_id IN (SELECT t.id FROM post_targets t WHERE t.post_id = p.id)),
+               '[]'::json) END,
            -- The outgoing webhooks about the post ($2 only; README "Outgoing webhooks").
            'deliveries', CASE WHEN $2::boolean THEN coalesce((
                SELECT json_agg(json_build_object(

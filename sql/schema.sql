@@ -1671,6 +1671,13 @@ CREATE INDEX webhook_events_pending_ref ON public.webhook_events USING btree (re
 
 
 --
+-- Name: webhook_events_target; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_events_target ON public.webhook_events USING btree (target_id) WHERE (target_id IS NOT NULL);
+
+
+--
 -- Name: post_targets post_targets_apply_pending_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 

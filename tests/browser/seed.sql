@@ -53,3 +53,12 @@ UPDATE post_targets t SET status = 'published', attempts = 1, provider_post_id =
 UPDATE post_targets t SET status = 'cancelled'
   FROM posts p WHERE p.id = t.post_id AND p.external_id IN
        (SELECT 'pe-' || g FROM generate_series(93, 100) g);
+
+-- The webhooks that published pe-1 .. pe-12, one per target, as the intake
+-- stores them (matched: target_id and applied_at set).
+INSERT INTO webhook_events (provider, event_id, event_type, raw_type, payload, target_id,
+                            applied_at, provider_post_id, account_id, key_id)
+SELECT 'posteverywhere', 'evt-' || t.id, 'post.published', 'post.published', '{}', t.id, now(),
+       t.provider_post_id, t.account_id, t.provider_key_id
+  FROM post_targets t JOIN posts p ON p.id = t.post_id
+ WHERE p.external_id IN (SELECT 'pe-' || g FROM generate_series(1, 12) g);

@@ -364,6 +364,15 @@ static void test_each_key_shows_its_binding_windows_over_time(void **state)
 
 /* ---- one post ---- */
 
+/* A number from SQL on the seeded calendar. */
+static long count_sql(const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    long n = PQresultStatus(r) == PGRES_TUPLES_OK ? atol(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return n;
+}
+
 static void test_clicking_a_post_shows_its_targets_attempts_and_last_error(void **state)
 {
     open_page(&page, NULL, 1400, 1000);
@@ -381,13 +390,60 @@ static void test_clicking_a_post_shows_its_targets_attempts_and_last_error(void 
     assert_non_null(strstr(text, "No attempts yet."));
     assert_non_null(strstr(text, "Retry failed targets"));
     free(text);
-    /* The retry route is another engineer's: until it is served, the page says so. */
+    /* Retry: a dry run first (these targets were never sent, so it is safe), then the
+     * confirmation, through POST /v1/targets/retry as the API offers it. */
+    char *id = cdp_string(&page, "document.querySelector('.post[data-status=failed]').dataset.id");
+    assert_non_null(id);
+    long post = atol(id);
+    free(id);
     run_js(&page, "document.querySelector('#detail [data-act=retry]').click(), 1");
     assert_int_equal(cdp_await(&page,
-                               "/not available in this server|Dry run/.test("
+                               "/Dry run: 2 matched, 2 would be retried/.test("
                                "document.getElementById('answer').textContent)",
                                10000),
                      0);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM post_targets WHERE post_id = %ld AND status = 'failed'", post);
+    assert_int_equal(count_sql(sql), 2); /* a dry run changes nothing */
+    run_js(&page, "document.querySelector('#answer [data-act=retry-confirm]').click(), 1");
+    assert_int_equal(cdp_await(&page,
+                               "/Done: 2 matched, 2 retried/.test("
+                               "document.getElementById('answer').textContent)",
+                               10000),
+                     0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM post_targets WHERE post_id = %ld AND status = 'scheduled'", post);
+    assert_int_equal(count_sql(sql), 2);
+    assert_int_equal(count_sql("SELECT count(*) FROM operator_actions WHERE action = 'retry' "
+                               "AND actor = 'api:token-1'"),
+                     1);
+    /* Put the seeded calendar back for the tests that count it. */
+    snprintf(sql, sizeof sql,
+             "UPDATE post_targets SET status = 'failed', last_error = '{\"code\": \"400\", "
+             "\"message\": \"content rejected\"}' WHERE post_id = %ld",
+             post);
+    pgt_exec(conn, sql);
+    cdp_close(&page);
+}
+
+static void test_a_published_post_shows_its_webhook_events(void **state)
+{
+    open_page(&page, NULL, 1400, 1000);
+    run_js(&page, "document.querySelector('.post[data-status=published]').click(), 1");
+    assert_int_equal(cdp_await(&page,
+                               "!document.getElementById('detail').hidden && "
+                               "document.querySelectorAll('#detail table.events tbody tr').length "
+                               "=== 3",
+                               10000),
+                     0);
+    char *text = cdp_string(&page, "document.getElementById('detail').textContent");
+    assert_non_null(text);
+    assert_non_null(strstr(text, "Webhook events"));
+    assert_non_null(strstr(text, "post.published"));
+    assert_non_null(strstr(text, "pe-instagram"));
+    assert_non_null(strstr(text, "evt-"));
+    free(text);
     cdp_close(&page);
 }
 
@@ -579,6 +635,7 @@ int main(void)
         cmocka_unit_test_teardown(test_each_key_shows_its_binding_windows_over_time, close_page),
         cmocka_unit_test_teardown(test_clicking_a_post_shows_its_targets_attempts_and_last_error,
                                   close_page),
+        cmocka_unit_test_teardown(test_a_published_post_shows_its_webhook_events, close_page),
         cmocka_unit_test_teardown(test_pause_and_resume_a_key_from_the_page, close_page),
         cmocka_unit_test_teardown(test_a_status_change_shows_without_reloading, close_page),
         cmocka_unit_test_teardown(test_controls_are_named_reachable_by_keyboard_and_contrasted,

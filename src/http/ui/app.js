@@ -382,6 +382,7 @@
         q.state) + (q.binding ? '; bound by ' + esc(q.binding) : '') + '</p>';
     html += '<h3>Targets</h3>';
     for (const t of p.targets) html += targetHtml(t);
+    html += eventsHtml(p.events || [], p.targets);
     const waiting = p.targets.filter((t) => t.status === 'scheduled').length;
     const failed = p.targets.filter((t) => t.status === 'failed').length;
     html += '<div class="group">' +
@@ -415,6 +416,23 @@
       html += '<p>No attempts yet.</p>';
     }
     return html + '</div>';
+  }
+
+  /* The webhook events the provider sent about the post's targets. */
+  function eventsHtml(events, targets) {
+    if (!events.length) return '<h3>Webhook events</h3><p>None received.</p>';
+    const account = {};
+    for (const t of targets) account[t.id] = t.account_id;
+    let html = '<h3>Webhook events</h3><table class="events"><caption>Webhook events</caption>' +
+      '<thead><tr><th scope="col">received</th><th scope="col">event</th>' +
+      '<th scope="col">type</th><th scope="col">account</th><th scope="col">provider post</th>' +
+      '<th scope="col">applied</th></tr></thead><tbody>';
+    for (const e of events)
+      html += '<tr><td>' + timeCell(e.received_at) + '</td><td>' + esc(e.event_id) + '</td><td>' +
+        esc(e.type || e.raw_type || '—') + '</td><td>' + esc(account[e.target_id] || '—') +
+        '</td><td>' + esc(e.provider_post_id || '—') + '</td><td>' + timeCell(e.applied_at) +
+        '</td></tr>';
+    return html + '</tbody></table>';
   }
 
   /* Retry and cancel: a dry run first, its answer shown, then a confirmation. */
