@@ -20,6 +20,11 @@ const char *const dlv_event_types[] = {"post.published", "post.failed",  "post.u
                                        "post.expired",   "key.paused",   "key.quota_exhausted",
                                        NULL};
 
+int dlv_state_known(const char *s)
+{
+    return strcmp(s, "pending") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "dead") == 0;
+}
+
 static json_t *json_result(PGresult *r)
 {
     json_t *j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
@@ -173,8 +178,7 @@ int cmd_deliveries(const char *conninfo, int argc, char **argv)
     int rc = cli_parse("deliveries", flags, sizeof flags / sizeof flags[0], argc, argv);
     if (rc)
         return rc;
-    if (state && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
-        strcmp(state, "dead") != 0)
+    if (state && !dlv_state_known(state))
         return cli_usage_error("--state: one of pending, delivered, dead (not \"%s\")", state);
     int64_t sub = id_flag("subscription", sub_s), post = id_flag("post", post_s),
             limit = limit_s ? id_flag("limit", limit_s) : 100;

@@ -15,6 +15,9 @@
 /* The outgoing event types a subscription may name. NULL-terminated. */
 extern const char *const dlv_event_types[];
 
+/* 1 when s is a delivery state: pending, delivered or dead. */
+int dlv_state_known(const char *s);
+
 /* Deliveries, newest first: state NULL (any) or pending|delivered|dead;
  * subscription / post 0: any; at most `limit`. NULL with err on failure. */
 json_t *dlv_list(PGconn *c, const char *state, int64_t subscription, int64_t post, int limit,

@@ -72,6 +72,22 @@ static int submit(struct api *a, h2o_req_t *req, size_t token, struct outbox_in 
     return 0;
 }
 
+/* Query parameter `name`: a whole number from 1 to max, else `absent` when not given;
+ * anything else is named in details. */
+static int64_t positive_param(h2o_req_t *req, const char *name, int64_t max, int64_t absent,
+                              json_t **details)
+{
+    char *v = query(req, name);
+    int64_t n = v ? parse_id(v) : absent;
+    if (v && (!n || n > max)) {
+        char why[64];
+        snprintf(why, sizeof why, "must be a whole number from 1 to %" PRId64, max);
+        api_detail(details, name, max == LIST_MAX ? why : "must be a positive id");
+    }
+    free(v);
+    return n;
+}
+
 /* ---- GET /v1/deliveries ---- */
 
 static void work_list(PGconn *c, struct api_job *j)
@@ -91,24 +107,11 @@ int api_deliveries(struct api *a, h2o_req_t *req)
     struct outbox_in *in = xcalloc(1, sizeof *in);
     json_t *details = NULL;
     in->state = query(req, "state");
-    if (in->state && strcmp(in->state, "pending") != 0 && strcmp(in->state, "delivered") != 0 &&
-        strcmp(in->state, "dead") != 0)
+    if (in->state && !dlv_state_known(in->state))
         api_detail(&details, "state", "pending, delivered or dead");
-    const char *names[] = {"subscription", "post", "limit"};
-    int64_t *slots[] = {&in->subscription, &in->post, NULL};
-    in->limit = LIST_DEFAULT;
-    for (int i = 0; i < 3; i++) {
-        char *v = query(req, names[i]);
-        int64_t n = parse_id(v);
-        if (v && (!n || (i == 2 && n > LIST_MAX)))
-            api_detail(&details, names[i],
-                       i == 2 ? "must be a whole number from 1 to 500" : "must be a positive id");
-        else if (v && i < 2)
-            *slots[i] = n;
-        else if (v)
-            in->limit = (int)n;
-        free(v);
-    }
+    in->subscription = positive_param(req, "subscription", INT64_MAX / 2, 0, &details);
+    in->post = positive_param(req, "post", INT64_MAX / 2, 0, &details);
+    in->limit = (int)positive_param(req, "limit", LIST_MAX, LIST_DEFAULT, &details);
     if (details) {
         outbox_in_free(in);
         api_send_error(req, 422, "invalid_query", "bad query parameters; details names each",
