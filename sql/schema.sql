@@ -65,6 +65,62 @@ CREATE TYPE public.window_kind AS ENUM (
 );
 
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: post_targets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.post_targets (
+    id bigint NOT NULL,
+    post_id bigint NOT NULL,
+    provider_key_id bigint NOT NULL,
+    account_id text NOT NULL COLLATE pg_catalog."C",
+    status public.target_status DEFAULT 'scheduled'::public.target_status NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    provider_post_id text COLLATE pg_catalog."C",
+    last_error jsonb,
+    lease_owner text,
+    lease_expires_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    request_ref text COLLATE pg_catalog."C",
+    due_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    recheck_at timestamp with time zone GENERATED ALWAYS AS (
+CASE
+    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
+    ELSE NULL::timestamp with time zone
+END) STORED,
+    CONSTRAINT post_targets_account_id_check CHECK ((account_id <> ''::text)),
+    CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
+    CONSTRAINT post_targets_last_error_check CHECK (((last_error IS NULL) OR (jsonb_typeof(last_error) = 'object'::text)))
+)
+WITH (fillfactor='60');
+
+
+--
+-- Name: idempotency_key(public.post_targets); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.idempotency_key(t public.post_targets) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT 'pp-' || t.post_id::text || '-' || md5(t.account_id)
+$$;
+
+
 --
 -- Name: postpace_apply_events(text[], text[]); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -171,10 +227,6 @@ CREATE FUNCTION public.postpace_dst_problem(local timestamp without time zone, t
       FROM o
 $$;
 
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: webhook_events; Type: TABLE; Schema: public; Owner: -
@@ -396,48 +448,6 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-
-
---
--- Name: post_targets; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.post_targets (
-    id bigint NOT NULL,
-    post_id bigint NOT NULL,
-    provider_key_id bigint NOT NULL,
-    account_id text NOT NULL COLLATE pg_catalog."C",
-    status public.target_status DEFAULT 'scheduled'::public.target_status NOT NULL,
-    attempts integer DEFAULT 0 NOT NULL,
-    next_attempt_at timestamp with time zone NOT NULL,
-    provider_post_id text COLLATE pg_catalog."C",
-    idempotency_key text GENERATED ALWAYS AS (((('pp-'::text || (post_id)::text) || '-'::text) || md5(account_id))) STORED NOT NULL COLLATE pg_catalog."C",
-    last_error jsonb,
-    lease_owner text,
-    lease_expires_at timestamp with time zone,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    request_ref text COLLATE pg_catalog."C",
-    due_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    recheck_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    CONSTRAINT post_targets_account_id_check CHECK ((length(account_id) > 0)),
-    CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
-    CONSTRAINT post_targets_last_error_check CHECK (((last_error IS NULL) OR (jsonb_typeof(last_error) = 'object'::text)))
-)
-WITH (fillfactor='60');
 
 
 --

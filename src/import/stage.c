@@ -149,14 +149,37 @@ int imp_db_report(struct imp_db *db, imp_error_fn fn, void *arg, char *err, size
     return read_rows(db, fn, arg, err, errlen);
 }
 
+/* Whether r failed on a post's external_id that another writer added since the check. */
+static int lost_race(const PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    return state && strcmp(state, "23505") == 0 && constraint &&
+           strcmp(constraint, "posts_external_id_key") == 0;
+}
+
 int imp_db_insert(struct imp_db *db, long *inserted, char *err, size_t errlen)
 {
-    PGresult *r = db_exec(db->conn, "import_insert", 0, NULL, err, errlen);
-    if (!r)
+    /* sql/import_insert.sql under a savepoint; the race's variant if it loses one. */
+    if (db_simple(db->conn, "SAVEPOINT import_insert", err, errlen) != 0)
         return -1;
+    const char *name = "import_insert";
+    PGresult *r = PQexecParams(db->conn, db_sql(name), 0, NULL, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_FATAL_ERROR && lost_race(r)) {
+        PQclear(r);
+        if (db_simple(db->conn, "ROLLBACK TO SAVEPOINT import_insert", err, errlen) != 0)
+            return -1;
+        name = "import_insert_race";
+        r = PQexecParams(db->conn, db_sql(name), 0, NULL, NULL, NULL, NULL, 0);
+    }
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        db_error(db->conn, r, err, errlen);
+        PQclear(r);
+        return -1;
+    }
     *inserted = atol(PQcmdTuples(r));
     PQclear(r);
-    return 0;
+    return db_simple(db->conn, "RELEASE SAVEPOINT import_insert", err, errlen);
 }
 
 int imp_db_commit(struct imp_db *db, char *err, size_t errlen)

@@ -153,7 +153,7 @@ static void test_database_restarts_mid_drain_and_mid_storm_lose_nothing(void **s
     static struct storm s;
     memset(&s, 0, sizeof s);
     snprintf(s.url, sizeof s.url, "http://127.0.0.1:%d/webhooks/postlark", f.ports[0]);
-    PGresult *r = PQexec(f.conn, "SELECT idempotency_key FROM post_targets "
+    PGresult *r = PQexec(f.conn, "SELECT t.idempotency_key FROM post_targets t "
                                  "WHERE account_id = 'storm-blog' ORDER BY id");
     assert_int_equal(PQntuples(r), STORM);
     for (int i = 0; i < STORM; i++)

@@ -301,7 +301,7 @@ static void test_5xx_before_create_is_unconfirmed_then_resent_with_the_same_key(
     drainfx_posts(&f, "fh", 1, "{twitter}", 0);
     long t = target_of(&f, "fh");
     char key[128];
-    text(&f, key, sizeof key, "SELECT idempotency_key FROM post_targets WHERE id = %ld", t);
+    text(&f, key, sizeof key, "SELECT t.idempotency_key FROM post_targets t WHERE id = %ld", t);
     assert_true(strncmp(key, "pp-", 3) == 0);
 
     await_sql(&f,
@@ -373,7 +373,7 @@ static void test_unconfirmed_exhausted_fails_after_max_attempts(void **state)
     drainfx_posts(&f, "fh", 1, "{twitter}", 0);
     long t = target_of(&f, "fh");
     char key[128];
-    text(&f, key, sizeof key, "SELECT idempotency_key FROM post_targets WHERE id = %ld", t);
+    text(&f, key, sizeof key, "SELECT t.idempotency_key FROM post_targets t WHERE id = %ld", t);
 
     await_sql(&f, "SELECT count(*) FROM post_targets WHERE id = %ld AND status = 'failed'", t);
     assert_int_equal(num(&f, "SELECT attempts FROM post_targets WHERE id = %ld", t), 2);

@@ -98,8 +98,8 @@ static void test_a_good_row_gets_targets_keys_and_a_notify(void **state)
                                  "AND t.next_attempt_at = p.scheduled_at AND t.attempts = 0 "
                                  "AND t.provider_key_id = 1"),
                      2);
-    assert_int_equal(count(f->c, "SELECT count(DISTINCT idempotency_key) FROM post_targets "
-                                 "WHERE idempotency_key LIKE 'pp-%'"),
+    assert_int_equal(count(f->c, "SELECT count(DISTINCT t.idempotency_key) FROM post_targets t "
+                                 "WHERE t.idempotency_key LIKE 'pp-%'"),
                      2);
     assert_int_equal(count(f->c, "SELECT count(*) FROM posts WHERE external_id = 'crm-42' AND "
                                  "media = '[]' AND scheduled_at = '2026-12-01 08:00Z'"),

@@ -176,8 +176,8 @@ static void test_every_create_finds_its_intent_committed_and_carries_its_key(voi
         if (sscanf(k, " idempotency_key=%159[^ +\n]", key) != 1)
             continue;
         const char *p[] = {key};
-        PGresult *r = PQexecParams(f.conn, "SELECT count(*) FROM post_targets "
-                                           "WHERE idempotency_key = $1",
+        PGresult *r = PQexecParams(f.conn, "SELECT count(*) FROM post_targets t "
+                                           "WHERE t.idempotency_key = $1",
                                    1, NULL, p, NULL, NULL, 0);
         keyed += atoi(PQgetvalue(r, 0, 0)) == 1;
         PQclear(r);

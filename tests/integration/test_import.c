@@ -528,6 +528,30 @@ static void test_a_killed_import_ends_its_backend_while_the_lock_is_still_held(v
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 0);
 }
 
+/*
+ * #26: the insert takes no ON CONFLICT (it cost every row a speculative
+ * insertion); a post that another writer commits between the check and the
+ * insert is left alone all the same, and the other rows go in.
+ */
+static void test_a_post_added_meanwhile_is_left_alone(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    PGconn *blocker = start_an_import_held_at_its_insert(f, "race.csv", 50, &p, path, sizeof path);
+    pgt_exec(blocker, "INSERT INTO posts (external_id, provider_key_id, account_ids, content, "
+                      "scheduled_at) SELECT 'k-7', id, '{other}', 'Written meanwhile', "
+                      "'2026-12-02 10:00Z' FROM provider_keys WHERE label = 'jes-main'");
+    pgt_exec(blocker, "COMMIT");
+    PQfinish(blocker);
+    assert_int_equal(proc_wait(&p), 0);
+    expect_summary(p.out, path, "50 rows read, 49 inserted, 1 already present, 0 refused");
+    assert_int_equal(count(f, "SELECT count(*) FROM posts"), 50);
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'k-7' "
+                              "AND content = 'Written meanwhile'"), 1);
+    assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 50);
+}
+
 /* #21 item 6: rows in the past are imported, with a warning saying what becomes of them. */
 static void test_rows_in_the_past_are_imported_with_a_warning(void **state)
 {
@@ -569,6 +593,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_file_changed_during_the_import_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_killed_import_ends_its_backend_while_the_lock_is_still_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_in_the_past_are_imported_with_a_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_post_added_meanwhile_is_left_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,7 +180,7 @@ static void test_post_expands_into_one_target_per_account(void **state)
                                      "'scheduled' AND next_attempt_at = (SELECT scheduled_at FROM "
                                      "posts) AND provider_key_id = 1"),
                      3);
-    assert_int_equal(query_int(f->c, "SELECT count(DISTINCT idempotency_key) FROM post_targets"),
+    assert_int_equal(query_int(f->c, "SELECT count(DISTINCT t.idempotency_key) FROM post_targets t"),
                      3);
 }
 
@@ -737,7 +737,7 @@ static void test_store_events_matches_as_stored_events_do(void **state)
         char key[64] = "";
         const char *ref = cases[i].reference;
         if (ref && strncmp(ref, "key-", 4) == 0) { /* the generated key of that target */
-            PGresult *r = PQexecParams(f->c, "SELECT idempotency_key FROM post_targets "
+            PGresult *r = PQexecParams(f->c, "SELECT t.idempotency_key FROM post_targets t "
                                              "WHERE account_id = $1",
                                        1, NULL, (const char *[]){ref + 4}, NULL, NULL, 0);
             snprintf(key, sizeof key, "%s", PQgetvalue(r, 0, 0));

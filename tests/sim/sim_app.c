@@ -649,7 +649,8 @@ static void check_intent(struct rctx *c, const struct sim_create *cr)
     const char *params[] = {key};
     PGresult *r = PQexecParams(
         s->intent_conn,
-        "SELECT count(*) FROM post_targets t WHERE t.idempotency_key = $1 "
+        "SELECT count(*) FROM post_targets t WHERE t.post_id = postpace_key_post($1) "
+        "AND t.idempotency_key = $1 "
         "AND t.status = 'publishing' AND EXISTS (SELECT 1 FROM attempts a "
         "WHERE a.provider_key_id = t.provider_key_id AND t.id = ANY (a.target_ids) "
         "AND a.outcome = 'pending')",
