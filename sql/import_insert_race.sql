@@ -4,5 +4,4 @@ INSERT INTO posts (external_id, provider_key_id, account_ids, content, media, sc
 SELECT external_id, key_id, accounts, content, media, scheduled_at, time_zone
   FROM import_checked
  WHERE cardinality(errors) = 0 AND NOT present
- ORDER BY key_id, scheduled_at, line
 ON CONFLICT (external_id) DO NOTHING
