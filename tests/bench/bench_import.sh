@@ -6,8 +6,8 @@
 #   plain SQL         what a database-driven user would do instead: `psql
 #                     \copy` into a staging table, then one INSERT ... SELECT
 #                     into posts, whose triggers expand the targets (its
-#                     phases: copy, the INSERT, and the posts_expand trigger
-#                     inside it, as EXPLAIN ANALYZE reports it);
+#                     phases: copy, the INSERT, and the posts_expand trigger's
+#                     INSERT inside it);
 #   psql \copy        into an unindexed text table (the floor of reading).
 # Prints wall time and peak RSS of each. A measurement, not a pass/fail test.
 #
@@ -66,9 +66,35 @@ measure() { # label command...: wall seconds and peak RSS
 psql -qX "$db" -c "CREATE TABLE floor (external_id text, provider_key text, account_ids text,
                    content text, media text, scheduled_at text, time_zone text)"
 measure "psql \\copy (floor)" psql -qX "$db" -c "\\copy floor FROM '$csv' WITH (FORMAT csv, HEADER true)"
-measure "postpace import" env DATABASE_URL="$db" "$bin" import "$csv"
+# The import's phases, from the server's log: each statement's duration
+# (log_min_duration_statement), and the posts_expand trigger's INSERT, a
+# statement nested in the insert (auto_explain, plans not analyzed: no cost
+# to the statements measured).
+log="$("$top/deploy/pg-private.sh" data "$pgdir")/server.log"
+phase_log="-c log_min_duration_statement=0 -c session_preload_libraries=auto_explain
+  -c auto_explain.log_min_duration=0 -c auto_explain.log_nested_statements=on"
+import_phases() { # log offset before the run
+  tail -c +$(( $1 + 1 )) "$log" | awk '
+    function took(what) { printf "  %-26s %7.2f s\n", what, d / 1000 }
+    match($0, /duration: [0-9.]+ ms/) { d = substr($0, RSTART + 10, RLENGTH - 13) + 0; plan = /plan:$/; next_is_plan = plan }
+    !/^\t/ && !/duration:/ { next }
+    /(statement|execute <unnamed>): -- import: the rows of import_stage/ { took("stage (COPY)") }
+    /execute <unnamed>: -- import: statistics/ { took("ANALYZE staging") }
+    /execute <unnamed>: -- import: validates/ { took("check") }
+    /execute <unnamed>: -- import: how the checked rows split/ { took("counts") }
+    /execute <unnamed>: -- import: inserts the good rows/ { took("insert"); expand() }
+    /execute <unnamed>: -- import: import_insert.sql once/ { took("insert (race variant)"); expand() }
+    function expand() { if (e != "") { d = e; took("  of which posts_expand") } e = "" }
+    next_is_plan && /Query Text: INSERT INTO post_targets/ { e = d; next_is_plan = 0 }
+    /statement: COMMIT/ { took("commit") }'
+}
+psql -qX "$db" -c "CHECKPOINT"
+offset=$(stat -c %s "$log")
+measure "postpace import" env DATABASE_URL="$db" PGOPTIONS="$phase_log" "$bin" import "$csv"
+import_s=$wall
 tail -n 1 "$work/out"
 grep -v '^import: ' "$work/err" | head -n 5 || true
+import_phases "$offset"
 measure "postpace import (re-import)" env DATABASE_URL="$db" "$bin" import "$csv"
 tail -n 1 "$work/out"
 psql -qXAt "$db" -c "SELECT 'posts ' || count(*) FROM posts" -c "SELECT 'targets ' || count(*) FROM post_targets"
@@ -79,17 +105,21 @@ psql -qX "$sqldb" -c "CREATE TABLE staging (external_id text, provider_key text,
                       content text, media text, scheduled_at text, time_zone text)" -c "CHECKPOINT"
 measure "plain SQL: \\copy staging" psql -qX "$sqldb" -c "\\copy staging FROM '$csv' WITH (FORMAT csv, HEADER true)"
 copy_s=$wall
-/usr/bin/time -f "%e %M" -o "$work/time" psql -qXAt "$sqldb" -c "EXPLAIN (ANALYZE, COSTS OFF)
+offset=$(stat -c %s "$log")
+/usr/bin/time -f "%e %M" -o "$work/time" env PGOPTIONS="$phase_log" psql -qXAt "$sqldb" -c "
   INSERT INTO posts (external_id, provider_key_id, account_ids, content, media, scheduled_at, time_zone)
   SELECT s.external_id, k.id, string_to_array(s.account_ids, ';'), s.content,
          coalesce(nullif(s.media, '')::jsonb, '[]'), s.scheduled_at::timestamp AT TIME ZONE s.time_zone,
          s.time_zone
-    FROM staging s JOIN provider_keys k ON k.label = s.provider_key" > "$work/explain"
+    FROM staging s JOIN provider_keys k ON k.label = s.provider_key"
 read -r insert_s _ < "$work/time"
-expand_ms=$(sed -n 's/^Trigger posts_expand: .*time=\([0-9.]*\).*/\1/p' "$work/explain")
-printf '%-28s wall %7.2f s   (of which the posts_expand trigger %.2f s)\n' "plain SQL: INSERT ... SELECT" \
-  "$insert_s" "$(echo "${expand_ms:-0} / 1000" | bc -l)"
+expand_s=$(tail -c +$(( offset + 1 )) "$log" | awk '
+  match($0, /duration: [0-9.]+ ms/) { d = substr($0, RSTART + 10, RLENGTH - 13) + 0 }
+  /Query Text: INSERT INTO post_targets/ { printf "%.2f", d / 1000 }')
+printf '%-28s wall %7.2f s   (of which the posts_expand trigger %s s)\n' "plain SQL: INSERT ... SELECT" \
+  "$insert_s" "${expand_s:-?}"
 printf '%-28s wall %7.2f s\n' "plain SQL: total" "$(echo "$copy_s + $insert_s" | bc -l)"
+printf '%-28s %7.2f x\n' "import / plain SQL" "$(echo "$import_s / ($copy_s + $insert_s)" | bc -l)"
 psql -qXAt "$sqldb" -c "SELECT 'plain SQL rows: posts ' || (SELECT count(*) FROM posts)
                                || ', targets ' || (SELECT count(*) FROM post_targets)"
 psql -qX "$cluster" -c "DROP DATABASE bench_import_sql"
