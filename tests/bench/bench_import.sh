@@ -133,7 +133,7 @@ psql -qX "$db" -c "\\copy (SELECT id, external_id, provider_key_id, account_ids,
   -c "CREATE TABLE shape_targets (LIKE post_targets INCLUDING ALL)" -c "CHECKPOINT"
 measure "write floor: posts" psql -qX "$db" -c "\\copy shape_posts (id, external_id,
   provider_key_id, account_ids, content, media, scheduled_at, time_zone) FROM '$work/posts.copy'"
-# (idempotency_key is a generated column: the load computes it, as an insert does.)
+# (the generated due_at is computed by the load, as by an insert.)
 measure "write floor: targets" psql -qX "$db" -c "\\copy shape_targets (id, post_id,
   provider_key_id, account_id, next_attempt_at) FROM '$work/targets.copy'"
 psql -qXAt "$db" -c "SELECT 'write floor rows: posts ' || (SELECT count(*) FROM shape_posts)
