@@ -555,8 +555,8 @@ CREATE FUNCTION public.postpace_posts_expand() RETURNS trigger
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
     INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at)
-    SELECT p.id, p.provider_key_id, a, p.scheduled_at
-      FROM new_posts p, unnest(p.account_ids) AS a;
+    SELECT p.id, p.provider_key_id, unnest(p.account_ids), p.scheduled_at
+      FROM new_posts p;
     PERFORM set_config('postpace.expanding', 'off', true);
     RETURN NULL;
 END $$;
