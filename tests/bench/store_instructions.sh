@@ -20,24 +20,9 @@ set -euo pipefail
 batch=${1:-24}
 variant=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${3:-$top/build}
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-command -v valgrind >/dev/null || { echo "store_instructions: needs valgrind" >&2; exit 1; }
 [ -z "$variant" ] || variant=$(cd "$(dirname "$variant")" && pwd)/$(basename "$variant")
-
-work=$(mktemp -d /tmp/pp-instr.XXXXXX)
-data=$("$top/deploy/pg-private.sh" data "$work")
-cleanup() {
-  "$top/deploy/pg-private.sh" kill "$work" >/dev/null 2>&1 || true
-  rm -rf "$work" "$data"
-}
-trap cleanup EXIT
-as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-url=$("$top/deploy/pg-private.sh" start "$work")
-psql "$url" -qc "CREATE DATABASE instr"
-url="${url/dbname=postgres/dbname=instr}"
-DATABASE_URL="$url" "$build/postpace" migrate >/dev/null 2>&1
+. "$top/tests/bench/single_user.sh"
+su_setup store_instructions "${3:-$top/build}"
 psql "$url" -q -v ON_ERROR_STOP=1 <<'SQL'
 INSERT INTO provider_keys (provider, label, secret_ref) VALUES ('feedhorizon', 'k', 'env:K');
 INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at)
@@ -47,7 +32,7 @@ UPDATE post_targets SET status = 'submitted', attempts = 1,
 SQL
 [ -z "$variant" ] || psql "$url" -q -v ON_ERROR_STOP=1 -f "$variant" >/dev/null
 psql "$url" -qc "VACUUM ANALYZE post_targets" -qc "CHECKPOINT"
-"$top/deploy/pg-private.sh" stop "$work"
+su_stop
 
 # CALLS statements, each storing BATCH events that match targets 1, 2, ...
 calls() {
@@ -71,18 +56,15 @@ calls() {
   }'
 }
 count() { # CALLS -> instructions of a single-user server running them
-  rm -rf "$work/run"
-  cp -a "$data" "$work/run"
+  local n
   calls "$1" >"$work/calls.sql"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$work/run" "$work/calls.sql"
-  as_owner valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-    "$bindir/postgres" --single -D "$work/run" instr <"$work/calls.sql" >"$work/out" 2>"$work/vg"
+  n=$(su_callgrind "$work/calls.sql" "$work/out")
   if [ "$(grep -c "count = \"$batch\"" "$work/out")" != "$1" ]; then
     echo "store_instructions: the calls did not each store $batch events:" >&2
     grep -m3 "ERROR\|count =" "$work/out" >&2 || true
     exit 1
   fi
-  grep -o "summary: [0-9]*" "$work/cg.out" | awk '{print $2}'
+  echo "$n"
 }
 few=$(count 10)
 many=$(count 70)
