@@ -510,6 +510,15 @@ LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM time_zones WHERE name = tz)
 $$;
 
+-- A time as the API and `status --json` write it: RFC 3339 in UTC, with as
+-- many fractional digits as it has ('2026-12-01T08:00:00Z',
+-- '...T08:00:00.25Z'); NULL for NULL. Inlined by the planner.
+CREATE FUNCTION postpace_utc_text(t timestamptz) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '')
+           || 'Z'
+$$;
+
 -- Local times: a local wall-clock time in an IANA zone is refused when it
 -- falls in a daylight-saving gap (it does not exist) or overlap (it exists
 -- twice), never silently shifted. Returns the reason, or NULL when the time

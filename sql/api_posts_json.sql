@@ -2,7 +2,7 @@
 -- ids), each with its targets; $2 true: with each target's attempts
 -- (attempt_log), the webhook events matched to them and the post's outgoing
 -- webhook deliveries (NULL otherwise).
--- Times are UTC, RFC 3339, microseconds shown only when not zero. One row per post found, its JSON as text.
+-- Times are postpace_utc_text: UTC, RFC 3339, fractions only when not zero. One row per post found, its JSON as text.
 SELECT json_build_object(
            'id', p.id,
            'external_id', p.external_id,
@@ -12,11 +12,11 @@ SELECT json_build_object(
            'account_ids', p.account_ids,
            'content', p.content,
            'media', p.media,
-           'scheduled_at', regexp_replace(to_char(p.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'scheduled_at', postpace_utc_text(p.scheduled_at),
            'time_zone', p.time_zone,
            'scheduled_local', to_char(p.scheduled_at AT TIME ZONE p.time_zone, 'YYYY-MM-DD"T"HH24:MI:SS'),
-           'created_at', regexp_replace(to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
-           'updated_at', regexp_replace(to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'created_at', postpace_utc_text(p.created_at),
+           'updated_at', postpace_utc_text(p.updated_at),
            'targets', coalesce(tg.list, '[]'::json),
            -- The webhook events received about the post's targets ($2 only).
            'events', CASE WHEN $2::boolean THEN coalesce((
@@ -27,8 +27,8 @@ SELECT json_build_object(
                           'raw_type', w.raw_type,
                           'target_id', w.target_id,
                           'provider_post_id', w.provider_post_id,
-                          'received_at', regexp_replace(to_char(w.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
-                          'applied_at', regexp_replace(to_char(w.applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z')
+                          'received_at', postpace_utc_text(w.received_at),
+                          'applied_at', postpace_utc_text(w.applied_at))
                       ORDER BY w.received_at, w.event_id)
                  FROM webhook_events w
                 WHERE w.target_id IN (SELECT t.id FROM post_targets t WHERE t.post_id = p.id)),
@@ -44,8 +44,8 @@ SELECT json_build_object(
                           'attempts', o.attempts,
                           'last_status', o.last_status,
                           'last_error', o.last_error,
-                          'created_at', regexp_replace(to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
-                          'delivered_at', regexp_replace(to_char(o.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z')
+                          'created_at', postpace_utc_text(o.created_at),
+                          'delivered_at', postpace_utc_text(o.delivered_at))
                       ORDER BY o.id)
                  FROM outbox o
                 WHERE o.post_id = p.id), '[]'::json) END)::text
@@ -58,10 +58,10 @@ SELECT json_build_object(
                  'account_id', t.account_id,
                  'status', t.status,
                  'attempts', t.attempts,
-                 'next_attempt_at', regexp_replace(to_char(t.next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                 'next_attempt_at', postpace_utc_text(t.next_attempt_at),
                  'provider_post_id', t.provider_post_id,
                  'last_error', t.last_error,
-                 'updated_at', regexp_replace(to_char(t.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                 'updated_at', postpace_utc_text(t.updated_at),
                  'attempt_log', CASE WHEN $2::boolean THEN coalesce((
                      -- A target's requests were sent after its post was created: the
                      -- bound (a day of margin for clock skew between instances) lets
@@ -69,8 +69,8 @@ SELECT json_build_object(
                      SELECT json_agg(json_build_object(
                                 'id', a.id,
                                 'route', a.route,
-                                'sent_at', regexp_replace(to_char(a.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
-                                'finished_at', regexp_replace(to_char(a.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+                                'sent_at', postpace_utc_text(a.sent_at),
+                                'finished_at', postpace_utc_text(a.finished_at),
                                 'http_status', a.http_status,
                                 'outcome', a.outcome,
                                 'retry_after_ms', a.retry_after_ms) ORDER BY a.sent_at, a.id)

@@ -1054,6 +1054,18 @@ END $$;
 
 
 --
+-- Name: postpace_utc_text(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_utc_text(t timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE
+    AS $_$
+    SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '')
+           || 'Z'
+$_$;
+
+
+--
 -- Name: postpace_webhook_events_refs(); Type: FUNCTION; Schema: public; Owner: -
 --
 

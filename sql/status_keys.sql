@@ -18,13 +18,10 @@ WITH backlog AS (
 SELECT k.id, json_build_object(
            'id', k.id, 'provider', k.provider, 'label', k.label, 'plan', k.plan,
            'enabled', k.enabled, 'paused', k.paused_at IS NOT NULL,
-           'paused_at', regexp_replace(to_char(k.paused_at AT TIME ZONE 'UTC',
-                                               'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '') || 'Z',
+           'paused_at', postpace_utc_text(k.paused_at),
            'lease', CASE WHEN l.owner IS NOT NULL THEN json_build_object(
                'owner', l.owner,
-               'expires_at', regexp_replace(to_char(l.expires_at AT TIME ZONE 'UTC',
-                                                    'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '')
-                             || 'Z') END,
+               'expires_at', postpace_utc_text(l.expires_at)) END,
            'backlog', jsonb_build_object('scheduled', 0, 'publishing', 0, 'submitted', 0,
                                          'unconfirmed', 0, 'published', 0, 'failed', 0,
                                          'cancelled', 0, 'expired', 0)
