@@ -216,6 +216,10 @@ static void failed_try(struct outbox *ob, int64_t id, int attempt, uint64_t retr
     if (delay < 0)
         log_warn("outgoing webhook is dead: its retry period is over", LOG_INT("delivery", id),
                  LOG_INT("attempts", attempt), LOG_STR("error", error));
+    else
+        log_info("outgoing webhook try failed", LOG_INT("delivery", id),
+                 LOG_INT("attempts", attempt), LOG_INT("retry_in_ms", delay),
+                 LOG_STR("error", error));
 }
 
 /* Starts row `r` of a claim; a row that cannot be signed fails its try. */

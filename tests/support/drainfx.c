@@ -209,11 +209,22 @@ void drainfx_dump(struct drainfx *f)
     for (int i = 0; i < PQntuples(r); i++)
         fprintf(stderr, "drainfx: %s=%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     PQclear(r);
+    /* The outgoing webhooks too: a test awaiting them says where they stand. */
+    r = PQexec(f->conn, "SELECT state, attempts, last_status, left(last_error, 120), count(*) "
+                        "FROM outbox GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(stderr, "drainfx: outbox %s attempts=%s status=%s error=%s: %s\n",
+                PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                PQgetvalue(r, i, 4));
+    PQclear(r);
     for (int i = 0; i < DRAINFX_MAX_DAEMONS; i++) {
-        if (!f->daemons[i].pid)
+        struct proc *d = &f->daemons[i];
+        if (!d->pid)
             continue;
-        proc_read_available(&f->daemons[i]);
-        fprintf(stderr, "drainfx: daemon %d:\n%s\n", i, f->daemons[i].out);
+        int alive = proc_alive(d);
+        proc_read_available(d);
+        fprintf(stderr, "drainfx: daemon %d (%s, wait status %d):\n%s\n", i,
+                alive ? "running" : "exited", alive ? 0 : d->status, d->out);
     }
 }
 

@@ -70,6 +70,16 @@ static int child_exited(struct proc *p, int *status)
     return waitpid(p->pid, status, WNOHANG) == p->pid;
 }
 
+int proc_alive(struct proc *p)
+{
+    int status;
+    if (!p->exited && child_exited(p, &status)) {
+        p->exited = 1;
+        p->status = status;
+    }
+    return !p->exited;
+}
+
 const char *proc_await(struct proc *p, const char *needle)
 {
     struct timespec t0;

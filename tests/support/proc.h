@@ -29,6 +29,9 @@ int proc_serve(struct proc *p, const char *conninfo, char *const envs[]);
 /* Reads stderr until `needle` appears (returns a pointer into p->out) or 10 s pass (NULL). */
 const char *proc_await(struct proc *p, const char *needle);
 
+/* 1 while the child runs; once it has exited, 0 (p->status: its wait status). */
+int proc_alive(struct proc *p);
+
 /* Reads what the child wrote since the last look (never blocks). */
 void proc_read_available(struct proc *p);
 

@@ -180,7 +180,9 @@ static void *accept_loop(void *arg)
         if (c < 0)
             continue;
         pthread_mutex_lock(&s->lock);
-        if (nconns == MAX_CONNS) {
+        /* Gone down meanwhile: sub_set_down shut the connections it knew
+         * of, and this one must not outlive the outage either. */
+        if (nconns == MAX_CONNS || s->listen_fd != fd) {
             pthread_mutex_unlock(&s->lock);
             close(c);
             continue;
