@@ -330,12 +330,30 @@ static void blank_check(struct imp_row *row)
     }
 }
 
+/* The zone as SQL wants it: trimmed, and UTC when absent or blank. */
+static void zone_default(struct imp_row *row)
+{
+    if (row->bad & (1u << IMP_COL_TIME_ZONE))
+        return;
+    const char *s = row->val[IMP_COL_TIME_ZONE];
+    size_t n = row->len[IMP_COL_TIME_ZONE];
+    if (s)
+        trim(&s, &n);
+    if (!s || n == 0) {
+        s = "UTC";
+        n = 3;
+    }
+    row->val[IMP_COL_TIME_ZONE] = s;
+    row->len[IMP_COL_TIME_ZONE] = n;
+}
+
 /* The checks both formats share, once the values are in place. */
 static void check_values(struct imp_row *row)
 {
     check_utf8(row);
     blank_check(row);
     time_check(row);
+    zone_default(row);
 }
 
 void imp_row_from_csv(struct imp_row *row, const struct imp_header *h,

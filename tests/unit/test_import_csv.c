@@ -267,6 +267,20 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     assert_non_null(strstr(r.copy, "\tf\n"));
 }
 
+/* The zone is staged trimmed, and UTC when the cell is blank or the column absent. */
+static void test_row_zone_is_trimmed_and_defaults_to_utc(void **state)
+{
+    struct rows r;
+    one_row(HDR "e1,k,a,x,,2026-03-29T02:30,\t Europe/Paris \n", &r);
+    assert_non_null(strstr(r.copy, "\tEurope/Paris\tf\n"));
+    one_row(HDR "e1,k,a,x,,2026-03-29T02:30,  \n", &r);
+    assert_non_null(strstr(r.copy, "\tUTC\tf\n"));
+    one_row(
+        "external_id,provider_key,account_ids,content,scheduled_at\ne1,k,a,x,2026-03-29T02:30\n",
+        &r);
+    assert_non_null(strstr(r.copy, "\tUTC\tf\n"));
+}
+
 static void test_row_refuses_bad_columns_in_c(void **state)
 {
     struct rows r;
@@ -369,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_and_nul_are_found),
         cmocka_unit_test(test_runs_read_like_single_bytes),
         cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
+        cmocka_unit_test(test_row_zone_is_trimmed_and_defaults_to_utc),
         cmocka_unit_test(test_row_refuses_bad_columns_in_c),
         cmocka_unit_test(test_header_must_name_known_columns),
         cmocka_unit_test(test_time_parse),
