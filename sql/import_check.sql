@@ -18,9 +18,34 @@ WITH keys AS (
       LEFT JOIN providers p ON p.id = pk.provider
 ), zones AS (
     -- Each distinct zone checked once (the reader staged each row's zone
-    -- trimmed, UTC when blank, and NULL when it refused it).
-    SELECT z.time_zone AS tz, postpace_is_time_zone(z.time_zone) AS ok
-      FROM (SELECT DISTINCT time_zone FROM import_stage WHERE time_zone IS NOT NULL) z
+    -- trimmed, UTC when blank, and NULL when it refused it). `shaky`: the
+    -- local dates, between the zone's first and last local time in the
+    -- file, on which its offset may change (their rows get the DST check
+    -- below; no other row can be near a change); NULL when not worked out
+    -- (over ten years apart: every row gets the check). A date is shaky if
+    -- the offset differs anywhere among three instants spanning every
+    -- instant its local times can be (offsets reach +/-15 h), 3 hours wider.
+    SELECT z.time_zone AS tz, z.ok,
+           CASE WHEN z.ok AND z.last - z.first <= 3660 THEN ARRAY(
+               SELECT d.day
+                 FROM (SELECT z.first + i AS day,
+                              ((z.first + i)::timestamp AT TIME ZONE 'UTC') - interval '18 hours' AS a
+                         FROM generate_series(0, z.last - z.first) i) d
+                WHERE (d.a AT TIME ZONE z.time_zone) - (d.a AT TIME ZONE 'UTC')
+                          <> ((d.a + interval '30 hours') AT TIME ZONE z.time_zone)
+                             - ((d.a + interval '30 hours') AT TIME ZONE 'UTC')
+                   OR ((d.a + interval '30 hours') AT TIME ZONE z.time_zone)
+                          - ((d.a + interval '30 hours') AT TIME ZONE 'UTC')
+                          <> ((d.a + interval '60 hours') AT TIME ZONE z.time_zone)
+                             - ((d.a + interval '60 hours') AT TIME ZONE 'UTC')) END AS shaky
+      FROM (SELECT y.time_zone, postpace_is_time_zone(y.time_zone) AS ok,
+                   y.first::date AS first, y.last::date AS last
+              FROM (SELECT time_zone,
+                           min(sched_local COLLATE "C") FILTER (WHERE sched_offset IS NULL) AS first,
+                           max(sched_local COLLATE "C") FILTER (WHERE sched_offset IS NULL) AS last
+                      FROM import_stage
+                     WHERE time_zone IS NOT NULL
+                     GROUP BY time_zone) y) z
 ), twins AS (
     -- External ids given more than once, with the first line of each (most
     -- files have none: a hash aggregate of the ids alone, no sort of whole rows).
@@ -35,7 +60,7 @@ WITH keys AS (
            k.media_types, s.account_ids::text[] AS accounts, s.accounts_twice, s.content,
            -- No media is the constant '[]', not a cast of it on every row.
            CASE WHEN s.media IS NULL THEN '[]'::jsonb ELSE s.media::jsonb END AS media, s.local,
-           s.sched_offset, s.time_zone AS tz, z.ok AS tz_ok,
+           s.sched_offset, s.time_zone AS tz, z.ok AS tz_ok, z.shaky,
            CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local || s.sched_offset)::timestamptz
                 WHEN z.ok THEN s.local AT TIME ZONE s.time_zone END AS at,
            t.first_line
@@ -126,6 +151,7 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
            -- postpace_dst_problem answers NULL unless the time is in a gap or its
            -- zone's offset 3 hours before and after differs: asked only then.
            CASE WHEN v.sched_offset IS NULL AND v.tz_ok
+                     AND (v.shaky IS NULL OR v.local::date = ANY (v.shaky))
                      AND ((v.at AT TIME ZONE v.tz) <> v.local
                           OR ((v.at - interval '3 hours') AT TIME ZONE v.tz)
                              - ((v.at + interval '3 hours') AT TIME ZONE v.tz) <> interval '-6 hours') THEN

@@ -284,6 +284,42 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
     assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE external_id = 'j6'"), 1);
 }
 
+/*
+ * Daylight-saving gaps and overlaps are found wherever a file's local times
+ * lie: the check asks only the dates near a change of a zone's offset when
+ * the zone's times span ten years or less (Europe/Paris here), every row
+ * otherwise (America/New_York: 33 years).
+ */
+static void test_dst_problems_are_found_however_far_apart_the_times(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char csv[] =
+        HDR "d1,jes-main,acct_1,Gap,,2026-03-29 02:30,Europe/Paris\n"            /* 2 */
+            "d2,jes-main,acct_1,Overlap,,2026-10-25 02:30,Europe/Paris\n"        /* 3 */
+            "d3,jes-main,acct_1,Just before,,2026-03-29 01:59:59,Europe/Paris\n" /* 4 */
+            "d4,jes-main,acct_1,Later,,2029-07-01 12:00,Europe/Paris\n"          /* 5 */
+            "d5,jes-main,acct_1,Gap,,2027-03-14 02:30,America/New_York\n"        /* 6 */
+            "d6,jes-main,acct_1,Far,,2060-01-01 12:00,America/New_York\n"        /* 7 */
+            "d7,jes-main,acct_1,Overlap,,2059-11-02 01:30,America/New_York\n";   /* 8 */
+    write_file(f, "dst.csv", csv, sizeof csv - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "2: scheduled_at: 2026-03-29 02:30:00 does not exist in Europe/Paris (a daylight-saving "
+        "gap): give an offset or another time",
+        "3: scheduled_at: 2026-10-25 02:30:00 happens twice in Europe/Paris (a daylight-saving "
+        "overlap): add its offset, +02:00 or +01:00",
+        "6: scheduled_at: 2027-03-14 02:30:00 does not exist in America/New_York "
+        "(a daylight-saving gap): give an offset or another time",
+        "8: scheduled_at: 2059-11-02 01:30:00 happens twice in America/New_York (a daylight-saving "
+        "overlap): add its offset, -04:00 or -05:00",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "7 rows read, 0 inserted, 0 already present, 4 refused");
+}
+
 /* #21 items 6, 7: times out of range (in UTC), :60, Unicode-blank text. */
 static void test_out_of_range_times_and_unicode_blank_text_are_refused(void **state)
 {
@@ -579,6 +615,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_bad_row_is_reported_by_line_and_nothing_is_inserted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dst_problems_are_found_however_far_apart_the_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),
