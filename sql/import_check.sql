@@ -47,11 +47,13 @@ WITH keys AS (
                      WHERE time_zone IS NOT NULL
                      GROUP BY time_zone) y) z
 ), twins AS (
-    -- External ids given more than once, with the first line of each (most
-    -- files have none: a hash aggregate of the ids alone, no sort of whole rows).
+    -- External ids given more than once, with the first line of each, when
+    -- the reader could not remember every id itself ($1; else it staged
+    -- twin_of, src/import/ids.c, and this is empty without reading a row).
+    -- Most files have none: a hash aggregate of the ids alone.
     SELECT external_id, min(line) AS first_line
       FROM import_stage
-     WHERE external_id IS NOT NULL
+     WHERE $1::boolean AND external_id IS NOT NULL
      GROUP BY external_id
     HAVING count(*) > 1
 ), typed AS (
@@ -63,7 +65,7 @@ WITH keys AS (
            s.sched_offset, s.time_zone AS tz, z.ok AS tz_ok, z.shaky,
            CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local || s.sched_offset)::timestamptz
                 WHEN z.ok THEN s.local AT TIME ZONE s.time_zone END AS at,
-           t.first_line
+           coalesce(s.twin_of, t.first_line) AS first_line
       -- The local time parsed once (OFFSET 0: not once for each use above).
       FROM (SELECT r.*, r.sched_local::timestamp AS local FROM import_stage r OFFSET 0) s
       LEFT JOIN keys k ON k.provider_key = s.provider_key

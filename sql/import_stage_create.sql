@@ -16,5 +16,6 @@ CREATE TEMP TABLE import_stage (
     sched_local  text,              -- normalised by the reader: YYYY-MM-DD HH:MM:SS[.ffffff]
     sched_offset text,              -- +HH:MM, or NULL for a local time in time_zone
     time_zone    text,
-    accounts_twice boolean NOT NULL -- an account id may repeat (the reader's hint; the check decides)
+    accounts_twice boolean NOT NULL, -- an account id may repeat (the reader's hint; the check decides)
+    twin_of      bigint             -- the line this row's external_id was first on, if the reader saw it
 ) ON COMMIT DROP

@@ -32,6 +32,7 @@ struct config {
     int max_attempts;          /* tries of a target before it fails */
     int backoff_ms;            /* first retry delay (doubles, with jitter) */
     int catchup_ms;            /* never-tried targets overdue beyond this expire */
+    int import_id_memory_mb;   /* import: memory for the ids read (0: SQL finds repeats) */
     int unconfirmed_retry_ms;  /* wait for a webhook before re-sending an unconfirmed target */
     int lease_ttl_ms;          /* key-group lease length */
     int skew_ms;               /* clock-skew margin at window edges */

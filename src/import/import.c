@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "import/ids.h"
 #include "import/reader.h"
 #include "import/row.h"
 #include "import/stage.h"
@@ -54,6 +55,7 @@ struct imp_run {
     struct imp_header header;
     int have_header;
     struct imp_row row;
+    struct imp_ids ids; /* external ids read so far, for repeats */
     struct imp_db db;
     long rows;               /* records read (not the header, not blank lines) */
     char err[512];
@@ -228,6 +230,10 @@ static int on_record(void *arg, const struct imp_record *rec)
         imp_row_from_csv(&run->row, &run->header, rec);
     else
         imp_row_from_jsonl(&run->row, rec);
+    const struct imp_row *r = &run->row;
+    if (!r->broken && r->val[IMP_COL_EXTERNAL_ID] && !(r->bad & (1u << IMP_COL_EXTERNAL_ID)))
+        run->row.twin_of = imp_ids_first_line(&run->ids, r->val[IMP_COL_EXTERNAL_ID],
+                                              r->len[IMP_COL_EXTERNAL_ID], r->line);
     return imp_db_put(&run->db, &run->row, run->err, sizeof run->err) ? 2 : 0;
 }
 
@@ -343,7 +349,8 @@ static int finish(struct imp_run *run)
     memset(&n, 0, sizeof n);
     long inserted = 0;
     phase(run, "checking");
-    if (imp_db_check(&run->db, run->catchup_ms, &n, run->err, sizeof run->err) != 0) {
+    if (imp_db_check(&run->db, run->ids.full, run->catchup_ms, &n, run->err, sizeof run->err) !=
+        0) {
         fail(run, "check failed");
         return 1;
     }
@@ -407,7 +414,9 @@ int cmd_import(struct config *cfg, int argc, char **argv)
         run->tty = isatty(2);
         run->t0 = run->last_tick = clk_mono_ms(clk_real);
         imp_row_init(&run->row);
+        imp_ids_init(&run->ids, (size_t)cfg->import_id_memory_mb << 20);
         rc = run_import(run, cfg);
+        imp_ids_free(&run->ids);
         imp_db_close(&run->db);
         imp_row_finish(&run->row);
         imp_buf_free(&run->report);

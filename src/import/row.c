@@ -153,6 +153,7 @@ static void row_reset(struct imp_row *row, long line)
     }
     row->local[0] = row->offset[0] = '\0';
     row->accounts_twice = 0;
+    row->twin_of = 0;
     row->naccounts = 0;
     row->errors.len = row->accounts.len = row->media.len = 0;
 }
@@ -562,7 +563,13 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
             copy_col(out, row->offset, strlen(row->offset), have && row->offset[0]);
         }
     }
-    imp_buf_add(out, row->accounts_twice ? "\tt\n" : "\tf\n", 3);
+    imp_buf_add(out, row->accounts_twice ? "\tt\t" : "\tf\t", 3);
+    if (row->twin_of > 0) {
+        n = snprintf(head, sizeof head, "%ld\n", row->twin_of);
+        imp_buf_add(out, head, (size_t)n);
+    } else {
+        imp_buf_add(out, "\\N\n", 3);
+    }
 }
 
 /* ---- times ---- */

@@ -65,6 +65,7 @@ struct imp_row {
     char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
     char num[24];               /* JSONL: a numeric provider_key as text */
     int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
+    long twin_of;               /* line its external_id was first on (0: none; the caller's) */
     size_t naccounts;           /* account ids seen so far in this row */
     struct imp_field account[IMP_MAX_ACCOUNTS]; /* the first ones, to find repeats */
     struct imp_buf errors;      /* "column\treason\n" entries */

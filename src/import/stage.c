@@ -97,16 +97,20 @@ int imp_db_end_copy(struct imp_db *db, const char *abort_msg, char *err, size_t 
     return abort_msg ? -1 : rc;
 }
 
-int imp_db_check(struct imp_db *db, int catchup_ms, struct imp_counts *n, char *err,
+int imp_db_check(struct imp_db *db, int find_twins, int catchup_ms, struct imp_counts *n, char *err,
                  size_t errlen)
 {
+    if (exec_ok(db, "import_stage_analyze", err, errlen) != 0)
+        return -1;
+    const char *twins[] = {find_twins ? "true" : "false"};
+    PGresult *r = db_exec(db->conn, "import_check", 1, twins, err, errlen);
+    if (!r)
+        return -1;
+    PQclear(r);
     char catchup[16];
     snprintf(catchup, sizeof catchup, "%d", catchup_ms);
     const char *params[] = {catchup};
-    if (exec_ok(db, "import_stage_analyze", err, errlen) != 0 ||
-        exec_ok(db, "import_check", err, errlen) != 0)
-        return -1;
-    PGresult *r = db_exec(db->conn, "import_counts", 1, params, err, errlen);
+    r = db_exec(db->conn, "import_counts", 1, params, err, errlen);
     if (!r)
         return -1;
     n->refused = atol(PQgetvalue(r, 0, 0));

@@ -44,10 +44,13 @@ int imp_db_put(struct imp_db *db, const struct imp_row *row, char *err, size_t e
  */
 int imp_db_end_copy(struct imp_db *db, const char *abort_msg, char *err, size_t errlen);
 
-/* Runs the checks over every staged row; catchup_ms sorts the past ones. 0, or -1 with err. */
-int imp_db_check(struct imp_db *db, int catchup_ms, struct imp_counts *n, char *err,
-                 size_t errlen)
-    __attribute__((warn_unused_result));
+/*
+ * Runs the checks over every staged row; find_twins: the reader could not
+ * name every repeated external_id (its ids set was full), so SQL looks for
+ * them; catchup_ms sorts the past ones. 0, or -1 with err.
+ */
+int imp_db_check(struct imp_db *db, int find_twins, int catchup_ms, struct imp_counts *n, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
 
 /* Called once per error, in line order, then column order. */
 typedef void (*imp_error_fn)(void *arg, long line, const char *column, const char *reason);

@@ -285,6 +285,52 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
 }
 
 /*
+ * A repeated external_id is named with the line it was first on, the same
+ * whether the reader remembered every id (the default), gave up half-way
+ * (1 MiB for 8,000 ids of 150 bytes) or remembered none (0: SQL finds them).
+ */
+static void test_repeated_ids_are_named_whoever_finds_them(void **state)
+{
+    struct fx *f = *state;
+    enum { ROWS = 8000 };
+    char pad[141], path[128], id2[200];
+    memset(pad, 'p', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    size_t cap = (ROWS + 8) * 256, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body + len, cap - len, HDR);
+    for (int i = 0; i < ROWS; i++) {
+        len +=
+            (size_t)snprintf(body + len, cap - len,
+                             "%s-%05d,jes-main,acct_1,Post %d,,2030-06-01 10:00,UTC\n", pad, i, i);
+        if (i == 0) /* line 3: a repeat the reader sees at once */
+            len +=
+                (size_t)snprintf(body + len, cap - len,
+                                 "%s-%05d,jes-main,acct_1,Again,,2030-06-01 10:00,UTC\n", pad, 0);
+    }
+    /* The last line: a repeat of line 2 long after the reader may have given up. */
+    len += (size_t)snprintf(body + len, cap - len,
+                            "%s-%05d,jes-main,acct_1,Last,,2030-06-01 10:00,UTC\n", pad, 0);
+    write_file(f, "ids.csv", body, len, path, sizeof path);
+    free(body);
+    snprintf(id2, sizeof id2, "%s-%05d", pad, 0);
+    char line3[300], last[300];
+    snprintf(line3, sizeof line3, "3: external_id: \"%s\" is also on line 2", id2);
+    snprintf(last, sizeof last, "%d: external_id: \"%s\" is also on line 2", ROWS + 3, id2);
+    const char *const want[] = {line3, last, NULL};
+    const char *const budgets[] = {NULL, "POSTPACE_IMPORT_ID_MEMORY_MB=1",
+                                   "POSTPACE_IMPORT_ID_MEMORY_MB=0"};
+    for (size_t b = 0; b < sizeof budgets / sizeof budgets[0]; b++) {
+        char *argv[] = {(char *)pgt_postpace_bin(), "import", path, NULL};
+        char *envs[] = {f->env, (char *)budgets[b], NULL};
+        struct proc p;
+        assert_int_equal(proc_run(&p, argv, envs), 1);
+        expect_report(p.out, path, want);
+        expect_summary(p.out, path, "8002 rows read, 0 inserted, 0 already present, 2 refused");
+    }
+}
+
+/*
  * Daylight-saving gaps and overlaps are found wherever a file's local times
  * lie: the check asks only the dates near a change of a zone's offset when
  * the zone's times span ten years or less (Europe/Paris here), every row
@@ -616,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_bad_row_is_reported_by_line_and_nothing_is_inserted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dst_problems_are_found_however_far_apart_the_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_ids_are_named_whoever_finds_them, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "import/ids.h"
 #include "import/reader.h"
 #include "util/text.h"
 #include "import/row.h"
@@ -257,14 +258,15 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     struct rows r;
     one_row(HDR "e\\1,k1,\" a ;b\"\"c ;x\\y\",\"tab\there\nnl\",,2026-03-29T02:30,Europe/Paris\n", &r);
     assert_string_equal(r.errors, "");
-    assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
-                                "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
-                                "\tEurope/Paris\tf\n");
+    assert_string_equal(r.copy,
+                        "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
+                        "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
+                        "\tEurope/Paris\tf\t\\N\n");
     /* A repeated account id is flagged for the check (which words the refusal). */
     one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
-    assert_non_null(strstr(r.copy, "\tt\n"));
+    assert_non_null(strstr(r.copy, "\tt\t\\N\n"));
     one_row(HDR "e3,k1,a;;b;,x,,2026-03-29T02:30,\n", &r);
-    assert_non_null(strstr(r.copy, "\tf\n"));
+    assert_non_null(strstr(r.copy, "\tf\t\\N\n"));
 }
 
 /* The zone is staged trimmed, and UTC when the cell is blank or the column absent. */
@@ -272,13 +274,47 @@ static void test_row_zone_is_trimmed_and_defaults_to_utc(void **state)
 {
     struct rows r;
     one_row(HDR "e1,k,a,x,,2026-03-29T02:30,\t Europe/Paris \n", &r);
-    assert_non_null(strstr(r.copy, "\tEurope/Paris\tf\n"));
+    assert_non_null(strstr(r.copy, "\tEurope/Paris\tf\t\\N\n"));
     one_row(HDR "e1,k,a,x,,2026-03-29T02:30,  \n", &r);
-    assert_non_null(strstr(r.copy, "\tUTC\tf\n"));
+    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\n"));
     one_row(
         "external_id,provider_key,account_ids,content,scheduled_at\ne1,k,a,x,2026-03-29T02:30\n",
         &r);
-    assert_non_null(strstr(r.copy, "\tUTC\tf\n"));
+    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\n"));
+}
+
+/* Repeated external ids are named with the line they were first on, until the set is full. */
+static void test_ids_name_the_first_line_until_full(void **state)
+{
+    struct imp_ids s;
+    char id[32];
+    imp_ids_init(&s, 1 << 20);
+    /* Enough ids to grow the table and the arena several times. */
+    for (long i = 0; i < 20000; i++) {
+        int n = snprintf(id, sizeof id, "cal-%ld", i);
+        assert_int_equal(imp_ids_first_line(&s, id, (size_t)n, i + 2), 0);
+    }
+    for (long i = 0; i < 20000; i += 7) {
+        int n = snprintf(id, sizeof id, "cal-%ld", i);
+        assert_int_equal(imp_ids_first_line(&s, id, (size_t)n, 30000 + i), i + 2);
+    }
+    /* Same bytes up to a length are not the same id. */
+    assert_int_equal(imp_ids_first_line(&s, "cal-1", 4, 50000), 0);
+    assert_int_equal(imp_ids_first_line(&s, "cal-", 4, 50001), 50000);
+    assert_false(s.full);
+    assert_true(imp_ids_bytes(&s) <= 1 << 20);
+    /* Over budget: it gives up, frees what it held, and names nothing more. */
+    for (long i = 0; !s.full && i < 1000000; i++) {
+        int n = snprintf(id, sizeof id, "more-%ld", i);
+        assert_int_equal(imp_ids_first_line(&s, id, (size_t)n, i), 0);
+    }
+    assert_true(s.full);
+    assert_int_equal(imp_ids_bytes(&s), 0);
+    assert_int_equal(imp_ids_first_line(&s, "cal-7", 5, 60000), 0);
+    imp_ids_free(&s);
+    imp_ids_init(&s, 0);
+    assert_true(s.full);
+    imp_ids_free(&s);
 }
 
 static void test_row_refuses_bad_columns_in_c(void **state)
@@ -384,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_runs_read_like_single_bytes),
         cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
         cmocka_unit_test(test_row_zone_is_trimmed_and_defaults_to_utc),
+        cmocka_unit_test(test_ids_name_the_first_line_until_full),
         cmocka_unit_test(test_row_refuses_bad_columns_in_c),
         cmocka_unit_test(test_header_must_name_known_columns),
         cmocka_unit_test(test_time_parse),
