@@ -60,6 +60,7 @@ WITH keys AS (
     SELECT s.line, s.broken, s.bad, s.errors AS reader_errors, s.external_id, s.provider_key,
            k.key_id, k.matches, k.provider, k.max_content_len, k.max_media, k.max_media_bytes,
            k.media_types, s.account_ids::text[] AS accounts, s.accounts_twice, s.content,
+           s.media_look, s.media_bytes, s.media_types::text[] AS media_types_used,
            -- No media is the constant '[]', not a cast of it on every row.
            CASE WHEN s.media IS NULL THEN '[]'::jsonb ELSE s.media::jsonb END AS media, s.local,
            s.sched_offset, s.time_zone AS tz, z.ok AS tz_ok, z.shaky,
@@ -131,7 +132,10 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                E'media\tmust be a JSON array of {"url","mime_type","size_bytes"} objects' END,
            CASE WHEN jsonb_typeof(v.media) = 'array' AND jsonb_array_length(v.media) > v.max_media THEN
                format(E'media\t%s files, %s allows %s', jsonb_array_length(v.media), v.provider, v.max_media) END,
-           CASE WHEN jsonb_typeof(v.media) = 'array' AND jsonb_array_length(v.media) > 0 THEN
+           -- Files read one by one only when the reader's summary says one is wrong.
+           CASE WHEN jsonb_typeof(v.media) = 'array' AND jsonb_array_length(v.media) > 0
+                     AND (v.media_look OR v.media_bytes > v.max_media_bytes
+                          OR NOT v.media_types_used <@ v.media_types) THEN
                (SELECT 'media' || E'\t' || format('file %s: %s', m.n, m.why)
                   FROM (SELECT i.n, CASE
                           WHEN jsonb_typeof(i.item) <> 'object' THEN 'must be an object {"url","mime_type","size_bytes"}'

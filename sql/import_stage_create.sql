@@ -17,5 +17,10 @@ CREATE TEMP TABLE import_stage (
     sched_offset text,              -- +HH:MM, or NULL for a local time in time_zone
     time_zone    text,
     accounts_twice boolean NOT NULL, -- an account id may repeat (the reader's hint; the check decides)
-    twin_of      bigint             -- the line this row's external_id was first on, if the reader saw it
+    twin_of      bigint,            -- the line this row's external_id was first on, if the reader saw it
+    -- With media (else NULL), what the check holds against the provider's limits
+    -- before it reads the files one by one (src/import/row.c, media_summary):
+    media_look   boolean,           -- a file breaks a structural rule
+    media_bytes  bigint,            -- the largest size_bytes (NULL: no file)
+    media_types  text               -- the files' mime types, a text[] literal
 ) ON COMMIT DROP

@@ -136,6 +136,7 @@ void imp_row_finish(struct imp_row *row)
     imp_buf_free(&row->errors);
     imp_buf_free(&row->accounts);
     imp_buf_free(&row->media);
+    imp_buf_free(&row->media_types);
     json_decref(row->json);
     row->json = NULL;
 }
@@ -154,6 +155,8 @@ static void row_reset(struct imp_row *row, long line)
     row->local[0] = row->offset[0] = '\0';
     row->accounts_twice = 0;
     row->twin_of = 0;
+    row->media_look = 0;
+    row->media_bytes = -1;
     row->naccounts = 0;
     row->errors.len = row->accounts.len = row->media.len = 0;
 }
@@ -267,12 +270,46 @@ static int dump_to(const char *buf, size_t size, void *data)
     return 0;
 }
 
+/*
+ * What sql/import_check.sql must know of the media to skip reading it: a
+ * file breaking a structural rule (the check words the refusal), and what
+ * the provider's limits are held against (the largest size, the types). The
+ * rules are the check's: an object; url a non-empty string; mime_type a
+ * string; size_bytes a whole number (a JSON integer >= 0: a real such as 5.0
+ * is written back as 5.0, which the check refuses too).
+ */
+static void media_summary(struct imp_row *row, const json_t *v)
+{
+    row->media_look = !json_is_array(v);
+    row->media_bytes = -1;
+    row->media_types.len = 0;
+    imp_buf_add(&row->media_types, "{", 1);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        json_t *url = json_object_get(item, "url"), *type = json_object_get(item, "mime_type"),
+               *size = json_object_get(item, "size_bytes");
+        if (!json_is_object(item) || !json_is_string(url) || json_string_length(url) == 0 ||
+            !json_is_string(type) || !json_is_integer(size) || json_integer_value(size) < 0 ||
+            strlen(json_string_value(type)) != json_string_length(type)) {
+            row->media_look = 1;
+            continue;
+        }
+        if (json_integer_value(size) > row->media_bytes)
+            row->media_bytes = json_integer_value(size);
+        array_elem(&row->media_types, json_string_value(type), json_string_length(type));
+    }
+    imp_buf_add(&row->media_types, "}", 1);
+}
+
 static void media_from_json(struct imp_row *row, const json_t *v)
 {
     row->media.len = 0;
     json_dump_callback(v, dump_to, &row->media, JSON_COMPACT | JSON_ENCODE_ANY);
     row->val[IMP_COL_MEDIA] = row->media.p;
     row->len[IMP_COL_MEDIA] = row->media.len;
+    media_summary(row, v);
 }
 
 /* CSV: the cell is JSON text; blank means no media. */
@@ -563,13 +600,16 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
             copy_col(out, row->offset, strlen(row->offset), have && row->offset[0]);
         }
     }
-    imp_buf_add(out, row->accounts_twice ? "\tt\t" : "\tf\t", 3);
-    if (row->twin_of > 0) {
-        n = snprintf(head, sizeof head, "%ld\n", row->twin_of);
-        imp_buf_add(out, head, (size_t)n);
-    } else {
-        imp_buf_add(out, "\\N\n", 3);
-    }
+    copy_col(out, row->accounts_twice ? "t" : "f", 1, 1);
+    n = snprintf(head, sizeof head, "%ld", row->twin_of);
+    copy_col(out, head, (size_t)n, row->twin_of > 0);
+    /* The media summary, when there is media to stage. */
+    int media = !row->broken && row->val[IMP_COL_MEDIA] && !(row->bad & (1u << IMP_COL_MEDIA));
+    copy_col(out, row->media_look ? "t" : "f", 1, media);
+    n = snprintf(head, sizeof head, "%lld", row->media_bytes);
+    copy_col(out, head, (size_t)n, media && row->media_bytes >= 0);
+    copy_col(out, row->media_types.p, row->media_types.len, media);
+    imp_buf_add(out, "\n", 1);
 }
 
 /* ---- times ---- */

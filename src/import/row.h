@@ -71,6 +71,10 @@ struct imp_row {
     struct imp_buf errors;      /* "column\treason\n" entries */
     struct imp_buf accounts;    /* account_ids as a PostgreSQL text[] literal */
     struct imp_buf media;       /* media as compact JSON */
+    /* What the check needs to know of the media without reading it (see media_summary). */
+    int media_look;             /* a file breaks a structural rule: the check names it */
+    long long media_bytes;      /* the largest size_bytes (-1: no file) */
+    struct imp_buf media_types; /* the files' mime types, as a PostgreSQL text[] literal */
     json_t *json;               /* JSONL: the object the values point into */
 };
 void imp_row_init(struct imp_row *row);

@@ -285,6 +285,78 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
 }
 
 /*
+ * Media: every rule, in file order. The reader summarises each row's files
+ * (a broken rule, the largest size, the types) and the check reads them one
+ * by one only when that summary breaks a rule or a limit.
+ */
+static void test_media_rules_name_the_first_bad_file(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+#define FILE_(u, t, s) "{\"url\":" u ",\"mime_type\":\"" t "\",\"size_bytes\":" s "}"
+    static const char body[] =
+        "{\"external_id\":\"m1\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"],\"content\":"
+        "\"x\","
+        "\"scheduled_at\":\"2030-06-01T10:00:00Z\",\"media\":[" FILE_(
+            "\"u\"", "image/png",
+            "5.0") "]}\n"
+                   "{\"external_id\":\"m2\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"],"
+                   "\"content\":\"x\","
+                   "\"scheduled_at\":\"2030-06-01T10:00:00Z\",\"media\":[" FILE_(
+                       "\"u\"", "image/png",
+                       "5") "," FILE_("\"\"", "image/png",
+                                      "5") "]}\n"
+                                           "{\"external_id\":\"m3\",\"provider_key\":\"jes-main\","
+                                           "\"account_ids\":[\"a\"],\"content\":\"x\","
+                                           "\"scheduled_at\":\"2030-06-01T10:00:00Z\",\"media\":{"
+                                           "\"url\":\"u\"}}\n"
+                                           "{\"external_id\":\"m4\",\"provider_key\":\"jes-main\","
+                                           "\"account_ids\":[\"a\"],\"content\":\"x\","
+                                           "\"scheduled_at\":\"2030-06-01T10:00:00Z\",\"media\":"
+                                           "[" FILE_("\"u\"", "image/png", "5") "," FILE_(
+                                               "\"v\"", "video/mp4",
+                                               "9000000") "]}\n"
+                                                          "{\"external_id\":\"m5\",\"provider_"
+                                                          "key\":\"jes-main\",\"account_ids\":["
+                                                          "\"a\"],\"content\":\"x\","
+                                                          "\"scheduled_at\":\"2030-06-01T10:00:"
+                                                          "00Z\",\"media\":[" FILE_("\"u\"", "image/bmp", "5") "," FILE_(
+                                                              "\"v\"", "video/mp4",
+                                                              "9000000") "]}\n"
+                                                                         "{\"external_id\":\"m6\","
+                                                                         "\"provider_key\":\"jes-"
+                                                                         "main\",\"account_ids\":["
+                                                                         "\"a\"],\"content\":\"x\","
+                                                                         "\"scheduled_at\":\"2030-"
+                                                                         "06-01T10:00:00Z\","
+                                                                         "\"media\":[" FILE_(
+                                                                             "\"u\"", "image/png",
+                                                                             "5") "," FILE_("\"v\"",
+                                                                                            "video/"
+                                                                                            "mp4",
+                                                                                            "800000"
+                                                                                            "0") "]"
+                                                                                                 "}"
+                                                                                                 "\n";
+#undef FILE_
+    write_file(f, "media.jsonl", body, sizeof body - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "1: media: file 1: size_bytes must be a whole number of bytes",
+        "2: media: file 2: url must be a non-empty string",
+        "3: media: must be a JSON array of {\"url\",\"mime_type\",\"size_bytes\"} objects",
+        "4: media: file 2: 9000000 bytes, jestha allows 8000000",
+        "5: media: file 1: type image/bmp is not allowed by jestha (allowed: image/jpeg, "
+        "image/png, "
+        "image/gif, image/webp, video/mp4, video/mpeg, video/quicktime, video/webm)",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "6 rows read, 0 inserted, 0 already present, 5 refused");
+}
+
+/*
  * A repeated external_id is named with the line it was first on, the same
  * whether the reader remembered every id (the default), gave up half-way
  * (1 MiB for 8,000 ids of 150 bytes) or remembered none (0: SQL finds them).
@@ -663,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dst_problems_are_found_however_far_apart_the_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repeated_ids_are_named_whoever_finds_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_media_rules_name_the_first_bad_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),

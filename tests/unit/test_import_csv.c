@@ -261,12 +261,12 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     assert_string_equal(r.copy,
                         "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
                         "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
-                        "\tEurope/Paris\tf\t\\N\n");
+                        "\tEurope/Paris\tf\t\\N\t\\N\t\\N\t\\N\n");
     /* A repeated account id is flagged for the check (which words the refusal). */
     one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
-    assert_non_null(strstr(r.copy, "\tt\t\\N\n"));
+    assert_non_null(strstr(r.copy, "\tt\t\\N\t\\N\t\\N\t\\N\n"));
     one_row(HDR "e3,k1,a;;b;,x,,2026-03-29T02:30,\n", &r);
-    assert_non_null(strstr(r.copy, "\tf\t\\N\n"));
+    assert_non_null(strstr(r.copy, "\tf\t\\N\t\\N\t\\N\t\\N\n"));
 }
 
 /* The zone is staged trimmed, and UTC when the cell is blank or the column absent. */
@@ -274,13 +274,44 @@ static void test_row_zone_is_trimmed_and_defaults_to_utc(void **state)
 {
     struct rows r;
     one_row(HDR "e1,k,a,x,,2026-03-29T02:30,\t Europe/Paris \n", &r);
-    assert_non_null(strstr(r.copy, "\tEurope/Paris\tf\t\\N\n"));
+    assert_non_null(strstr(r.copy, "\tEurope/Paris\tf\t\\N\t\\N\t\\N\t\\N\n"));
     one_row(HDR "e1,k,a,x,,2026-03-29T02:30,  \n", &r);
-    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\n"));
+    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\t\\N\t\\N\t\\N\n"));
     one_row(
         "external_id,provider_key,account_ids,content,scheduled_at\ne1,k,a,x,2026-03-29T02:30\n",
         &r);
-    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\n"));
+    assert_non_null(strstr(r.copy, "\tUTC\tf\t\\N\t\\N\t\\N\t\\N\n"));
+}
+
+/* With media, the check gets its summary: a broken rule, the largest size, the types. */
+static void test_row_media_summary(void **state)
+{
+    struct rows r;
+    one_row(HDR
+            "e1,k,a,x,\"[{\"\"url\"\":\"\"u\"\",\"\"mime_type\"\":\"\"image/"
+            "png\"\",\"\"size_bytes\"\":5},"
+            "{\"\"url\"\":\"\"v\"\",\"\"mime_type\"\":\"\"video/mp4\"\",\"\"size_bytes\"\":900}]\","
+            "2026-03-29T02:30,\n",
+            &r);
+    assert_string_equal(r.errors, "");
+    assert_non_null(strstr(r.copy, "\tf\t\\N\tf\t900\t{\"image/png\",\"video/mp4\"}\n"));
+    /* A size that is not a whole number, a missing url, a file that is not an object. */
+    const char *const bad[] = {
+        "\"[{\"\"url\"\":\"\"u\"\",\"\"mime_type\"\":\"\"image/png\"\",\"\"size_bytes\"\":5.0}]\"",
+        "\"[{\"\"mime_type\"\":\"\"image/png\"\",\"\"size_bytes\"\":5}]\"",
+        "\"[7]\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char csv[512];
+        snprintf(csv, sizeof csv, HDR "e1,k,a,x,%s,2026-03-29T02:30,\n", bad[i]);
+        one_row(csv, &r);
+        assert_non_null(strstr(r.copy, "\tf\t\\N\tt\t\\N\t{}\n"));
+    }
+    /* Not an array at all; and no media. */
+    one_row(HDR "e1,k,a,x,\"{}\",2026-03-29T02:30,\n", &r);
+    assert_non_null(strstr(r.copy, "\tf\t\\N\tt\t\\N\t{}\n"));
+    one_row(HDR "e1,k,a,x,,2026-03-29T02:30,\n", &r);
+    assert_non_null(strstr(r.copy, "\tf\t\\N\t\\N\t\\N\t\\N\n"));
 }
 
 /* Repeated external ids are named with the line they were first on, until the set is full. */
@@ -420,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_runs_read_like_single_bytes),
         cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
         cmocka_unit_test(test_row_zone_is_trimmed_and_defaults_to_utc),
+        cmocka_unit_test(test_row_media_summary),
         cmocka_unit_test(test_ids_name_the_first_line_until_full),
         cmocka_unit_test(test_row_refuses_bad_columns_in_c),
         cmocka_unit_test(test_header_must_name_known_columns),
