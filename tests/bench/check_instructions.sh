@@ -72,16 +72,13 @@ count() { # with-check? -> instructions
     fi
     echo "ROLLBACK;"
   } >"$work/calls.sql"
-  rm -rf "$work/run"
-  cp -a "$su_data" "$work/run"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$work/run" "$work/calls.sql"
-  su_as_owner valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-    "$su_bindir/postgres" --single -j -D "$work/run" instr <"$work/calls.sql" >"$work/out" 2>"$work/vg"
+  local n
+  n=$(su_callgrind "$work/calls.sql" "$work/out" -j)
   if grep -q ERROR "$work/out"; then
     grep -m3 ERROR "$work/out" >&2
     exit 1
   fi
-  grep -o "summary: [0-9]*" "$work/cg.out" | awk '{print $2}'
+  echo "$n"
 }
 base=$(count stage-only)
 all=$(count check)

@@ -6,7 +6,8 @@
 #   su_setup NAME BUILD_DIR [VARIANT.sql]   starts the cluster, creates and
 #       migrates database `instr`, applies VARIANT.sql; sets $work, $url.
 #   su_stop                                 stops it (before su_callgrind).
-#   su_callgrind SQL_FILE OUT_FILE          runs SQL_FILE; prints the count.
+#   su_callgrind SQL_FILE OUT_FILE [-j]     runs SQL_FILE, one statement a line
+#       (-j: a statement ends with ';' at a line's end); prints the count.
 # The cluster and folder are removed at exit.
 su_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 su_bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -30,11 +31,11 @@ su_setup() {
 su_stop() { "$su_top/deploy/pg-private.sh" stop "$work"; }
 
 su_callgrind() {
-  local sql=$1 out=$2
+  local sql=$1 out=$2 mode=${3:-}
   rm -rf "$work/run"
   cp -a "$su_data" "$work/run"
   [ "$(id -u)" = 0 ] && chown -R postgres "$work/run" "$sql"
   su_as_owner valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
-    "$su_bindir/postgres" --single -D "$work/run" instr <"$sql" >"$out" 2>"$work/vg"
+    "$su_bindir/postgres" --single $mode -D "$work/run" instr <"$sql" >"$out" 2>"$work/vg"
   grep -o "summary: [0-9]*" "$work/cg.out" | awk '{print $2}'
 }
