@@ -235,9 +235,19 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 -- heap-only, against 79% at 70 and 54% at 85, and intake costs about 4% less
 -- database CPU per event than at 70, for 17% more heap pages.
 --
+-- A target's id is its post's id × 128 + its slot: the position of its
+-- account in the post's account_ids (from 0; accounts are at most 100, so
+-- 28 slots stay free for accounts a PATCH adds, sql/api_post_untarget.sql).
+-- So the primary key is also the index of a post's targets (ids post × 128
+-- to post × 128 + 127), and (post_id, account_id) needs no unique index of
+-- its own: posts_expand numbers a repeated account by its first position
+-- (array_position), so a post naming an account twice makes two targets with
+-- one id, refused by the primary key (23505). A second unique index had cost
+-- a fifth of a target's birth, and an identity its sequence.
+--
 -- The idempotency key is derived, not stored: 'pp-<post id>-<md5 of the
 -- account>' is unique because (post_id, account_id) is, and a webhook that
--- names it is matched through that pair's index, by the post id the key
+-- names it is matched through the primary key, by the post id the key
 -- spells (postpace_key_post). It is the function idempotency_key(post_targets)
 -- below, which PostgreSQL also answers as a column (t.idempotency_key).
 -- Stored, it cost a fifth of a target's birth (its md5 and ~50 bytes a
@@ -245,13 +255,14 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 -- a request is built or a webhook matched, a few rows at a time.
 --
 -- post_id is not a foreign key, for the reason given under posts: targets
--- are checked once per statement (postpace_targets_check_insert), and those
--- posts_expand derives from the posts of the same statement not at all.
+-- are checked once per statement (postpace_targets_check_insert: the post
+-- exists, and the id is in its range), and those posts_expand derives from
+-- the posts of the same statement not at all.
 -- provider_key_id is copied from the post by posts_expand (the post's check
 -- covers it); it is not checked again per target.
 CREATE TABLE post_targets (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    post_id          bigint NOT NULL,  -- a posts row (postpace_targets_check_*)
+    id               bigint PRIMARY KEY,  -- post_id × 128 + slot (see above)
+    post_id          bigint NOT NULL,     -- a posts row (postpace_targets_check_*)
     provider_key_id  bigint NOT NULL,
     account_id       text COLLATE "C" NOT NULL CHECK (account_id <> ''),
     status           target_status NOT NULL DEFAULT 'scheduled',
@@ -271,7 +282,6 @@ CREATE TABLE post_targets (
         GENERATED ALWAYS AS (CASE WHEN status = 'publishing' THEN lease_expires_at END) STORED,
     recheck_at       timestamptz
         GENERATED ALWAYS AS (CASE WHEN status = 'unconfirmed' THEN next_attempt_at END) STORED,
-    UNIQUE (post_id, account_id),
     CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
 ) WITH (fillfactor = 60);
 -- Webhooks find their targets by request key or provider post id.
@@ -571,13 +581,19 @@ $$;
 -- postpace_targets_check_insert skips the targets it makes (right by
 -- construction: they name the posts of this very statement). unnest() in
 -- the select list (a ProjectSet) rather than in FROM: a function scan per
--- post fills and reads a tuplestore for each one (5-7% of the expansion).
+-- post fills and reads a tuplestore for each one (5-7% of the expansion;
+-- generate_subscripts() beside it for the slot cost as much again, so the
+-- slot is the account's first position, which also makes a repeated
+-- account a repeated id).
 CREATE FUNCTION postpace_posts_expand() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
-    INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at)
-    SELECT p.id, p.provider_key_id, unnest(p.account_ids), p.scheduled_at
-      FROM new_posts p;
+    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at)
+    SELECT x.id * 128 + array_position(x.account_ids, x.account_id) - 1,
+           x.id, x.provider_key_id, x.account_id, x.scheduled_at
+      FROM (SELECT p.id, p.provider_key_id, p.account_ids, unnest(p.account_ids) AS account_id,
+                   p.scheduled_at
+              FROM new_posts p) x;
     PERFORM set_config('postpace.expanding', 'off', true);
     RETURN NULL;
 END $$;
@@ -586,7 +602,8 @@ END $$;
 CREATE FUNCTION postpace_posts_reschedule() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, updated_at = now()
-     WHERE post_id = NEW.id AND status = 'scheduled' AND attempts = 0;
+     WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
+       AND status = 'scheduled' AND attempts = 0;
     RETURN NULL;
 END $$;
 
@@ -666,6 +683,15 @@ BEGIN
               CONSTRAINT = 'posts_time_zone_check', DETAIL = format('unknown time zone "%s"', tz);
 END $$;
 
+-- A target whose id is not in its post's range (post_id × 128 + slot).
+CREATE FUNCTION postpace_refuse_target_id(id bigint, post bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'new row for relation "post_targets" violates check constraint "post_targets_id_check"'
+        USING ERRCODE = 'check_violation', TABLE = 'post_targets', COLUMN = 'id',
+              CONSTRAINT = 'post_targets_id_check',
+              DETAIL = format('Target id %s is not post %s''s: ids are post_id × 128 + slot (0-127).', id, post);
+END $$;
+
 -- verb: 'insert or update' (a row names what is not there) or 'update or
 -- delete' (a row still named elsewhere would go), as PostgreSQL words it.
 CREATE FUNCTION postpace_refuse_missing(verb text, tab text, constr text, what text) RETURNS void
@@ -716,7 +742,8 @@ BEGIN
                        NEW.provider_key_id));
         END IF;
     END IF;
-    IF NEW.id <> OLD.id AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = OLD.id) THEN
+    IF NEW.id <> OLD.id
+       AND EXISTS (SELECT 1 FROM post_targets t WHERE t.id BETWEEN OLD.id * 128 AND OLD.id * 128 + 127) THEN
         PERFORM postpace_refuse_missing('update or delete', 'posts', 'post_targets_post_id_fkey',
             format('Key (id)=(%s) is still referenced from table "post_targets".', OLD.id));
     END IF;
@@ -726,7 +753,7 @@ END $$;
 -- posts, deleted: their targets go too (as ON DELETE CASCADE would).
 CREATE FUNCTION postpace_posts_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM post_targets t WHERE t.post_id IN (SELECT o.id FROM old_posts o);
+    DELETE FROM post_targets t USING old_posts o WHERE t.id BETWEEN o.id * 128 AND o.id * 128 + 127;
     RETURN NULL;
 END $$;
 
@@ -738,6 +765,7 @@ END $$;
 CREATE FUNCTION postpace_targets_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     post bigint;
+    target bigint;
 BEGIN
     IF current_setting('postpace.expanding', true) = 'on' THEN
         RETURN NULL;
@@ -754,6 +782,10 @@ BEGIN
         PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
             format('Key (post_id)=(%s) is not present in table "posts".', post));
     END IF;
+    SELECT n.id, n.post_id INTO target, post FROM new_rows n WHERE n.id >> 7 <> n.post_id LIMIT 1;
+    IF FOUND THEN
+        PERFORM postpace_refuse_target_id(target, post);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -763,6 +795,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
             format('Key (post_id)=(%s) is not present in table "posts".', NEW.post_id));
+    END IF;
+    IF NEW.id >> 7 <> NEW.post_id THEN
+        PERFORM postpace_refuse_target_id(NEW.id, NEW.post_id);
     END IF;
     RETURN NULL;
 END $$;
@@ -818,11 +853,12 @@ END $$;
 -- ---------------------------------------------------------------------------
 
 -- The post a target's idempotency key names ('pp-<post id>-<32 hex>'), or
--- NULL for any other reference. Inlined by the planner, so a match on it
--- is an index probe of post_targets (post_id, account_id).
+-- NULL for any other reference (ids past 16 digits too: × 128 would leave
+-- bigint, and no post has one). Inlined by the planner, so a match on it
+-- is a range of post_targets' primary key.
 CREATE FUNCTION postpace_key_post(ref text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,18}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
+    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,16}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
 $$;
 
 -- The targets an event names: by the provider's per-account post id, by our
@@ -836,7 +872,8 @@ LANGUAGE sql STABLE AS $$
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
      WHERE t.provider_post_id = p_post_id
-        OR (t.post_id = postpace_key_post(p_reference) AND t.idempotency_key = p_reference)
+        OR (t.id BETWEEN postpace_key_post(p_reference) * 128 AND postpace_key_post(p_reference) * 128 + 127
+            AND t.idempotency_key = p_reference)
         OR (t.request_ref = p_reference
             AND (p_account_id IS NULL OR t.account_id = p_account_id
                  OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -1113,7 +1150,8 @@ BEGIN
               JOIN post_targets t
                 ON e.event_type IS NOT NULL
                AND (t.provider_post_id = e.post_id
-                    OR (t.post_id = postpace_key_post(e.reference)
+                    OR (t.id BETWEEN postpace_key_post(e.reference) * 128
+                                 AND postpace_key_post(e.reference) * 128 + 127
                         AND t.idempotency_key = e.reference)
                     OR (t.request_ref = e.reference
                         AND (e.account_id IS NULL OR t.account_id = e.account_id
@@ -1275,7 +1313,7 @@ RETURNS SETOF post_targets LANGUAGE sql STABLE AS $$
       JOIN provider_keys k ON k.id = t.provider_key_id
      WHERE t.status = ANY (p_statuses)
        AND (p_target IS NULL OR t.id = p_target)
-       AND (p_post IS NULL OR t.post_id = p_post)
+       AND (p_post IS NULL OR t.id BETWEEN p_post * 128 AND p_post * 128 + 127)
        AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
        AND (p_provider IS NULL OR k.provider = p_provider)
        -- the scheduler's code, or the one a post.failed webhook carried
@@ -1511,8 +1549,8 @@ CREATE TRIGGER post_targets_guard AFTER UPDATE OF status ON post_targets
     FOR EACH ROW WHEN (OLD.status IN ('published', 'failed', 'cancelled', 'expired')
                        AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION postpace_targets_guard();
-CREATE TRIGGER post_targets_check_update AFTER UPDATE OF post_id ON post_targets
-    FOR EACH ROW WHEN (OLD.post_id IS DISTINCT FROM NEW.post_id)
+CREATE TRIGGER post_targets_check_update AFTER UPDATE OF post_id, id ON post_targets
+    FOR EACH ROW WHEN (OLD.post_id IS DISTINCT FROM NEW.post_id OR OLD.id IS DISTINCT FROM NEW.id)
     EXECUTE FUNCTION postpace_targets_check_update();
 CREATE TRIGGER post_targets_notify_update AFTER UPDATE ON post_targets
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows

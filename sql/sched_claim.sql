@@ -30,7 +30,8 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT t.id, t.idempotency_key
              FROM post_targets t
-            WHERE t.post_id = first.post_id AND t.provider_key_id = first.key_id
+            WHERE t.id BETWEEN first.post_id * 128 AND first.post_id * 128 + 127  -- the post's targets
+              AND t.provider_key_id = first.key_id
               AND t.due_at <= now()
             ORDER BY t.id
             LIMIT first.lim

@@ -332,7 +332,7 @@ $$;
 CREATE FUNCTION public.postpace_key_post(ref text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $_$
-    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,18}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
+    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,16}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
 $_$;
 
 
@@ -417,7 +417,8 @@ CREATE FUNCTION public.postpace_match_targets(p_provider text, p_reference text,
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
      WHERE t.provider_post_id = p_post_id
-        OR (t.post_id = postpace_key_post(p_reference) AND t.idempotency_key = p_reference)
+        OR (t.id BETWEEN postpace_key_post(p_reference) * 128 AND postpace_key_post(p_reference) * 128 + 127
+            AND t.idempotency_key = p_reference)
         OR (t.request_ref = p_reference
             AND (p_account_id IS NULL OR t.account_id = p_account_id
                  OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -462,7 +463,7 @@ CREATE FUNCTION public.postpace_operator_targets(p_statuses public.target_status
       JOIN provider_keys k ON k.id = t.provider_key_id
      WHERE t.status = ANY (p_statuses)
        AND (p_target IS NULL OR t.id = p_target)
-       AND (p_post IS NULL OR t.post_id = p_post)
+       AND (p_post IS NULL OR t.id BETWEEN p_post * 128 AND p_post * 128 + 127)
        AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
        AND (p_provider IS NULL OR k.provider = p_provider)
        -- the scheduler's code, or the one a post.failed webhook carried
@@ -481,7 +482,7 @@ CREATE FUNCTION public.postpace_posts_cascade() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    DELETE FROM post_targets t WHERE t.post_id IN (SELECT o.id FROM old_posts o);
+    DELETE FROM post_targets t USING old_posts o WHERE t.id BETWEEN o.id * 128 AND o.id * 128 + 127;
     RETURN NULL;
 END $$;
 
@@ -537,7 +538,8 @@ BEGIN
                        NEW.provider_key_id));
         END IF;
     END IF;
-    IF NEW.id <> OLD.id AND EXISTS (SELECT 1 FROM post_targets t WHERE t.post_id = OLD.id) THEN
+    IF NEW.id <> OLD.id
+       AND EXISTS (SELECT 1 FROM post_targets t WHERE t.id BETWEEN OLD.id * 128 AND OLD.id * 128 + 127) THEN
         PERFORM postpace_refuse_missing('update or delete', 'posts', 'post_targets_post_id_fkey',
             format('Key (id)=(%s) is still referenced from table "post_targets".', OLD.id));
     END IF;
@@ -554,9 +556,12 @@ CREATE FUNCTION public.postpace_posts_expand() RETURNS trigger
     AS $$
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
-    INSERT INTO post_targets (post_id, provider_key_id, account_id, next_attempt_at)
-    SELECT p.id, p.provider_key_id, unnest(p.account_ids), p.scheduled_at
-      FROM new_posts p;
+    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at)
+    SELECT x.id * 128 + array_position(x.account_ids, x.account_id) - 1,
+           x.id, x.provider_key_id, x.account_id, x.scheduled_at
+      FROM (SELECT p.id, p.provider_key_id, p.account_ids, unnest(p.account_ids) AS account_id,
+                   p.scheduled_at
+              FROM new_posts p) x;
     PERFORM set_config('postpace.expanding', 'off', true);
     RETURN NULL;
 END $$;
@@ -571,7 +576,8 @@ CREATE FUNCTION public.postpace_posts_reschedule() RETURNS trigger
     AS $$
 BEGIN
     UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, updated_at = now()
-     WHERE post_id = NEW.id AND status = 'scheduled' AND attempts = 0;
+     WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
+       AND status = 'scheduled' AND attempts = 0;
     RETURN NULL;
 END $$;
 
@@ -609,6 +615,21 @@ CREATE FUNCTION public.postpace_refuse_missing(verb text, tab text, constr text,
 BEGIN
     RAISE EXCEPTION '% on table "%" violates foreign key constraint "%"', verb, tab, constr
         USING ERRCODE = 'foreign_key_violation', TABLE = tab, CONSTRAINT = constr, DETAIL = what;
+END $$;
+
+
+--
+-- Name: postpace_refuse_target_id(bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_refuse_target_id(id bigint, post bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'new row for relation "post_targets" violates check constraint "post_targets_id_check"'
+        USING ERRCODE = 'check_violation', TABLE = 'post_targets', COLUMN = 'id',
+              CONSTRAINT = 'post_targets_id_check',
+              DETAIL = format('Target id %s is not post %s''s: ids are post_id × 128 + slot (0-127).', id, post);
 END $$;
 
 
@@ -777,7 +798,8 @@ BEGIN
               JOIN post_targets t
                 ON e.event_type IS NOT NULL
                AND (t.provider_post_id = e.post_id
-                    OR (t.post_id = postpace_key_post(e.reference)
+                    OR (t.id BETWEEN postpace_key_post(e.reference) * 128
+                                 AND postpace_key_post(e.reference) * 128 + 127
                         AND t.idempotency_key = e.reference)
                     OR (t.request_ref = e.reference
                         AND (e.account_id IS NULL OR t.account_id = e.account_id
@@ -960,6 +982,7 @@ CREATE FUNCTION public.postpace_targets_check_insert() RETURNS trigger
     AS $$
 DECLARE
     post bigint;
+    target bigint;
 BEGIN
     IF current_setting('postpace.expanding', true) = 'on' THEN
         RETURN NULL;
@@ -975,6 +998,10 @@ BEGIN
     IF FOUND THEN
         PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
             format('Key (post_id)=(%s) is not present in table "posts".', post));
+    END IF;
+    SELECT n.id, n.post_id INTO target, post FROM new_rows n WHERE n.id >> 7 <> n.post_id LIMIT 1;
+    IF FOUND THEN
+        PERFORM postpace_refuse_target_id(target, post);
     END IF;
     RETURN NULL;
 END $$;
@@ -992,6 +1019,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
             format('Key (post_id)=(%s) is not present in table "posts".', NEW.post_id));
+    END IF;
+    IF NEW.id >> 7 <> NEW.post_id THEN
+        PERFORM postpace_refuse_target_id(NEW.id, NEW.post_id);
     END IF;
     RETURN NULL;
 END $$;
@@ -1226,20 +1256,6 @@ END) STORED,
 
 ALTER TABLE public.outbox ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.outbox_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-
---
--- Name: post_targets_id_seq; Type: SEQUENCE; Schema: public; Owner: -
---
-
-ALTER TABLE public.post_targets ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.post_targets_id_seq
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -1493,14 +1509,6 @@ ALTER TABLE ONLY public.post_targets
 
 
 --
--- Name: post_targets post_targets_post_id_account_id_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.post_targets
-    ADD CONSTRAINT post_targets_post_id_account_id_key UNIQUE (post_id, account_id);
-
-
---
 -- Name: posts posts_external_id_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1724,7 +1732,7 @@ CREATE TRIGGER post_targets_check_insert AFTER INSERT ON public.post_targets REF
 -- Name: post_targets post_targets_check_update; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER post_targets_check_update AFTER UPDATE OF post_id ON public.post_targets FOR EACH ROW WHEN ((old.post_id IS DISTINCT FROM new.post_id)) EXECUTE FUNCTION public.postpace_targets_check_update();
+CREATE TRIGGER post_targets_check_update AFTER UPDATE OF post_id, id ON public.post_targets FOR EACH ROW WHEN (((old.post_id IS DISTINCT FROM new.post_id) OR (old.id IS DISTINCT FROM new.id))) EXECUTE FUNCTION public.postpace_targets_check_update();
 
 
 --

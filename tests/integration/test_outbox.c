@@ -406,8 +406,10 @@ static void test_long_items_are_truncated_and_big_statements_split(void **state)
                 "'env:X')");
     pgt_exec(c, "INSERT INTO posts (provider_key_id, account_ids, content, scheduled_at) SELECT 1, "
                 "'{main}', 'post ' || g, now() + interval '1 day' FROM generate_series(1, 300) g");
-    pgt_exec(c, "UPDATE post_targets SET status = 'submitted', provider_post_id = CASE WHEN id = 7 "
-                "THEN repeat('x', 2000) ELSE 'p' || id END");
+    pgt_exec(
+        c,
+        "UPDATE post_targets SET status = 'submitted', provider_post_id = CASE WHEN id = 7 * 128 "
+        "THEN repeat('x', 2000) ELSE 'p' || id END");
     PQclear(PQexec(listener, "SELECT 1"));
     int notes = 0, items = 0, truncated = 0;
     for (int round = 0; round < 100 && items < 300; round++) {
@@ -424,7 +426,7 @@ static void test_long_items_are_truncated_and_big_statements_split(void **state)
                 items++;
                 if (json_is_true(json_object_get(it, "truncated"))) {
                     truncated++;
-                    assert_int_equal(json_integer_value(json_object_get(it, "target_id")), 7);
+                    assert_int_equal(json_integer_value(json_object_get(it, "target_id")), 7 * 128);
                     assert_null(json_object_get(it, "provider_post_id"));
                     assert_string_equal(json_string_value(json_object_get(it, "new")), "submitted");
                 }
