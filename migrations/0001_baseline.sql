@@ -211,8 +211,7 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 -- column, and every status change (each webhook moving submitted ->
 -- published) would write an entry into every index of the table: about a
 -- fifth of PostgreSQL's CPU at webhook intake. So the scheduler's indexes key
--- on generated columns, each set only in the status it serves and NULL
--- otherwise:
+-- on columns each set only in the status it serves and NULL otherwise:
 --
 --   due_at           next_attempt_at while scheduled: what the scheduler claims
 --   lease_lapses_at  lease_expires_at while publishing: claims to recover
@@ -220,8 +219,16 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 --
 -- A move between two statuses none of them serves (submitted, published,
 -- failed, ...) leaves all three NULL, changes no indexed column, and when the
--- page has room is heap-only. Writers never set them (GENERATED ALWAYS); the
--- queries name them (sql/sched_*.sql).
+-- page has room is heap-only. The queries name them (sql/sched_*.sql).
+--
+-- They are plain columns, kept by their writers: each statement of postpace
+-- that moves a target sets them with the status. Stored generated columns
+-- did the same for every writer, but made PostgreSQL form each inserted or
+-- updated row twice: a tenth of a target's birth (3.5k of 36k instructions,
+-- tests/bench/expand_instructions.sh). Writers that do not set them (plain
+-- SQL: README's UPDATE ... SET status) are corrected at the end of their
+-- statement by postpace_targets_rewake, at the cost of a second update of
+-- the rows they got wrong; a target is never left with them stale.
 --
 -- The fill factor gives each page that room. Under a burst of webhooks the
 -- settles of a page's neighbours (targets claimed and sent together were
@@ -276,12 +283,10 @@ CREATE TABLE post_targets (
     -- The idempotency key of the request that carried the target (a batched
     -- request carries several targets under one key); providers echo it back.
     request_ref      text COLLATE "C",
-    due_at           timestamptz
-        GENERATED ALWAYS AS (CASE WHEN status = 'scheduled' THEN next_attempt_at END) STORED,
-    lease_lapses_at  timestamptz
-        GENERATED ALWAYS AS (CASE WHEN status = 'publishing' THEN lease_expires_at END) STORED,
-    recheck_at       timestamptz
-        GENERATED ALWAYS AS (CASE WHEN status = 'unconfirmed' THEN next_attempt_at END) STORED,
+    -- What the scheduler's indexes key on (see above; postpace_targets_rewake).
+    due_at           timestamptz,
+    lease_lapses_at  timestamptz,
+    recheck_at       timestamptz,
     CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
 ) WITH (fillfactor = 60);
 -- Webhooks find their targets by request key or provider post id.
@@ -588,9 +593,9 @@ $$;
 CREATE FUNCTION postpace_posts_expand() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
-    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at)
+    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at, due_at)
     SELECT x.id * 128 + array_position(x.account_ids, x.account_id) - 1,
-           x.id, x.provider_key_id, x.account_id, x.scheduled_at
+           x.id, x.provider_key_id, x.account_id, x.scheduled_at, x.scheduled_at
       FROM (SELECT p.id, p.provider_key_id, p.account_ids, unnest(p.account_ids) AS account_id,
                    p.scheduled_at
               FROM new_posts p) x;
@@ -601,7 +606,7 @@ END $$;
 -- Rescheduling a post moves its targets that have not been tried yet.
 CREATE FUNCTION postpace_posts_reschedule() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, updated_at = now()
+    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
      WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
        AND status = 'scheduled' AND attempts = 0;
     RETURN NULL;
@@ -802,6 +807,34 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- post_targets: due_at, lease_lapses_at and recheck_at as the status wants
+-- them (see the table), for the writers that did not set them: one more
+-- update of just the rows they got wrong. That update sets them right, so
+-- its own run of this trigger finds nothing and stops. posts_expand's rows
+-- are right by construction and not looked at.
+CREATE FUNCTION postpace_targets_rewake() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    wrong bigint[];
+BEGIN
+    IF TG_OP = 'INSERT' AND current_setting('postpace.expanding', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(n.id) INTO wrong
+      FROM new_rows n
+     WHERE (n.due_at, n.lease_lapses_at, n.recheck_at) IS DISTINCT FROM
+           (CASE WHEN n.status = 'scheduled' THEN n.next_attempt_at END,
+            CASE WHEN n.status = 'publishing' THEN n.lease_expires_at END,
+            CASE WHEN n.status = 'unconfirmed' THEN n.next_attempt_at END);
+    IF wrong IS NOT NULL THEN
+        UPDATE post_targets t
+           SET due_at = CASE WHEN t.status = 'scheduled' THEN t.next_attempt_at END,
+               lease_lapses_at = CASE WHEN t.status = 'publishing' THEN t.lease_expires_at END,
+               recheck_at = CASE WHEN t.status = 'unconfirmed' THEN t.next_attempt_at END
+         WHERE t.id = ANY (wrong);
+    END IF;
+    RETURN NULL;
+END $$;
+
 -- provider_keys: a key some post names stays (as a foreign key's NO ACTION).
 CREATE FUNCTION postpace_keys_check_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -929,7 +962,8 @@ BEGIN
            SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
                provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
                last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
-               lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
           FROM verdict v
          WHERE t.id = v.target_id
            AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
@@ -1194,7 +1228,8 @@ BEGIN
                                               'source', 'webhook', 'event_id', s.event_id,
                                               'error', s.payload -> 'data' -> 'error')
                                 END,
-                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
               FROM stored s
              WHERE t.id = s.target_id
                AND postpace_webhook_may_settle(t.status, t.attempts,
@@ -1243,7 +1278,8 @@ BEGIN
                SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
                    provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
                    last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
-                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
               FROM verdict v
              WHERE t.id = v.target_id
                AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
@@ -1545,6 +1581,12 @@ CREATE TRIGGER post_targets_notify_insert AFTER INSERT ON post_targets
 CREATE TRIGGER post_targets_apply_pending_insert AFTER INSERT ON post_targets
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION postpace_apply_pending();
+CREATE TRIGGER post_targets_rewake_insert AFTER INSERT ON post_targets
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION postpace_targets_rewake();
+CREATE TRIGGER post_targets_rewake_update AFTER UPDATE ON post_targets
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION postpace_targets_rewake();
 CREATE TRIGGER post_targets_guard AFTER UPDATE OF status ON post_targets
     FOR EACH ROW WHEN (OLD.status IN ('published', 'failed', 'cancelled', 'expired')
                        AND OLD.status IS DISTINCT FROM NEW.status)

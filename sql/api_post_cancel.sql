@@ -3,7 +3,7 @@
 -- scheduled and stays as it is). One row: whether the post exists, how many
 -- targets this cancelled, and how many were not cancelled before.
 WITH cancelled AS (
-    UPDATE post_targets t SET status = 'cancelled', updated_at = now()
+    UPDATE post_targets t SET status = 'cancelled', due_at = NULL, updated_at = now()
      WHERE t.id BETWEEN $1::bigint * 128 AND $1::bigint * 128 + 127  -- the post's targets
        AND t.status = 'scheduled'
     RETURNING t.id

@@ -17,8 +17,8 @@ WITH post AS (
       FROM post, generate_series(0, 127) AS s
      WHERE NOT EXISTS (SELECT 1 FROM post_targets t WHERE t.id = post.id * 128 + s)
 )
-INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at)
-SELECT free.id, post.id, post.provider_key_id, new.account_id, post.scheduled_at
+INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at, due_at)
+SELECT free.id, post.id, post.provider_key_id, new.account_id, post.scheduled_at, post.scheduled_at
   FROM post
   JOIN new ON true
   JOIN free ON free.n = new.n

@@ -6,8 +6,8 @@
 -- with what to send. The intent is committed, with its attempts rows, before
 -- any request leaves. SKIP LOCKED everywhere: a claim never waits, so it
 -- cannot deadlock with anything. due_at <= now() is "scheduled and due"
--- (due_at: next_attempt_at while scheduled, else NULL; see post_targets in
--- migrations/0001_baseline.sql).
+-- (due_at: next_attempt_at while scheduled, else NULL, kept by each writer;
+-- see post_targets in migrations/0001_baseline.sql).
 WITH want AS (
     SELECT w.*
       FROM unnest($1::bigint[], $2::int[]) AS w(key_id, lim)
@@ -23,7 +23,7 @@ WITH want AS (
             LIMIT 1
               FOR UPDATE SKIP LOCKED) f
 ), picked AS MATERIALIZED (
-    SELECT p.id,
+    SELECT p.id, now() + make_interval(secs => $4::double precision / 1000) AS lapses,
            CASE WHEN count(*) OVER w = 1 THEN first_value(p.idempotency_key) OVER w
                 ELSE first_value(p.idempotency_key) OVER w || '+' || count(*) OVER w END AS ref
       FROM first
@@ -41,7 +41,7 @@ WITH want AS (
 ), claimed AS (
     UPDATE post_targets t
        SET status = 'publishing', attempts = t.attempts + 1, lease_owner = $3,
-           lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
+           lease_expires_at = picked.lapses, lease_lapses_at = picked.lapses, due_at = NULL,
            request_ref = picked.ref, updated_at = now()
       FROM picked
      WHERE t.id = picked.id

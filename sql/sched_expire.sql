@@ -4,7 +4,7 @@
 -- only index of due targets, see migrations/0001_baseline.sql); OFFSET 0 keeps the lookup per key, where the
 -- planner, guessing a third of all targets overdue, would scan them all.
 UPDATE post_targets t
-   SET status = 'expired', updated_at = now(),
+   SET status = 'expired', due_at = NULL, updated_at = now(),
        last_error = jsonb_build_object('code', 'expired', 'message',
                                        'overdue beyond the catch-up window')
   FROM provider_keys k

@@ -6,7 +6,7 @@
 -- what the lookup compares, with when each target's first request left
 -- (epoch ms): a list that reaches back before it proves an absence.
 WITH due AS MATERIALIZED (
-    SELECT d.id
+    SELECT d.id, now() + make_interval(secs => $4::double precision / 1000) AS lapses
       FROM unnest($1::bigint[]) AS k(id)
       JOIN provider_keys pk ON pk.id = k.id AND pk.paused_at IS NULL
      CROSS JOIN LATERAL (
@@ -18,9 +18,8 @@ WITH due AS MATERIALIZED (
               FOR UPDATE SKIP LOCKED) d
 ), claimed AS (
     UPDATE post_targets t
-       SET status = 'publishing', lease_owner = $3,
-           lease_expires_at = now() + make_interval(secs => $4::double precision / 1000),
-           updated_at = now()
+       SET status = 'publishing', lease_owner = $3, lease_expires_at = due.lapses,
+           lease_lapses_at = due.lapses, recheck_at = NULL, updated_at = now()
       FROM due
      WHERE t.id = due.id
     RETURNING t.id, t.post_id, t.provider_key_id, t.account_id, t.idempotency_key,

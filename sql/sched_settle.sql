@@ -10,9 +10,9 @@ WITH v AS MATERIALIZED (
                   AS v(id, status, post_id, next_ms, error, uncount)
      ORDER BY id
 ), locked AS MATERIALIZED (
-    SELECT v.*
+    SELECT v.*, coalesce(to_timestamp(v.next_ms::double precision / 1000), x.next_attempt_at) AS next_at
       FROM v
-     CROSS JOIN LATERAL (SELECT 1
+     CROSS JOIN LATERAL (SELECT t.next_attempt_at
                            FROM post_targets t
                           WHERE t.id = v.id AND t.status = 'publishing' AND t.lease_owner = $7
                             FOR UPDATE) x
@@ -20,8 +20,10 @@ WITH v AS MATERIALIZED (
 UPDATE post_targets t
    SET status = v.status::target_status,
        provider_post_id = coalesce(v.post_id, t.provider_post_id),
-       next_attempt_at = coalesce(to_timestamp(v.next_ms::double precision / 1000),
-                                  t.next_attempt_at),
+       next_attempt_at = v.next_at,
+       due_at = CASE WHEN v.status = 'scheduled' THEN v.next_at END,
+       recheck_at = CASE WHEN v.status = 'unconfirmed' THEN v.next_at END,
+       lease_lapses_at = NULL,
        last_error = coalesce(v.error::jsonb, t.last_error),
        attempts = t.attempts - v.uncount,
        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()

@@ -6,6 +6,7 @@
 -- unconfirmed, else NULL.)
 UPDATE post_targets
    SET status = CASE WHEN attempts < $1 THEN 'scheduled' ELSE 'failed' END::target_status,
+       due_at = CASE WHEN attempts < $1 THEN next_attempt_at END, recheck_at = NULL,
        last_error = CASE WHEN attempts < $1 THEN last_error
                          ELSE jsonb_build_object('code', 'unconfirmed',
                                                  'message', 'no answer and no webhook after the last attempt') END,

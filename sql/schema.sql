@@ -87,21 +87,9 @@ CREATE TABLE public.post_targets (
     lease_expires_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     request_ref text COLLATE pg_catalog."C",
-    due_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'scheduled'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    lease_lapses_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'publishing'::public.target_status) THEN lease_expires_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
-    recheck_at timestamp with time zone GENERATED ALWAYS AS (
-CASE
-    WHEN (status = 'unconfirmed'::public.target_status) THEN next_attempt_at
-    ELSE NULL::timestamp with time zone
-END) STORED,
+    due_at timestamp with time zone,
+    lease_lapses_at timestamp with time zone,
+    recheck_at timestamp with time zone,
     CONSTRAINT post_targets_account_id_check CHECK ((account_id <> ''::text)),
     CONSTRAINT post_targets_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT post_targets_check CHECK (((lease_owner IS NULL) = (lease_expires_at IS NULL))),
@@ -556,9 +544,9 @@ CREATE FUNCTION public.postpace_posts_expand() RETURNS trigger
     AS $$
 BEGIN
     PERFORM set_config('postpace.expanding', 'on', true);
-    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at)
+    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at, due_at)
     SELECT x.id * 128 + array_position(x.account_ids, x.account_id) - 1,
-           x.id, x.provider_key_id, x.account_id, x.scheduled_at
+           x.id, x.provider_key_id, x.account_id, x.scheduled_at, x.scheduled_at
       FROM (SELECT p.id, p.provider_key_id, p.account_ids, unnest(p.account_ids) AS account_id,
                    p.scheduled_at
               FROM new_posts p) x;
@@ -575,7 +563,7 @@ CREATE FUNCTION public.postpace_posts_reschedule() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, updated_at = now()
+    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
      WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
        AND status = 'scheduled' AND attempts = 0;
     RETURN NULL;
@@ -703,7 +691,8 @@ BEGIN
            SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
                provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
                last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
-               lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
           FROM verdict v
          WHERE t.id = v.target_id
            AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
@@ -842,7 +831,8 @@ BEGIN
                                               'source', 'webhook', 'event_id', s.event_id,
                                               'error', s.payload -> 'data' -> 'error')
                                 END,
-                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
               FROM stored s
              WHERE t.id = s.target_id
                AND postpace_webhook_may_settle(t.status, t.attempts,
@@ -891,7 +881,8 @@ BEGIN
                SET status = CASE WHEN v.published THEN 'published' ELSE 'failed' END::target_status,
                    provider_post_id = coalesce(t.provider_post_id, v.provider_post_id),
                    last_error = CASE WHEN v.published THEN t.last_error ELSE v.error END,
-                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                   lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                   due_at = NULL, lease_lapses_at = NULL, recheck_at = NULL
               FROM verdict v
              WHERE t.id = v.target_id
                AND postpace_webhook_may_settle(t.status, t.attempts, v.published)
@@ -1059,6 +1050,36 @@ BEGIN
         LOCK TABLE webhook_events IN SHARE ROW EXCLUSIVE MODE;
         UPDATE webhook_events w SET target_id = NULL
          WHERE w.target_id IN (SELECT o.id FROM old_rows o);
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
+-- Name: postpace_targets_rewake(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_rewake() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    wrong bigint[];
+BEGIN
+    IF TG_OP = 'INSERT' AND current_setting('postpace.expanding', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(n.id) INTO wrong
+      FROM new_rows n
+     WHERE (n.due_at, n.lease_lapses_at, n.recheck_at) IS DISTINCT FROM
+           (CASE WHEN n.status = 'scheduled' THEN n.next_attempt_at END,
+            CASE WHEN n.status = 'publishing' THEN n.lease_expires_at END,
+            CASE WHEN n.status = 'unconfirmed' THEN n.next_attempt_at END);
+    IF wrong IS NOT NULL THEN
+        UPDATE post_targets t
+           SET due_at = CASE WHEN t.status = 'scheduled' THEN t.next_attempt_at END,
+               lease_lapses_at = CASE WHEN t.status = 'publishing' THEN t.lease_expires_at END,
+               recheck_at = CASE WHEN t.status = 'unconfirmed' THEN t.next_attempt_at END
+         WHERE t.id = ANY (wrong);
     END IF;
     RETURN NULL;
 END $$;
@@ -1761,6 +1782,20 @@ CREATE TRIGGER post_targets_notify_update AFTER UPDATE ON public.post_targets RE
 --
 
 CREATE TRIGGER post_targets_release_events AFTER DELETE ON public.post_targets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_release_events();
+
+
+--
+-- Name: post_targets post_targets_rewake_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_rewake_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_rewake();
+
+
+--
+-- Name: post_targets post_targets_rewake_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER post_targets_rewake_update AFTER UPDATE ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_rewake();
 
 
 --

@@ -20,7 +20,7 @@ WITH cand AS MATERIALIZED (
                                      to_timestamp($9::double precision / 1000)) t
 ), moved AS (
     UPDATE post_targets t
-       SET status = 'cancelled', updated_at = now()
+       SET status = 'cancelled', due_at = NULL, updated_at = now()
       FROM cand c
      WHERE t.id = c.id AND c.status = 'scheduled' AND NOT $2::boolean
        AND t.status = 'scheduled'  -- again on the row: a claim may have taken it meanwhile

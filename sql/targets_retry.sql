@@ -56,7 +56,7 @@ WITH cand AS MATERIALIZED (
     SELECT j.id FROM judged j WHERE j.risk IS NULL OR $3::boolean
 ), moved AS (
     UPDATE post_targets t
-       SET status = 'scheduled', next_attempt_at = now(), lease_owner = NULL,
+       SET status = 'scheduled', next_attempt_at = now(), due_at = now(), lease_owner = NULL,
            lease_expires_at = NULL, updated_at = now()
       FROM chosen c
      WHERE t.id = c.id AND NOT $2::boolean

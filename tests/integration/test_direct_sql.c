@@ -203,14 +203,55 @@ static void test_keys_posts_and_targets_stay_consistent(void **state)
     assert_string_equal(pgt_try(f->c, "DELETE FROM provider_keys WHERE id = 1", 0, NULL), "00000");
 }
 
+/* The columns the scheduler's indexes read follow the status whatever a
+ * plain-SQL writer sets: its statement is corrected at its end. */
+static void test_scheduler_columns_follow_the_status(void **state)
+{
+    struct fx *f = *state;
+    const char *wrong =
+        "SELECT count(*) FROM post_targets WHERE (due_at, lease_lapses_at, recheck_at) "
+        "IS DISTINCT FROM (CASE WHEN status = 'scheduled' THEN next_attempt_at END, "
+        "CASE WHEN status = 'publishing' THEN lease_expires_at END, "
+        "CASE WHEN status = 'unconfirmed' THEN next_attempt_at END)";
+    assert_string_equal(try_insert(f, "1", "{a,b,c,d}", "Hi", "2026-12-01 09:00Z", NULL, "w1"),
+                        "00000");
+    assert_int_equal(
+        count(f->c, "SELECT count(*) FROM post_targets WHERE due_at = '2026-12-01 09:00Z'"), 4);
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'published', provider_post_id = 'x' WHERE "
+                   "account_id = 'a'");
+    pgt_exec(f->c,
+             "UPDATE post_targets SET next_attempt_at = '2027-01-01Z' WHERE account_id = 'b'");
+    pgt_exec(f->c, "UPDATE post_targets SET status = 'publishing', lease_owner = 'me', "
+                   "lease_expires_at = '2027-02-01Z' WHERE account_id = 'c'");
+    pgt_exec(f->c,
+             "UPDATE post_targets SET status = 'unconfirmed', due_at = NULL, recheck_at = now() "
+             "WHERE account_id = 'd'");
+    assert_int_equal(count(f->c, wrong), 0);
+    assert_int_equal(
+        count(f->c, "SELECT count(*) FROM post_targets WHERE account_id = 'a' AND due_at IS NULL"),
+        1);
+    assert_int_equal(count(f->c, "SELECT count(*) FROM post_targets WHERE due_at = '2027-01-01Z'"),
+                     1);
+    assert_int_equal(
+        count(f->c, "SELECT count(*) FROM post_targets WHERE lease_lapses_at = '2027-02-01Z'"), 1);
+    assert_int_equal(
+        count(f->c, "SELECT count(*) FROM post_targets WHERE recheck_at = next_attempt_at"), 1);
+    /* A writer setting them wrong on purpose is corrected too, and a right one left alone. */
+    pgt_exec(f->c, "UPDATE post_targets SET due_at = now(), recheck_at = now()");
+    assert_int_equal(count(f->c, wrong), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_a_good_row_gets_targets_keys_and_a_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_good_row_gets_targets_keys_and_a_notify, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_rows_are_refused_by_the_database, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_bad_row_refuses_the_whole_statement_and_notifies_nothing,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keys_posts_and_targets_stay_consistent, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_one_bad_row_refuses_the_whole_statement_and_notifies_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_posts_and_targets_stay_consistent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_scheduler_columns_follow_the_status, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
