@@ -471,6 +471,43 @@ static void test_patch_edits_and_reschedules_unsent_posts(void **state)
     assert_int_equal(api("PATCH", "/v1/posts/999999", "{\"content\":\"x\"}", NULL), 404);
 }
 
+/* A PATCH may replace every account of a full post, twice: the targets of the
+ * accounts it drops free their slots (ids post x 128 + 0..127) before the new
+ * accounts take theirs. */
+static void test_patch_replaces_all_accounts_of_a_full_post(void **state)
+{
+    (void)state;
+    char body[4096], path[64], sql[256];
+    int n = 0;
+    n += snprintf(body + n, sizeof body - (size_t)n, "{\"provider_key\":\"je\",\"account_ids\":[");
+    for (int i = 0; i < 100; i++)
+        n += snprintf(body + n, sizeof body - (size_t)n, "%s\"f%d\"", i ? "," : "", i);
+    snprintf(body + n, sizeof body - (size_t)n,
+             "],\"content\":\"full\",\"scheduled_at\":\"2030-06-01T10:00:00Z\"}");
+    json_int_t id = create(body);
+    snprintf(path, sizeof path, "/v1/posts/%lld", (long long)id);
+    for (int round = 1; round <= 2; round++) {
+        n = snprintf(body, sizeof body, "{\"account_ids\":[");
+        for (int i = 0; i < 100; i++)
+            n +=
+                snprintf(body + n, sizeof body - (size_t)n, "%s\"r%d_%d\"", i ? "," : "", round, i);
+        snprintf(body + n, sizeof body - (size_t)n, "]}");
+        json_t *o;
+        assert_int_equal(api("PATCH", path, body, &o), 200);
+        assert_int_equal(json_array_size(json_object_get(o, "targets")), 100);
+        json_decref(o);
+        snprintf(
+            sql, sizeof sql,
+            "SELECT count(DISTINCT account_id) FROM post_targets WHERE post_id = %lld "
+            "AND account_id LIKE 'r%d\\_%%' AND id / 128 = post_id AND due_at = next_attempt_at",
+            (long long)id, round);
+        assert_int_equal(count(sql), 100);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM post_targets WHERE post_id = %lld",
+                 (long long)id);
+        assert_int_equal(count(sql), 100);
+    }
+}
+
 static void test_patch_after_a_target_was_sent_is_409(void **state)
 {
     json_int_t id = create("{\"provider_key\":\"je\",\"account_ids\":[\"s1\",\"s2\"],"
@@ -781,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_daylight_saving_gaps_and_overlaps_are_refused),
         cmocka_unit_test(test_get_one_shows_targets_and_attempts),
         cmocka_unit_test(test_patch_edits_and_reschedules_unsent_posts),
+        cmocka_unit_test(test_patch_replaces_all_accounts_of_a_full_post),
         cmocka_unit_test(test_patch_after_a_target_was_sent_is_409),
         cmocka_unit_test(test_delete_cancels_what_was_not_sent),
         cmocka_unit_test(test_pagination_walks_every_page_exactly_once),
