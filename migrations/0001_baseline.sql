@@ -252,10 +252,13 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 -- one id, refused by the primary key (23505). A second unique index had cost
 -- a fifth of a target's birth, and an identity its sequence.
 --
--- The idempotency key is derived, not stored: 'pp-<post id>-<md5 of the
--- account>' is unique because (post_id, account_id) is, and a webhook that
--- names it is matched through the primary key, by the post id the key
--- spells (postpace_key_post). It is the function idempotency_key(post_targets)
+-- The idempotency key is derived, not stored: 'pp-<target id>-<md5 of the
+-- account>' is unique because the id is (and a slot a PATCH frees and gives
+-- to another account makes another key), and a webhook that names it is
+-- matched through the primary key, by the id the key spells
+-- (postpace_key_target: an equality, so the match's OR of three index
+-- probes stays one; a range of a post's ids made it a scan of the table).
+-- It is the function idempotency_key(post_targets)
 -- below, which PostgreSQL also answers as a column (t.idempotency_key).
 -- Stored, it cost a fifth of a target's birth (its md5 and ~50 bytes a
 -- row), and its unique index had cost another fifth; it is read only when
@@ -312,7 +315,18 @@ CREATE INDEX post_targets_unconfirmed ON post_targets (recheck_at) WHERE recheck
 -- a column, so that t.idempotency_key reads it; inlined by the planner.
 CREATE FUNCTION idempotency_key(t post_targets) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT 'pp-' || t.post_id::text || '-' || md5(t.account_id)
+    SELECT 'pp-' || t.id::text || '-' || md5(t.account_id)
+$$;
+
+-- Whether t is one of post's targets: the post's range of the primary key
+-- (the index condition), and its post_id (a filter on those few rows). The
+-- second term is redundant but for the planner: it cannot know how many ids
+-- a range with bounds from another table holds (it guesses 0.5% of the
+-- table: 5,000 rows a post at a million targets, enough to switch on JIT),
+-- and the equality brings its guess down to the rows a post has. Inlined.
+CREATE FUNCTION postpace_target_of(t post_targets, post bigint) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT t.post_id = post AND t.id BETWEEN post * 128 AND post * 128 + 127
 $$;
 
 -- One row per request sent: the limiter's durable memory. accounts and posts
@@ -606,9 +620,8 @@ END $$;
 -- Rescheduling a post moves its targets that have not been tried yet.
 CREATE FUNCTION postpace_posts_reschedule() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
-     WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
-       AND status = 'scheduled' AND attempts = 0;
+    UPDATE post_targets t SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
+     WHERE postpace_target_of(t, NEW.id) AND t.status = 'scheduled' AND t.attempts = 0;
     RETURN NULL;
 END $$;
 
@@ -748,7 +761,7 @@ BEGIN
         END IF;
     END IF;
     IF NEW.id <> OLD.id
-       AND EXISTS (SELECT 1 FROM post_targets t WHERE t.id BETWEEN OLD.id * 128 AND OLD.id * 128 + 127) THEN
+       AND EXISTS (SELECT 1 FROM post_targets t WHERE postpace_target_of(t, OLD.id)) THEN
         PERFORM postpace_refuse_missing('update or delete', 'posts', 'post_targets_post_id_fkey',
             format('Key (id)=(%s) is still referenced from table "post_targets".', OLD.id));
     END IF;
@@ -758,7 +771,7 @@ END $$;
 -- posts, deleted: their targets go too (as ON DELETE CASCADE would).
 CREATE FUNCTION postpace_posts_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM post_targets t USING old_posts o WHERE t.id BETWEEN o.id * 128 AND o.id * 128 + 127;
+    DELETE FROM post_targets t USING old_posts o WHERE postpace_target_of(t, o.id);
     RETURN NULL;
 END $$;
 
@@ -885,13 +898,12 @@ END $$;
 -- the one place that says what it inlines and why.
 -- ---------------------------------------------------------------------------
 
--- The post a target's idempotency key names ('pp-<post id>-<32 hex>'), or
--- NULL for any other reference (ids past 16 digits too: × 128 would leave
--- bigint, and no post has one). Inlined by the planner, so a match on it
--- is a range of post_targets' primary key.
-CREATE FUNCTION postpace_key_post(ref text) RETURNS bigint
+-- The target an idempotency key names ('pp-<target id>-<32 hex>'), or NULL
+-- for any other reference. Inlined by the planner, so a match on it is a
+-- probe of post_targets' primary key.
+CREATE FUNCTION postpace_key_target(ref text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,16}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
+    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,18}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
 $$;
 
 -- The targets an event names: by the provider's per-account post id, by our
@@ -905,8 +917,7 @@ LANGUAGE sql STABLE AS $$
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
      WHERE t.provider_post_id = p_post_id
-        OR (t.id BETWEEN postpace_key_post(p_reference) * 128 AND postpace_key_post(p_reference) * 128 + 127
-            AND t.idempotency_key = p_reference)
+        OR (t.id = postpace_key_target(p_reference) AND t.idempotency_key = p_reference)
         OR (t.request_ref = p_reference
             AND (p_account_id IS NULL OR t.account_id = p_account_id
                  OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -1184,8 +1195,7 @@ BEGIN
               JOIN post_targets t
                 ON e.event_type IS NOT NULL
                AND (t.provider_post_id = e.post_id
-                    OR (t.id BETWEEN postpace_key_post(e.reference) * 128
-                                 AND postpace_key_post(e.reference) * 128 + 127
+                    OR (t.id = postpace_key_target(e.reference)
                         AND t.idempotency_key = e.reference)
                     OR (t.request_ref = e.reference
                         AND (e.account_id IS NULL OR t.account_id = e.account_id
@@ -1349,7 +1359,7 @@ RETURNS SETOF post_targets LANGUAGE sql STABLE AS $$
       JOIN provider_keys k ON k.id = t.provider_key_id
      WHERE t.status = ANY (p_statuses)
        AND (p_target IS NULL OR t.id = p_target)
-       AND (p_post IS NULL OR t.id BETWEEN p_post * 128 AND p_post * 128 + 127)
+       AND (p_post IS NULL OR postpace_target_of(t, p_post))
        AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
        AND (p_provider IS NULL OR k.provider = p_provider)
        -- the scheduler's code, or the one a post.failed webhook carried

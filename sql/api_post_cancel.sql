@@ -4,11 +4,9 @@
 -- targets this cancelled, and how many were not cancelled before.
 WITH cancelled AS (
     UPDATE post_targets t SET status = 'cancelled', due_at = NULL, updated_at = now()
-     WHERE t.id BETWEEN $1::bigint * 128 AND $1::bigint * 128 + 127  -- the post's targets
-       AND t.status = 'scheduled'
+     WHERE postpace_target_of(t, $1) AND t.status = 'scheduled'
     RETURNING t.id
 )
 SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1),
        (SELECT count(*) FROM cancelled),
-       (SELECT count(*) FROM post_targets
-         WHERE id BETWEEN $1::bigint * 128 AND $1::bigint * 128 + 127 AND status <> 'cancelled')
+       (SELECT count(*) FROM post_targets t WHERE postpace_target_of(t, $1) AND t.status <> 'cancelled')

@@ -5,10 +5,7 @@
 -- and how many of its targets were claimed, tried or settled already
 -- (anything but scheduled with no attempt). No row: no such post.
 WITH targets AS (
-    SELECT t.status, t.attempts
-      FROM post_targets t
-     WHERE t.id BETWEEN $1::bigint * 128 AND $1::bigint * 128 + 127  -- the post's targets
-       FOR UPDATE
+    SELECT t.status, t.attempts FROM post_targets t WHERE postpace_target_of(t, $1) FOR UPDATE
 )
 SELECT p.provider_key_id, p.account_ids, p.content, p.media,
        to_char(p.scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), p.time_zone,

@@ -10,8 +10,7 @@ WITH post AS (
     SELECT a.account_id, row_number() OVER (ORDER BY a.pos) AS n
       FROM post, unnest(post.account_ids) WITH ORDINALITY AS a(account_id, pos)
      WHERE NOT EXISTS (SELECT 1 FROM post_targets t
-                        WHERE t.id BETWEEN post.id * 128 AND post.id * 128 + 127
-                          AND t.account_id = a.account_id)
+                        WHERE postpace_target_of(t, post.id) AND t.account_id = a.account_id)
 ), free AS (
     SELECT post.id * 128 + s AS id, row_number() OVER (ORDER BY s) AS n
       FROM post, generate_series(0, 127) AS s

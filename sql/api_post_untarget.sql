@@ -4,5 +4,5 @@
 DELETE FROM post_targets t
  USING posts p
  WHERE p.id = $1::bigint
-   AND t.id BETWEEN p.id * 128 AND p.id * 128 + 127  -- the post's targets
+   AND postpace_target_of(t, p.id)
    AND NOT (t.account_id = ANY (p.account_ids))

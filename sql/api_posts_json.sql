@@ -31,7 +31,7 @@ SELECT json_build_object(
                           'applied_at', postpace_utc_text(w.applied_at))
                       ORDER BY w.received_at, w.event_id)
                  FROM webhook_events w
-                WHERE w.target_id BETWEEN p.id * 128 AND p.id * 128 + 127),
+                WHERE w.target_id IN (SELECT t.id FROM post_targets t WHERE postpace_target_of(t, p.id))),
                '[]'::json) END,
            -- The outgoing webhooks about the post ($2 only; README "Outgoing webhooks").
            'deliveries', CASE WHEN $2::boolean THEN coalesce((
@@ -80,5 +80,5 @@ SELECT json_build_object(
                         AND t.id = ANY (a.target_ids)), '[]'::json) END)
              ORDER BY t.id) AS list
         FROM post_targets t
-       WHERE t.id BETWEEN p.id * 128 AND p.id * 128 + 127) tg ON true
+       WHERE postpace_target_of(t, p.id)) tg ON true
  ORDER BY u.n

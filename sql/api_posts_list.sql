@@ -10,8 +10,7 @@ SELECT p.id, (extract(epoch FROM p.scheduled_at) * 1000000)::bigint
   FROM posts p
   JOIN provider_keys k ON k.id = p.provider_key_id
  WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM post_targets t
-                                     WHERE t.id BETWEEN p.id * 128 AND p.id * 128 + 127
-                                       AND t.status::text = $1))
+                                     WHERE postpace_target_of(t, p.id) AND t.status::text = $1))
    AND ($2::text IS NULL OR k.provider = $2)
    AND ($3::text IS NULL OR k.id::text = $3 OR k.label = $3)
    AND ($4::bigint IS NULL OR p.scheduled_at >= to_timestamp(0) + $4::bigint * interval '1 millisecond')
@@ -21,7 +20,7 @@ SELECT p.id, (extract(epoch FROM p.scheduled_at) * 1000000)::bigint
    AND ($9::bigint IS NULL
         OR p.updated_at >= to_timestamp(0) + $9::bigint * interval '1 millisecond'
         OR EXISTS (SELECT 1 FROM post_targets t
-                    WHERE t.id BETWEEN p.id * 128 AND p.id * 128 + 127
+                    WHERE postpace_target_of(t, p.id)
                       AND t.updated_at >= to_timestamp(0) + $9::bigint * interval '1 millisecond'))
  ORDER BY p.scheduled_at, p.id
  LIMIT $8

@@ -30,7 +30,7 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT t.id, t.idempotency_key
              FROM post_targets t
-            WHERE t.id BETWEEN first.post_id * 128 AND first.post_id * 128 + 127  -- the post's targets
+            WHERE postpace_target_of(t, first.post_id)
               AND t.provider_key_id = first.key_id
               AND t.due_at <= now()
             ORDER BY t.id

@@ -105,7 +105,7 @@ WITH (fillfactor='60');
 CREATE FUNCTION public.idempotency_key(t public.post_targets) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT 'pp-' || t.post_id::text || '-' || md5(t.account_id)
+    SELECT 'pp-' || t.id::text || '-' || md5(t.account_id)
 $$;
 
 
@@ -314,13 +314,13 @@ $$;
 
 
 --
--- Name: postpace_key_post(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: postpace_key_target(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.postpace_key_post(ref text) RETURNS bigint
+CREATE FUNCTION public.postpace_key_target(ref text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $_$
-    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,16}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
+    SELECT CASE WHEN ref ~ '^pp-[0-9]{1,18}-[0-9a-f]{32}$' THEN split_part(ref, '-', 2)::bigint END
 $_$;
 
 
@@ -405,8 +405,7 @@ CREATE FUNCTION public.postpace_match_targets(p_provider text, p_reference text,
       FROM post_targets t
       JOIN provider_keys k ON k.id = t.provider_key_id AND k.provider = p_provider
      WHERE t.provider_post_id = p_post_id
-        OR (t.id BETWEEN postpace_key_post(p_reference) * 128 AND postpace_key_post(p_reference) * 128 + 127
-            AND t.idempotency_key = p_reference)
+        OR (t.id = postpace_key_target(p_reference) AND t.idempotency_key = p_reference)
         OR (t.request_ref = p_reference
             AND (p_account_id IS NULL OR t.account_id = p_account_id
                  OR NOT EXISTS (SELECT 1 FROM post_targets o
@@ -451,7 +450,7 @@ CREATE FUNCTION public.postpace_operator_targets(p_statuses public.target_status
       JOIN provider_keys k ON k.id = t.provider_key_id
      WHERE t.status = ANY (p_statuses)
        AND (p_target IS NULL OR t.id = p_target)
-       AND (p_post IS NULL OR t.id BETWEEN p_post * 128 AND p_post * 128 + 127)
+       AND (p_post IS NULL OR postpace_target_of(t, p_post))
        AND (p_key IS NULL OR k.id::text = p_key OR k.label = p_key)
        AND (p_provider IS NULL OR k.provider = p_provider)
        -- the scheduler's code, or the one a post.failed webhook carried
@@ -470,7 +469,7 @@ CREATE FUNCTION public.postpace_posts_cascade() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    DELETE FROM post_targets t USING old_posts o WHERE t.id BETWEEN o.id * 128 AND o.id * 128 + 127;
+    DELETE FROM post_targets t USING old_posts o WHERE postpace_target_of(t, o.id);
     RETURN NULL;
 END $$;
 
@@ -527,7 +526,7 @@ BEGIN
         END IF;
     END IF;
     IF NEW.id <> OLD.id
-       AND EXISTS (SELECT 1 FROM post_targets t WHERE t.id BETWEEN OLD.id * 128 AND OLD.id * 128 + 127) THEN
+       AND EXISTS (SELECT 1 FROM post_targets t WHERE postpace_target_of(t, OLD.id)) THEN
         PERFORM postpace_refuse_missing('update or delete', 'posts', 'post_targets_post_id_fkey',
             format('Key (id)=(%s) is still referenced from table "post_targets".', OLD.id));
     END IF;
@@ -563,9 +562,8 @@ CREATE FUNCTION public.postpace_posts_reschedule() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    UPDATE post_targets SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
-     WHERE id BETWEEN NEW.id * 128 AND NEW.id * 128 + 127  -- the post's targets
-       AND status = 'scheduled' AND attempts = 0;
+    UPDATE post_targets t SET next_attempt_at = NEW.scheduled_at, due_at = NEW.scheduled_at, updated_at = now()
+     WHERE postpace_target_of(t, NEW.id) AND t.status = 'scheduled' AND t.attempts = 0;
     RETURN NULL;
 END $$;
 
@@ -787,8 +785,7 @@ BEGIN
               JOIN post_targets t
                 ON e.event_type IS NOT NULL
                AND (t.provider_post_id = e.post_id
-                    OR (t.id BETWEEN postpace_key_post(e.reference) * 128
-                                 AND postpace_key_post(e.reference) * 128 + 127
+                    OR (t.id = postpace_key_target(e.reference)
                         AND t.idempotency_key = e.reference)
                     OR (t.request_ref = e.reference
                         AND (e.account_id IS NULL OR t.account_id = e.account_id
@@ -962,6 +959,17 @@ BEGIN
         next_event := NULL;
     END IF;
 END $$;
+
+
+--
+-- Name: postpace_target_of(public.post_targets, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_target_of(t public.post_targets, post bigint) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT t.post_id = post AND t.id BETWEEN post * 128 AND post * 128 + 127
+$$;
 
 
 --

@@ -647,14 +647,14 @@ static void check_intent(struct rctx *c, const struct sim_create *cr)
         snprintf(key, sizeof key, "%s", cr->reference);
     key[strcspn(key, "+")] = '\0'; /* a batch: the first target's key, then +N */
     const char *params[] = {key};
-    PGresult *r = PQexecParams(
-        s->intent_conn,
-        "SELECT count(*) FROM post_targets t WHERE t.post_id = postpace_key_post($1) "
-        "AND t.idempotency_key = $1 "
-        "AND t.status = 'publishing' AND EXISTS (SELECT 1 FROM attempts a "
-        "WHERE a.provider_key_id = t.provider_key_id AND t.id = ANY (a.target_ids) "
-        "AND a.outcome = 'pending')",
-        1, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(s->intent_conn,
+                     "SELECT count(*) FROM post_targets t WHERE t.id = postpace_key_target($1) "
+                     "AND t.idempotency_key = $1 "
+                     "AND t.status = 'publishing' AND EXISTS (SELECT 1 FROM attempts a "
+                     "WHERE a.provider_key_id = t.provider_key_id AND t.id = ANY (a.target_ids) "
+                     "AND a.outcome = 'pending')",
+                     1, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == 1;
     PQclear(r);
     BUMP(c, intent_checked);
