@@ -420,20 +420,11 @@ $$;
 CREATE FUNCTION public.postpace_notify_due() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    due timestamptz;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        SELECT min(n.next_attempt_at) INTO due FROM new_rows n WHERE n.status = 'scheduled';
-    ELSE
-        SELECT min(n.next_attempt_at) INTO due
-          FROM new_rows n JOIN old_rows o ON o.id = n.id
-         WHERE n.status = 'scheduled'
-           AND (o.status <> 'scheduled' OR n.next_attempt_at < o.next_attempt_at);
-    END IF;
-    IF due IS NOT NULL THEN
-        PERFORM pg_notify('postpace_due', (floor(extract(epoch FROM due) * 1000))::bigint::text);
-    END IF;
+    PERFORM postpace_wake(min(n.next_attempt_at))
+       FROM new_rows n JOIN old_rows o ON o.id = n.id
+      WHERE n.status = 'scheduled'
+        AND (o.status <> 'scheduled' OR n.next_attempt_at < o.next_attempt_at);
     RETURN NULL;
 END $$;
 
@@ -550,6 +541,7 @@ BEGIN
                    p.scheduled_at
               FROM new_posts p) x;
     PERFORM set_config('postpace.expanding', 'off', true);
+    PERFORM postpace_wake(min(p.scheduled_at)) FROM new_posts p;
     RETURN NULL;
 END $$;
 
@@ -661,6 +653,45 @@ BEGIN
     PERFORM postpace_apply_events(array_fill(p_provider, ARRAY[cardinality(ids)]), ids);
     RETURN (SELECT count(*) FROM webhook_events w
              WHERE w.provider = p_provider AND w.event_id = ANY (ids) AND w.applied_at IS NOT NULL);
+END $$;
+
+
+--
+-- Name: postpace_retarget(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_retarget(p_post bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    made bigint;
+BEGIN
+    DELETE FROM post_targets t
+     USING posts p
+     WHERE p.id = p_post AND postpace_target_of(t, p.id) AND NOT (t.account_id = ANY (p.account_ids));
+    PERFORM set_config('postpace.expanding', 'on', true);
+    WITH post AS (
+        SELECT p.id, p.provider_key_id, p.scheduled_at, p.account_ids FROM posts p WHERE p.id = p_post
+    ), new AS (
+        SELECT a.account_id, row_number() OVER (ORDER BY a.pos) AS n
+          FROM post, unnest(post.account_ids) WITH ORDINALITY AS a(account_id, pos)
+         WHERE NOT EXISTS (SELECT 1 FROM post_targets t
+                            WHERE postpace_target_of(t, post.id) AND t.account_id = a.account_id)
+    ), free AS (
+        SELECT post.id * 128 + s AS id, row_number() OVER (ORDER BY s) AS n
+          FROM post, generate_series(0, 127) AS s
+         WHERE NOT EXISTS (SELECT 1 FROM post_targets t WHERE t.id = post.id * 128 + s)
+    )
+    INSERT INTO post_targets (id, post_id, provider_key_id, account_id, next_attempt_at, due_at)
+    SELECT free.id, post.id, post.provider_key_id, new.account_id, post.scheduled_at, post.scheduled_at
+      FROM post
+      JOIN new ON true
+      JOIN free ON free.n = new.n;
+    GET DIAGNOSTICS made = ROW_COUNT;
+    PERFORM set_config('postpace.expanding', 'off', true);
+    IF made > 0 THEN
+        PERFORM postpace_wake(p.scheduled_at) FROM posts p WHERE p.id = p_post;
+    END IF;
 END $$;
 
 
@@ -973,40 +1004,6 @@ $$;
 
 
 --
--- Name: postpace_targets_check_insert(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.postpace_targets_check_insert() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    post bigint;
-    target bigint;
-BEGIN
-    IF current_setting('postpace.expanding', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
-    PERFORM 1 FROM posts p
-     WHERE p.id IN (SELECT n.post_id FROM new_rows n)
-       AND p.xmin <> pg_current_xact_id()::xid
-       FOR KEY SHARE OF p;
-    SELECT n.post_id INTO post
-      FROM new_rows n
-     WHERE NOT EXISTS (SELECT 1 FROM posts p WHERE p.id = n.post_id)
-     LIMIT 1;
-    IF FOUND THEN
-        PERFORM postpace_refuse_missing('insert or update', 'post_targets', 'post_targets_post_id_fkey',
-            format('Key (post_id)=(%s) is not present in table "posts".', post));
-    END IF;
-    SELECT n.id, n.post_id INTO target, post FROM new_rows n WHERE n.id >> 7 <> n.post_id LIMIT 1;
-    IF FOUND THEN
-        PERFORM postpace_refuse_target_id(target, post);
-    END IF;
-    RETURN NULL;
-END $$;
-
-
---
 -- Name: postpace_targets_check_update(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1047,6 +1044,24 @@ END $$;
 
 
 --
+-- Name: postpace_targets_insert_guard(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_targets_insert_guard() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF current_setting('postpace.expanding', true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION 'post_targets rows are made by postpace, not inserted'
+            USING ERRCODE = 'feature_not_supported', TABLE = 'post_targets',
+                  HINT = 'INSERT INTO posts: a post expands into one target per account; '
+                         'PATCH /v1/posts/{id} changes its accounts.';
+    END IF;
+    RETURN NULL;
+END $$;
+
+
+--
 -- Name: postpace_targets_release_events(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1073,9 +1088,6 @@ CREATE FUNCTION public.postpace_targets_rewake() RETURNS trigger
 DECLARE
     wrong bigint[];
 BEGIN
-    IF TG_OP = 'INSERT' AND current_setting('postpace.expanding', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
     SELECT array_agg(n.id) INTO wrong
       FROM new_rows n
      WHERE (n.due_at, n.lease_lapses_at, n.recheck_at) IS DISTINCT FROM
@@ -1122,6 +1134,20 @@ CREATE FUNCTION public.postpace_utc_text(t timestamp with time zone) RETURNS tex
     SELECT regexp_replace(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\.?0+$', '')
            || 'Z'
 $_$;
+
+
+--
+-- Name: postpace_wake(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.postpace_wake(due timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF due IS NOT NULL THEN
+        PERFORM pg_notify('postpace_due', (floor(extract(epoch FROM due) * 1000))::bigint::text);
+    END IF;
+END $$;
 
 
 --
@@ -1737,24 +1763,10 @@ CREATE INDEX webhook_events_target ON public.webhook_events USING btree (target_
 
 
 --
--- Name: post_targets post_targets_apply_pending_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER post_targets_apply_pending_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_apply_pending();
-
-
---
 -- Name: post_targets post_targets_apply_pending_update; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER post_targets_apply_pending_update AFTER UPDATE ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_apply_pending();
-
-
---
--- Name: post_targets post_targets_check_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER post_targets_check_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_check_insert();
 
 
 --
@@ -1772,10 +1784,10 @@ CREATE TRIGGER post_targets_guard AFTER UPDATE OF status ON public.post_targets 
 
 
 --
--- Name: post_targets post_targets_notify_insert; Type: TRIGGER; Schema: public; Owner: -
+-- Name: post_targets post_targets_insert_guard; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER post_targets_notify_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_notify_due();
+CREATE TRIGGER post_targets_insert_guard BEFORE INSERT ON public.post_targets FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_insert_guard();
 
 
 --
@@ -1790,13 +1802,6 @@ CREATE TRIGGER post_targets_notify_update AFTER UPDATE ON public.post_targets RE
 --
 
 CREATE TRIGGER post_targets_release_events AFTER DELETE ON public.post_targets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_release_events();
-
-
---
--- Name: post_targets post_targets_rewake_insert; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER post_targets_rewake_insert AFTER INSERT ON public.post_targets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.postpace_targets_rewake();
 
 
 --

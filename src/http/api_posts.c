@@ -408,15 +408,11 @@ static int apply_patch(PGconn *c, const struct api_post_in *in, const char *id, 
     if (!r)
         return -1;
     PQclear(r);
-    /* Two statements: the slots the first frees are free for the second. */
     if (in->given & API_F_ACCOUNTS) {
-        for (int i = 0; i < 2; i++) {
-            r = db_exec_named(c, i ? "api_post_retarget" : "api_post_untarget", 1, params, err,
-                              errlen);
-            if (!r)
-                return -1;
-            PQclear(r);
-        }
+        r = db_exec_named(c, "api_post_retarget", 1, params, err, errlen);
+        if (!r)
+            return -1;
+        PQclear(r);
     }
     return 0;
 }
