@@ -244,7 +244,7 @@ CREATE INDEX posts_scheduled_at ON posts (scheduled_at);
 --
 -- A target's id is its post's id × 128 + its slot: the position of its
 -- account in the post's account_ids (from 0; accounts are at most 100, so
--- 28 slots stay free for accounts a PATCH adds, sql/api_post_untarget.sql).
+-- 28 slots stay free for accounts a PATCH adds, postpace_retarget).
 -- So the primary key is also the index of a post's targets (ids post × 128
 -- to post × 128 + 127), and (post_id, account_id) needs no unique index of
 -- its own: posts_expand numbers a repeated account by its first position
@@ -373,7 +373,7 @@ CREATE TABLE key_leases (
 -- (postpace_rematch_events). An
 -- event is applied to the targets it matches (applied_at set, target_id the
 -- first of them); one whose target is not known yet stays pending and is
--- applied as soon as a matching target is written (postpace_apply_pending),
+-- applied as soon as a matching target is updated (postpace_apply_pending),
 -- or by the daemon's sweep (postpace_sweep_pending).
 --
 -- provider and target_id are not foreign keys: a per-row check is a query of
@@ -1060,8 +1060,9 @@ BEGIN
     RETURN postpace_settle_targets(s_target, s_type, s_event, s_post, s_payload);
 END $$;
 
--- Applies pending events that the written targets now match (the trigger of
--- post_targets_apply_pending_*). Skipped when nothing is pending, and for the
+-- Applies pending events that the updated targets now match (the trigger of
+-- post_targets_apply_pending_update; a new target cannot match one, see
+-- postpace_posts_expand). Skipped when nothing is pending, and for the
 -- writes postpace_apply_events itself makes.
 CREATE FUNCTION postpace_apply_pending() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
