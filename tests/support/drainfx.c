@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "db/migrate.h"
 #include "logfmt.h"
@@ -209,6 +210,34 @@ void drainfx_dump(struct drainfx *f)
     for (int i = 0; i < PQntuples(r); i++)
         fprintf(stderr, "drainfx: %s=%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
     PQclear(r);
+    /* By provider, with the attempts' outcomes: which key did what. */
+    r = PQexec(f->conn, "SELECT k.provider, t.status, count(*), sum(t.attempts), "
+                        "       count(*) FILTER (WHERE t.last_error IS NOT NULL) "
+                        "  FROM post_targets t JOIN provider_keys k ON k.id = t.provider_key_id "
+                        " GROUP BY 1, 2 ORDER BY 1, 2");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(stderr, "drainfx: %s %s=%s attempts=%s with_error=%s\n", PQgetvalue(r, i, 0),
+                PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+    PQclear(r);
+    r = PQexec(f->conn, "SELECT k.provider, a.outcome, a.http_status, count(*) "
+                        "  FROM attempts a JOIN provider_keys k ON k.id = a.provider_key_id "
+                        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    for (int i = 0; i < PQntuples(r); i++)
+        fprintf(stderr, "drainfx: attempts %s %s http=%s: %s\n", PQgetvalue(r, i, 0),
+                PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    PQclear(r);
+    /* What the simulator saw, per provider: its faults included. */
+    json_t *stats = sim_ctl_stats(&f->sim);
+    json_t *provs = json_object_get(stats, "providers");
+    const char *name;
+    json_t *v;
+    json_object_foreach(provs, name, v)
+    {
+        char *text = json_dumps(v, JSON_COMPACT);
+        fprintf(stderr, "drainfx: sim %s %s\n", name, text ? text : "?");
+        free(text);
+    }
+    json_decref(stats);
     /* The outgoing webhooks too: a test awaiting them says where they stand. */
     r = PQexec(f->conn, "SELECT state, attempts, last_status, left(last_error, 120), count(*) "
                         "FROM outbox GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
