@@ -210,6 +210,11 @@ static void test_reimport_is_a_noop_and_a_changed_row_is_refused(void **state)
     assert_int_equal(run_import(f, &p, path, NULL, NULL), 0);
     expect_summary(p.out, path, "3 rows read, 3 inserted, 0 already present, 0 refused");
     assert_int_equal(count(f, "SELECT count(*) FROM post_targets"), 4);
+    /* The instants: a local time in UTC (the default zone), Z, an offset. */
+    assert_int_equal(count(f, "SELECT count(*) FROM posts WHERE "
+                              "(external_id, scheduled_at) IN (('g1', '2026-12-01 09:00Z'), "
+                              "('g2', '2026-12-02 10:00Z'), ('g3', '2026-12-03 15:00:00.5Z'))"),
+                     3);
     assert_int_equal(run_import(f, &p, path, NULL, NULL), 0);
     expect_summary(p.out, path, "3 rows read, 0 inserted, 3 already present, 0 refused");
     assert_int_equal(count(f, "SELECT count(*) FROM posts"), 3);
