@@ -97,38 +97,29 @@ WITH pairs AS MATERIALIZED (
       FROM typed d
       LEFT JOIN posts p ON p.external_id = d.external_id
 )
-SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS scheduled_at,
-       v.tz AS time_zone, coalesce(v.same, false) AS present,
+-- What import_counts and import_errors read comes first: a scan that needs
+-- only these stops taking each row apart before its content and media.
+SELECT v.line, coalesce(v.same, false) AS present, v.at AS scheduled_at,
        coalesce(string_to_array(v.reader_errors, E'\n'), '{}') || CASE WHEN v.broken THEN '{}'::text[] ELSE array_remove(ARRAY[
+           -- The rules a row decides alone (required, blank, too long, too many
+           -- accounts, an empty account id) are the reader's (src/import/row.c,
+           -- row_rules); these need the whole file or the database.
            -- external_id
-           -- Blank values were refused by the reader (src/util/text.h): only absence is left.
-           CASE WHEN v.bad & 1 = 0 AND v.external_id IS NULL THEN
-               E'external_id\trequired (it makes a re-import a no-op)' END,
-           -- octet_length first: O(1), and a text is never longer in characters than in bytes.
-           CASE WHEN v.bad & 1 = 0 AND octet_length(v.external_id) > 200 AND length(v.external_id) > 200 THEN
-               format(E'external_id\t%s characters, at most 200', length(v.external_id)) END,
            CASE WHEN v.first_line <> v.line THEN
                format(E'external_id\t"%s" is also on line %s', v.external_id, v.first_line) END,
            CASE WHEN v.existing_id IS NOT NULL AND NOT v.same THEN
                format(E'external_id\t"%s" is already in the calendar (post %s) with a different %s',
                       v.external_id, v.existing_id, v.differs) END,
            -- provider_key
-           CASE WHEN v.bad & 2 = 0 AND coalesce(v.provider_key, '') = '' THEN E'provider_key\trequired' END,
            CASE WHEN v.matches = 0 THEN
                format(E'provider_key\tunknown key "%s" (neither a key id nor a label in provider_keys)', v.provider_key) END,
            CASE WHEN v.key_id IS NULL AND v.matches > 1 THEN
                format(E'provider_key\tthe label "%s" names %s keys: give the key id', v.provider_key, v.matches) END,
            -- account_ids
-           CASE WHEN v.bad & 4 = 0 AND v.accounts IS NULL THEN E'account_ids\trequired' END,
-           CASE WHEN cardinality(v.accounts) = 0 THEN E'account_ids\tempty: give at least one account id' END,
-           CASE WHEN cardinality(v.accounts) > 100 THEN
-               format(E'account_ids\t%s accounts, at most 100', cardinality(v.accounts)) END,
-           CASE WHEN '' = ANY (v.accounts) THEN E'account_ids\tan empty account id' END,
            CASE WHEN v.accounts_twice AND cardinality(v.accounts) > 1 THEN
                (SELECT format(E'account_ids\t"%s" appears twice', a)
                   FROM unnest(v.accounts) AS a WHERE a <> '' GROUP BY a HAVING count(*) > 1 ORDER BY a LIMIT 1) END,
            -- content
-           CASE WHEN v.bad & 8 = 0 AND v.content IS NULL THEN E'content\tempty' END,
            -- IS NOT NULL first: with no limit, octet_length > NULL is NULL, and AND
            -- goes on to count the characters of every post for nothing.
            CASE WHEN v.max_content_len IS NOT NULL AND octet_length(v.content) > v.max_content_len
@@ -163,7 +154,6 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
                           FROM jsonb_array_elements(v.media) WITH ORDINALITY AS i(item, n)) m
                  WHERE m.why IS NOT NULL ORDER BY m.n LIMIT 1) END,
            -- scheduled_at
-           CASE WHEN v.bad & 32 = 0 AND v.local IS NULL THEN E'scheduled_at\trequired' END,
            -- postpace_dst_problem answers NULL unless the time is in a gap or its
            -- zone's offset 3 hours before and after differs: asked only then.
            CASE WHEN v.sched_offset IS NULL AND v.tz_ok
@@ -175,5 +165,6 @@ SELECT v.line, v.external_id, v.key_id, v.accounts, v.content, v.media, v.at AS 
            -- time_zone
            CASE WHEN v.tz IS NOT NULL AND NOT v.tz_ok THEN
                format(E'time_zone\tunknown time zone "%s" (want an IANA name such as Europe/Paris)', v.tz) END
-       ], NULL) END AS errors
+       ], NULL) END AS errors,
+       v.external_id, v.key_id, v.accounts, v.content, v.media, v.tz AS time_zone
   FROM verdict v

@@ -7,7 +7,10 @@
  * in `bad`, its value staged as NULL) and the SQL checks skip it, so every
  * value that reaches a cast in sql/import_check.sql is known to cast.
  * Account lists become text[] literals here (CSV: separated by ';', blanks
- * around each id ignored), so both formats reach SQL in one shape.
+ * around each id ignored), so both formats reach SQL in one shape. The rules
+ * a row decides alone (required values, an external_id's length, the account
+ * list's size and empty ids: row_rules) are decided here too, in the check's
+ * words, so that the check evaluates only what needs the database.
  */
 #include "import/row.h"
 
@@ -157,7 +160,8 @@ static void row_reset(struct imp_row *row, long line)
     row->twin_of = 0;
     row->media_look = 0;
     row->media_bytes = -1;
-    row->naccounts = 0;
+    row->naccounts = row->nelems = 0;
+    row->empty_account = 0;
     row->errors.len = row->accounts.len = row->media.len = 0;
 }
 
@@ -237,7 +241,16 @@ static void array_elem(struct imp_buf *b, const char *s, size_t n)
     imp_buf_add(b, "\"", 1);
 }
 
-/* CSV: "a; b;c" -> {"a","b","c"}; an empty cell gives {} (refused in SQL). */
+/* One account id into the row's list. */
+static void account_elem(struct imp_row *row, const char *s, size_t n)
+{
+    array_elem(&row->accounts, s, n);
+    note_account(row, s, n);
+    row->nelems++;
+    row->empty_account |= n == 0;
+}
+
+/* CSV: "a; b;c" -> {"a","b","c"}; an empty cell gives {} (refused by row_rules). */
 static void accounts_from_text(struct imp_row *row)
 {
     const char *s = row->val[IMP_COL_ACCOUNT_IDS];
@@ -252,12 +265,11 @@ static void accounts_from_text(struct imp_row *row)
         const char *e = s;
         size_t en = k;
         trim(&e, &en);
-        array_elem(&row->accounts, e, en);
-        note_account(row, e, en);
+        account_elem(row, e, en);
         s += semi ? k + 1 : k;
         n -= semi ? k + 1 : k;
         if (semi && n == 0)
-            array_elem(&row->accounts, "", 0); /* a trailing ';' leaves an empty id */
+            account_elem(row, "", 0); /* a trailing ';' leaves an empty id */
     }
     imp_buf_add(&row->accounts, "}", 1);
     row->val[IMP_COL_ACCOUNT_IDS] = row->accounts.p;
@@ -394,6 +406,63 @@ static void check_values(struct imp_row *row)
     zone_default(row);
 }
 
+/* Characters of valid UTF-8: the bytes that do not continue one. */
+static size_t utf8_chars(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+/* Whether column c holds a value not refused already (NULL is absent). */
+static int given(const struct imp_row *row, int c)
+{
+    return row->val[c] && !(row->bad & (1u << c));
+}
+
+static int refused(const struct imp_row *row, int c)
+{
+    return (row->bad & (1u << c)) != 0;
+}
+
+/*
+ * The rules a row decides alone, on a row read whole: what is required, how
+ * long an external_id, how many accounts. The check (sql/import_check.sql)
+ * keeps what needs the database (keys, the calendar, the providers' limits,
+ * zones) and a repeated account (named by the database's collation). The
+ * messages are the check's words; errors not columns' refusals (no bit in
+ * `bad`): the values are staged, as the check would have seen them.
+ */
+static void row_rules(struct imp_row *row)
+{
+    const char *id = row->val[IMP_COL_EXTERNAL_ID];
+    if (!id && !refused(row, IMP_COL_EXTERNAL_ID))
+        imp_row_error(row, "external_id", "required (it makes a re-import a no-op)");
+    else if (given(row, IMP_COL_EXTERNAL_ID) && row->len[IMP_COL_EXTERNAL_ID] > 200 &&
+             utf8_chars(id, row->len[IMP_COL_EXTERNAL_ID]) > 200)
+        imp_row_error(row, "external_id", "%zu characters, at most 200",
+                      utf8_chars(id, row->len[IMP_COL_EXTERNAL_ID]));
+    if (!refused(row, IMP_COL_PROVIDER_KEY) &&
+        (!row->val[IMP_COL_PROVIDER_KEY] || row->len[IMP_COL_PROVIDER_KEY] == 0))
+        imp_row_error(row, "provider_key", "required");
+    if (!row->val[IMP_COL_ACCOUNT_IDS] && !refused(row, IMP_COL_ACCOUNT_IDS))
+        imp_row_error(row, "account_ids", "required");
+    else if (given(row, IMP_COL_ACCOUNT_IDS)) {
+        if (row->nelems == 0)
+            imp_row_error(row, "account_ids", "empty: give at least one account id");
+        if (row->nelems > IMP_MAX_ACCOUNTS)
+            imp_row_error(row, "account_ids", "%zu accounts, at most %d", row->nelems,
+                          IMP_MAX_ACCOUNTS);
+        if (row->empty_account)
+            imp_row_error(row, "account_ids", "an empty account id");
+    }
+    if (!row->val[IMP_COL_CONTENT] && !refused(row, IMP_COL_CONTENT))
+        imp_row_error(row, "content", "empty");
+    if (!row->local[0] && !refused(row, IMP_COL_SCHEDULED_AT))
+        imp_row_error(row, "scheduled_at", "required");
+}
+
 void imp_row_from_csv(struct imp_row *row, const struct imp_header *h,
                       const struct imp_record *rec)
 {
@@ -417,6 +486,7 @@ void imp_row_from_csv(struct imp_row *row, const struct imp_header *h,
     check_values(row);
     accounts_from_text(row);
     media_from_text(row);
+    row_rules(row);
 }
 
 /* ---- JSON Lines ---- */
@@ -482,8 +552,7 @@ static void json_accounts_col(struct imp_row *row, json_t *v)
             refuse(row, IMP_COL_ACCOUNT_IDS, "%s", "must be an array of strings");
             return;
         }
-        array_elem(&row->accounts, json_string_value(e), json_string_length(e));
-        note_account(row, json_string_value(e), json_string_length(e));
+        account_elem(row, json_string_value(e), json_string_length(e));
     }
     imp_buf_add(&row->accounts, "}", 1);
     row->val[IMP_COL_ACCOUNT_IDS] = row->accounts.p;
@@ -549,8 +618,10 @@ void imp_row_from_jsonl(struct imp_row *row, const struct imp_record *rec)
     {
         json_field(row, key, v);
     }
-    if (!row->broken)
+    if (!row->broken) {
         check_values(row);
+        row_rules(row);
+    }
 }
 
 /* ---- COPY text ---- */

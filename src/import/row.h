@@ -67,6 +67,8 @@ struct imp_row {
     int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
     long twin_of;               /* line its external_id was first on (0: none; the caller's) */
     size_t naccounts;           /* account ids seen so far in this row */
+    size_t nelems;              /* elements of the account list, empty ones too */
+    int empty_account;          /* one of them is the empty string */
     struct imp_field account[IMP_MAX_ACCOUNTS]; /* the first ones, to find repeats */
     struct imp_buf errors;      /* "column\treason\n" entries */
     struct imp_buf accounts;    /* account_ids as a PostgreSQL text[] literal */

@@ -290,6 +290,86 @@ static void test_jsonl_rows_are_checked_like_csv_rows(void **state)
 }
 
 /*
+ * The rules a row decides alone (the reader's since 2026-12-06, the check's
+ * before, in the same words): each one, in both formats, two at once in
+ * column order, and the edges (200 characters of two bytes each pass, 201
+ * do not; 100 accounts pass, 101 do not).
+ */
+static void test_row_rules_are_named_in_both_formats(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    char id200[401], id201[403], many[100 * 6 + 16], body[8192];
+    for (int i = 0; i < 201; i++)
+        memcpy(id201 + 2 * i, "\xC3\xA9", 2);
+    id201[402] = '\0';
+    memcpy(id200, id201, 400);
+    id200[400] = '\0';
+    size_t m = 0;
+    for (int i = 0; i < 101; i++)
+        m += (size_t)snprintf(many + m, sizeof many - m, "%s\"a%d\"", i ? "," : "", i);
+    const char *rest = "\"content\":\"x\",\"scheduled_at\":\"2027-01-01T10:00:00Z\"";
+    int n = snprintf(body, sizeof body,
+                     "{\"external_id\":\"r1\",\"account_ids\":[\"a\"],%s}\n"       /* 1 */
+                     "{\"external_id\":\"r2\",\"provider_key\":\"jes-main\",%s}\n" /* 2 */
+                     "{\"external_id\":\"r3\",\"provider_key\":\"jes-main\",\"account_ids\":[%s],%"
+                     "s}\n" /* 3 */
+                     "{\"external_id\":\"r4\",\"provider_key\":\"jes-main\",\"account_ids\":[%.*s],"
+                     "%s}\n" /* 4 */
+                     "{\"external_id\":\"r5\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\","
+                     "\"\"],%s}\n" /* 5 */
+                     "{\"external_id\":\"r6\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"]"
+                     ","
+                     "\"content\":\"x\"}\n" /* 6 */
+                     "{\"external_id\":\"%s\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"]"
+                     ",%s}\n" /* 7 */
+                     "{\"external_id\":\"%s\",\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"]"
+                     ",%s}\n" /* 8 */
+                     "{\"provider_key\":\"jes-main\",\"account_ids\":[\"a\"],"
+                     "\"scheduled_at\":\"2027-01-01T10:00:00Z\"}\n" /* 9 */
+                     "{\"external_id\":\"r10\",\"provider_key\":\"jes-main\",\"account_ids\":[],%s}"
+                     "\n", /* 10 */
+                     rest, rest, many, rest, (int)(strrchr(many, ',') - many), many, rest, rest,
+                     id201, rest, id200, rest, rest);
+    write_file(f, "rules.jsonl", body, (size_t)n, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want[] = {
+        "1: provider_key: required",
+        "2: account_ids: required",
+        "3: account_ids: 101 accounts, at most 100",
+        "5: account_ids: an empty account id",
+        "6: scheduled_at: required",
+        "7: external_id: 201 characters, at most 200",
+        "9: external_id: required (it makes a re-import a no-op)",
+        "9: content: empty",
+        "10: account_ids: empty: give at least one account id",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "10 rows read, 0 inserted, 0 already present, 8 refused");
+
+    static const char csv[] = HDR "c1,,a,One,,2027-01-01T10:00:00Z,\n"            /* 2 */
+                                  "c2,jes-main,a;;b,Two,,2027-01-01T10:00:00Z,\n" /* 3 */
+                                  "c3,jes-main,a;,Three,,2027-01-01T10:00:00Z,\n" /* 4 */
+                                  "c4,jes-main,a,Four,,,\n"                       /* 5 */
+                                  "c5,jes-main,,Five,,\"  \",\n";                 /* 6 */
+    write_file(f, "rules.csv", csv, sizeof csv - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, NULL, NULL), 1);
+    const char *const want_csv[] = {
+        "2: provider_key: required",
+        "3: account_ids: an empty account id",
+        "4: account_ids: an empty account id",
+        "5: scheduled_at: required",
+        "6: account_ids: empty: give at least one account id",
+        "6: scheduled_at: required",
+        NULL,
+    };
+    expect_report(p.out, path, want_csv);
+    expect_summary(p.out, path, "5 rows read, 0 inserted, 0 already present, 5 refused");
+}
+
+/*
  * Media: every rule, in file order. The reader summarises each row's files
  * (a broken rule, the largest size, the types) and the check reads them one
  * by one only when that summary breaks a rule or a limit.
@@ -736,25 +816,39 @@ static void test_rows_in_the_past_are_imported_with_a_warning(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_bad_row_is_reported_by_line_and_nothing_is_inserted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dst_problems_are_found_however_far_apart_the_times, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_repeated_ids_are_named_whoever_finds_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_every_bad_row_is_reported_by_line_and_nothing_is_inserted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_inserts_the_good_rows_and_exits_1, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dst_problems_are_found_however_far_apart_the_times,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_ids_are_named_whoever_finds_them, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_media_rules_name_the_first_bad_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_writes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reimport_is_a_noop_and_a_changed_row_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_broken_last_record_leaves_nothing_imported, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_rows_are_checked_like_csv_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_rules_are_named_in_both_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_and_format_flag, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_out_of_range_times_and_unicode_blank_text_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_jsonl_key_id_must_be_a_whole_number, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_range_times_and_unicode_blank_text_are_refused,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_jsonl_key_id_must_be_a_whole_number, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors_exit_2_with_one_line, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_while_streaming_leaves_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_killed_while_inserting_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_streaming_leaves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_killed_while_inserting_leaves_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_cut_off_input_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_file_changed_during_the_import_writes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_a_killed_import_ends_its_backend_while_the_lock_is_still_held, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rows_in_the_past_are_imported_with_a_warning, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_file_changed_during_the_import_writes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_killed_import_ends_its_backend_while_the_lock_is_still_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_in_the_past_are_imported_with_a_warning, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_post_added_meanwhile_is_left_alone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
