@@ -3,8 +3,8 @@
 -- `errors`, its "column<TAB>reason" entries (the reader's first, then these),
 -- empty when the row is good. `present`: the very same post is already in
 -- the calendar (a re-import: not an error, nothing to insert).
--- Every cast below is safe: the reader staged NULL for what would not cast,
--- and AT TIME ZONE only ever sees a zone postpace_is_time_zone accepted.
+-- The staging table is typed (the reader sends binary COPY), and AT TIME
+-- ZONE only ever sees a zone postpace_is_time_zone accepted.
 -- Column bits of import_stage.bad: external_id 1, provider_key 2,
 -- account_ids 4, content 8, media 16, scheduled_at 32, time_zone 64.
 CREATE TEMP TABLE import_checked ON COMMIT DROP AS
@@ -13,8 +13,8 @@ WITH pairs AS MATERIALIZED (
     -- provider_key and time_zone once, with the first and last local time
     -- of its rows (a file names few keys and zones, so this is small).
     SELECT provider_key, time_zone,
-           min(sched_local COLLATE "C") FILTER (WHERE sched_offset IS NULL) AS first,
-           max(sched_local COLLATE "C") FILTER (WHERE sched_offset IS NULL) AS last
+           min(sched_local) FILTER (WHERE sched_offset IS NULL) AS first,
+           max(sched_local) FILTER (WHERE sched_offset IS NULL) AS last
       FROM import_stage
      GROUP BY provider_key, time_zone
 ), keys AS (
@@ -49,7 +49,7 @@ WITH pairs AS MATERIALIZED (
                              - ((d.a + interval '60 hours') AT TIME ZONE 'UTC')) END AS shaky
       FROM (SELECT y.time_zone, postpace_is_time_zone(y.time_zone) AS ok,
                    y.first::date AS first, y.last::date AS last
-              FROM (SELECT time_zone, min(first COLLATE "C") AS first, max(last COLLATE "C") AS last
+              FROM (SELECT time_zone, min(first) AS first, max(last) AS last
                       FROM pairs
                      WHERE time_zone IS NOT NULL
                      GROUP BY time_zone) y) z
@@ -66,21 +66,19 @@ WITH pairs AS MATERIALIZED (
 ), typed AS (
     SELECT s.line, s.broken, s.bad, s.errors AS reader_errors, s.external_id, s.provider_key,
            k.key_id, k.matches, k.provider, k.max_content_len, k.max_media, k.max_media_bytes,
-           k.media_types, s.account_ids::text[] AS accounts, s.accounts_twice, s.content,
-           s.media_look, s.media_bytes, s.media_types::text[] AS media_types_used,
-           -- No media is the constant '[]', not a cast of it on every row.
-           CASE WHEN s.media IS NULL THEN '[]'::jsonb ELSE s.media::jsonb END AS media, s.local,
+           k.media_types, s.account_ids AS accounts, s.accounts_twice, s.content,
+           s.media_look, s.media_bytes, s.media_types AS media_types_used,
+           coalesce(s.media, '[]'::jsonb) AS media, s.sched_local AS local,
            s.sched_offset, s.time_zone AS tz, z.ok AS tz_ok, z.shaky,
-           CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local || s.sched_offset)::timestamptz
-                WHEN z.ok THEN s.local AT TIME ZONE s.time_zone END AS at,
+           CASE WHEN s.sched_offset IS NOT NULL THEN (s.sched_local - s.sched_offset) AT TIME ZONE 'UTC'
+                WHEN z.ok THEN s.sched_local AT TIME ZONE s.time_zone END AS at,
            coalesce(s.twin_of, t.first_line) AS first_line
-      -- The local time parsed once (OFFSET 0: not once for each use above).
-      FROM (SELECT r.*, r.sched_local::timestamp AS local FROM import_stage r OFFSET 0) s
+      FROM import_stage s
       LEFT JOIN keys k ON k.provider_key = s.provider_key
       LEFT JOIN zones z ON z.tz = s.time_zone
       LEFT JOIN twins t ON t.external_id = s.external_id
-    -- OFFSET 0 keeps this a subquery of its own: each cast and conversion
-    -- above runs once a row, not once for every place below that reads it.
+    -- OFFSET 0 keeps this a subquery of its own: each conversion above runs
+    -- once a row, not once for every place below that reads it.
     OFFSET 0
 ), verdict AS (
     SELECT d.*, p.id AS existing_id,

@@ -1,7 +1,8 @@
 -- import: the staging table one import streams its rows into with COPY
--- (import_stage_copy), one row per record read. TEMP: no WAL, invisible to
--- other sessions, and dropped with the transaction, so an import that dies
--- leaves nothing behind.
+-- (import_stage_copy, binary: src/import/row.c writes each value in its
+-- type's send format, so the server parses no text), one row per record
+-- read. TEMP: no WAL, invisible to other sessions, and dropped with the
+-- transaction, so an import that dies leaves nothing behind.
 CREATE TEMP TABLE import_stage (
     line         bigint NOT NULL,   -- physical line the record starts on (header = 1)
     broken       boolean NOT NULL,  -- the record could not be read; only its errors count
@@ -9,12 +10,11 @@ CREATE TEMP TABLE import_stage (
     errors       text,              -- the reader's "column<TAB>reason" entries, one per line
     external_id  text,
     provider_key text,
-    account_ids  text,              -- a text[] literal built by the reader
+    account_ids  text[],            -- built by the reader
     content      text,
-    media        text,              -- compact JSON written by the reader
-    scheduled_at text,              -- as written
-    sched_local  text,              -- normalised by the reader: YYYY-MM-DD HH:MM:SS[.ffffff]
-    sched_offset text,              -- +HH:MM, or NULL for a local time in time_zone
+    media        jsonb,             -- compact JSON written by the reader
+    sched_local  timestamp,         -- scheduled_at's wall time, as the reader parsed it
+    sched_offset interval,          -- its offset, or NULL for a local time in time_zone
     time_zone    text,
     accounts_twice boolean NOT NULL, -- an account id may repeat (the reader's hint; the check decides)
     twin_of      bigint,            -- the line this row's external_id was first on, if the reader saw it
@@ -22,5 +22,5 @@ CREATE TEMP TABLE import_stage (
     -- before it reads the files one by one (src/import/row.c, media_summary):
     media_look   boolean,           -- a file breaks a structural rule
     media_bytes  bigint,            -- the largest size_bytes (NULL: no file)
-    media_types  text               -- the files' mime types, a text[] literal
+    media_types  text[]             -- the files' mime types
 ) ON COMMIT DROP

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "import/reader.h"
 
@@ -63,6 +64,8 @@ struct imp_row {
     size_t len[IMP_NCOLS];
     char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS.ffffff */
     char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
+    int64_t local_us;           /* the wall time as PostgreSQL's timestamp: us since 2000-01-01 */
+    int64_t offset_us;          /* the offset in us (when offset[0]) */
     char num[24];               /* JSONL: a numeric provider_key as text */
     int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
     long twin_of;               /* line its external_id was first on (0: none; the caller's) */
@@ -71,12 +74,13 @@ struct imp_row {
     int empty_account;          /* one of them is the empty string */
     struct imp_field account[IMP_MAX_ACCOUNTS]; /* the first ones, to find repeats */
     struct imp_buf errors;      /* "column\treason\n" entries */
-    struct imp_buf accounts;    /* account_ids as a PostgreSQL text[] literal */
+    struct imp_buf accounts;    /* account_ids: its elements as COPY's binary text[] holds them */
     struct imp_buf media;       /* media as compact JSON */
     /* What the check needs to know of the media without reading it (see media_summary). */
     int media_look;             /* a file breaks a structural rule: the check names it */
     long long media_bytes;      /* the largest size_bytes (-1: no file) */
-    struct imp_buf media_types; /* the files' mime types, as a PostgreSQL text[] literal */
+    struct imp_buf media_types; /* the files' mime types, elements as in accounts */
+    size_t ntypes;              /* how many */
     json_t *json;               /* JSONL: the object the values point into */
 };
 void imp_row_init(struct imp_row *row);
@@ -93,7 +97,11 @@ void imp_row_from_jsonl(struct imp_row *row, const struct imp_record *rec);
 void imp_row_error(struct imp_row *row, const char *column, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Appends the row as one line of COPY text (the staging table's columns). */
+/* COPY's binary format: what starts the data, what ends it. */
+void imp_copy_header(struct imp_buf *out);
+void imp_copy_trailer(struct imp_buf *out);
+
+/* Appends the row as one tuple of binary COPY (the staging table's columns). */
 void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out);
 
 /*
@@ -102,5 +110,9 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out);
  * absent) and returns NULL; else returns the reason.
  */
 const char *imp_time_parse(const char *s, size_t len, char *local, char *offset);
+
+/* The same, also giving the wall time and the offset in microseconds. */
+const char *imp_time_parse_us(const char *s, size_t len, char *local, char *offset,
+                              int64_t *local_us, int64_t *offset_us);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * DESIGN: one connection, one transaction, driven from the command's main
- * thread. COPY text is batched into ~16 KiB messages (PQputCopyData in
+ * thread. Binary COPY (src/import/row.c) is batched into ~16 KiB messages (PQputCopyData in
  * blocking mode, so a slow server slows the reader down instead of growing
  * a buffer). Small on purpose: the server reads a whole CopyData message
  * before it parses any of it, and one bigger than the socket's buffer
@@ -38,6 +38,8 @@ static int start_copy(struct imp_db *db, char *err, size_t errlen)
         db_error(db->conn, r, err, errlen);
     PQclear(r);
     db->copying = ok;
+    if (ok)
+        imp_copy_header(&db->out);
     return ok ? 0 : -1;
 }
 
@@ -79,6 +81,8 @@ int imp_db_end_copy(struct imp_db *db, const char *abort_msg, char *err, size_t 
     if (!db->copying)
         return -1;
     db->copying = 0;
+    if (!abort_msg)
+        imp_copy_trailer(&db->out);
     if (!abort_msg && flush(db, err, errlen) != 0)
         abort_msg = "import stopped";
     if (PQputCopyEnd(db->conn, abort_msg) != 1) {

@@ -369,6 +369,32 @@ static void test_row_rules_are_named_in_both_formats(void **state)
     expect_summary(p.out, path, "5 rows read, 0 inserted, 0 already present, 5 refused");
 }
 
+/* A bad value is quoted in its message cut to 40 bytes, never inside a
+ * character: half of one is not UTF-8, and the message, staged as text,
+ * failed the whole import ("invalid byte sequence" from COPY). */
+static void test_a_long_bad_value_is_quoted_whole_characters_only(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    struct proc p;
+    static const char csv[] =
+        HDR "t1,jes-main,a,One,,x\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+            "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+            "\xC3\xA9\xC3\xA9\xC3\xA9,\n"
+            "t2,jes-main,a,Two,,2027-01-01 10:00,\n";
+    write_file(f, "long.csv", csv, sizeof csv - 1, path, sizeof path);
+    assert_int_equal(run_import(f, &p, path, "--partial", NULL), 1);
+    const char *const want[] = {
+        "2: scheduled_at: "
+        "\"x\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9"
+        "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9?...\" is "
+        "not a valid time: want YYYY-MM-DDTHH:MM[:SS[.ffffff]] with an optional Z or \xC2\xB1HH:MM",
+        NULL,
+    };
+    expect_report(p.out, path, want);
+    expect_summary(p.out, path, "2 rows read, 1 inserted, 0 already present, 1 refused");
+}
+
 /*
  * Media: every rule, in file order. The reader summarises each row's files
  * (a broken rule, the largest size, the types) and the check reads them one
@@ -832,6 +858,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_jsonl_rows_are_checked_like_csv_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_rules_are_named_in_both_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_long_bad_value_is_quoted_whole_characters_only,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_stdin_and_format_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_out_of_range_times_and_unicode_blank_text_are_refused,
                                         setup, teardown),

@@ -2,9 +2,11 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -221,6 +223,115 @@ struct rows {
     char errors[1024];
 };
 
+/* ---- the staged row, read back from binary COPY into COPY text's shape ---- */
+
+enum fkind { F_INT8, F_BOOL, F_INT4, F_TEXT, F_ARRAY, F_JSONB, F_TS, F_INTERVAL };
+static const enum fkind stage_kinds[] = {
+    F_INT8, F_BOOL,     F_INT4, F_TEXT, F_TEXT, F_TEXT, F_ARRAY, F_TEXT,  F_JSONB,
+    F_TS,   F_INTERVAL, F_TEXT, F_BOOL, F_INT8, F_BOOL, F_INT8,  F_ARRAY,
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t be64(const unsigned char *p)
+{
+    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+/* Appends text as COPY text escapes it (backslash, tab, line ends). */
+static void esc(char *out, size_t size, size_t *k, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && *k + 3 < size; i++) {
+        const char *e = s[i] == '\\' ? "\\\\" : s[i] == '\t' ? "\\t" : s[i] == '\n' ? "\\n" : NULL;
+        if (e) {
+            memcpy(out + *k, e, 2);
+            *k += 2;
+        } else {
+            out[(*k)++] = s[i];
+        }
+    }
+    out[*k] = '\0';
+}
+
+/* One binary COPY tuple rendered as the line COPY text would have had. */
+static void render(const unsigned char *p, size_t n, char *out, size_t size)
+{
+    size_t k = 0, at = 2;
+    assert_true(n >= 2);
+    int nf = p[0] << 8 | p[1];
+    assert_int_equal(nf, (int)(sizeof stage_kinds / sizeof stage_kinds[0]));
+    out[0] = '\0';
+    for (int f = 0; f < nf; f++) {
+        if (f)
+            out[k++] = '\t';
+        uint32_t len = be32(p + at);
+        at += 4;
+        if (len == UINT32_MAX) {
+            k += (size_t)snprintf(out + k, size - k, "\\N");
+            continue;
+        }
+        const unsigned char *v = p + at;
+        char tmp[1024];
+        size_t t = 0;
+        switch (stage_kinds[f]) {
+        case F_INT8: k += (size_t)snprintf(out + k, size - k, "%lld", (long long)be64(v)); break;
+        case F_INT4: k += (size_t)snprintf(out + k, size - k, "%u", be32(v)); break;
+        case F_BOOL: out[k++] = v[0] ? 't' : 'f'; break;
+        case F_TEXT: esc(out, size, &k, (const char *)v, len); break;
+        case F_JSONB:
+            assert_int_equal(v[0], 1);
+            esc(out, size, &k, (const char *)v + 1, len - 1);
+            break;
+        case F_ARRAY: { /* {"a","b"}, as a text[] literal */
+            uint32_t ndim = be32(v), elems = ndim ? be32(v + 12) : 0;
+            assert_int_equal(be32(v + 8), 25);
+            const unsigned char *e = v + (ndim ? 20 : 12);
+            tmp[t++] = '{';
+            for (uint32_t i = 0; i < elems; i++) {
+                uint32_t el = be32(e);
+                tmp[t++] = i ? ',' : '"';
+                if (i)
+                    tmp[t++] = '"';
+                for (uint32_t j = 0; j < el; j++) {
+                    if (e[4 + j] == '"' || e[4 + j] == '\\')
+                        tmp[t++] = '\\';
+                    tmp[t++] = (char)e[4 + j];
+                }
+                tmp[t++] = '"';
+                e += 4 + el;
+            }
+            tmp[t++] = '}';
+            assert_int_equal((size_t)(e - v), len);
+            esc(out, size, &k, tmp, t);
+            break;
+        }
+        case F_TS: { /* microseconds since 2000-01-01 */
+            int64_t us = be64(v);
+            time_t secs = (time_t)(us / 1000000 + 946684800);
+            struct tm tm;
+            gmtime_r(&secs, &tm);
+            k += strftime(out + k, size - k, "%Y-%m-%d %H:%M:%S", &tm);
+            k += (size_t)snprintf(out + k, size - k, ".%06d", (int)(us % 1000000));
+            break;
+        }
+        case F_INTERVAL: { /* microseconds, days, months: an offset */
+            int64_t us = be64(v), m = (us < 0 ? -us : us) / 60000000;
+            assert_int_equal(len, 16);
+            k += (size_t)snprintf(out + k, size - k, "%c%02d:%02d", us < 0 ? '-' : '+',
+                                  (int)(m / 60), (int)(m % 60));
+            break;
+        }
+        }
+        at += len;
+    }
+    assert_int_equal(at, n);
+    out[k++] = '\n';
+    out[k] = '\0';
+}
+
 static int to_row(void *arg, const struct imp_record *rec)
 {
     struct rows *r = arg;
@@ -233,7 +344,7 @@ static int to_row(void *arg, const struct imp_record *rec)
     imp_row_from_csv(&r->row, &r->h, rec);
     struct imp_buf b = {0};
     imp_row_copy_line(&r->row, &b);
-    snprintf(r->copy, sizeof r->copy, "%s", b.p);
+    render((const unsigned char *)b.p, b.len, r->copy, sizeof r->copy);
     snprintf(r->errors, sizeof r->errors, "%.*s", (int)r->row.errors.len,
              r->row.errors.p ? r->row.errors.p : "");
     imp_buf_free(&b);
@@ -260,10 +371,24 @@ static void test_row_becomes_one_escaped_copy_line(void **state)
     struct rows r;
     one_row(HDR "e\\1,k1,\" a ;b\"\"c ;x\\y\",\"tab\there\nnl\",,2026-03-29T02:30,Europe/Paris\n", &r);
     assert_string_equal(r.errors, "");
-    assert_string_equal(r.copy,
-                        "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
-                        "\ttab\\there\\nnl\t\\N\t2026-03-29T02:30\t2026-03-29 02:30:00.000000\t\\N"
-                        "\tEurope/Paris\tf" NO_EXTRAS);
+    assert_string_equal(r.copy, "2\tf\t0\t\\N\te\\\\1\tk1\t{\"a\",\"b\\\\\"c\",\"x\\\\\\\\y\"}"
+                                "\ttab\\there\\nnl\t\\N\t2026-03-29 02:30:00.000000\t\\N"
+                                "\tEurope/Paris\tf" NO_EXTRAS);
+    /* The wall time and the offset, as PostgreSQL's timestamp and interval. */
+    one_row(HDR "e2,k1,a,x,,2026-12-01T09:00:00.25-05:30,\n", &r);
+    assert_non_null(strstr(r.copy, "\t2026-12-01 09:00:00.250000\t-05:30\tUTC\t"));
+    one_row(HDR "e2,k1,a,x,,1999-12-31 23:59:59Z,\n", &r);
+    assert_non_null(strstr(r.copy, "\t1999-12-31 23:59:59.000000\t+00:00\tUTC\t"));
+    /* What starts and ends the data. */
+    struct imp_buf b = {0};
+    imp_copy_header(&b);
+    assert_int_equal(b.len, 19);
+    assert_memory_equal(b.p, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    b.len = 0;
+    imp_copy_trailer(&b);
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.p, "\377\377", 2);
+    imp_buf_free(&b);
     /* A repeated account id is flagged for the check (which words the refusal). */
     one_row(HDR "e2,k1,a; b;a,x,,2026-03-29T02:30,\n", &r);
     assert_non_null(strstr(r.copy, "\tt" NO_EXTRAS));
