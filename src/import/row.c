@@ -5,9 +5,9 @@
  * not parse, media that is not JSON, blank content or external_id (blank as
  * util/text.h defines it, once for the API too). Such a column is refused here (its bit
  * in `bad`, its value staged as NULL) and the SQL checks skip it, so every
- * value that reaches a cast in sql/import_check.sql is known to cast.
- * Account lists become text[] literals here (CSV: separated by ';', blanks
- * around each id ignored), so both formats reach SQL in one shape. The rules
+ * value staged is one its column takes (binary COPY, below).
+ * Account lists become text[] here (CSV: separated by ';', blanks around
+ * each id ignored), so both formats reach SQL in one shape. The rules
  * a row decides alone (required values, an external_id's length, the account
  * list's size and empty ids: row_rules) are decided here too, in the check's
  * words, so that the check evaluates only what needs the database.
@@ -188,6 +188,14 @@ void imp_row_error(struct imp_row *row, const char *column, const char *fmt, ...
     for (char *p = msg; *p; p++) /* one entry per line, column and reason apart */
         if (*p == '\n' || *p == '\t')
             *p = ' ';
+    /* Staged as text, the message must be UTF-8 (one bad byte fails the whole
+     * COPY): what is not, such as a character vsnprintf or a library's error
+     * text cut in half, becomes '?'. */
+    for (size_t at = 0, n = strlen(msg); at < n;) {
+        at += text_utf8_check(msg + at, n - at);
+        if (at < n)
+            msg[at++] = '?';
+    }
     imp_buf_adds(&row->errors, column);
     imp_buf_add(&row->errors, "\t", 1);
     imp_buf_adds(&row->errors, msg);

@@ -489,6 +489,16 @@ static void test_row_refuses_bad_columns_in_c(void **state)
     assert_string_equal(r.errors, "record\t4 fields, the header has 7\n");
 }
 
+/* A message is staged as text: it is made UTF-8 whatever it quotes. */
+static void test_row_error_is_always_utf8(void **state)
+{
+    struct imp_row row;
+    imp_row_init(&row);
+    imp_row_error(&row, "content", "cut %s and bad %s", "caf\xC3", "\xFF\xFEok \xC3\xA9");
+    assert_string_equal(row.errors.p, "content\tcut caf? and bad ??ok \xC3\xA9\n");
+    imp_row_finish(&row);
+}
+
 static void test_header_must_name_known_columns(void **state)
 {
     struct imp_header h;
@@ -577,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_and_nul_are_found),
         cmocka_unit_test(test_runs_read_like_single_bytes),
         cmocka_unit_test(test_row_becomes_one_escaped_copy_line),
+        cmocka_unit_test(test_row_error_is_always_utf8),
         cmocka_unit_test(test_row_zone_is_trimmed_and_defaults_to_utc),
         cmocka_unit_test(test_row_media_summary),
         cmocka_unit_test(test_ids_name_the_first_line_until_full),
