@@ -168,7 +168,7 @@ static void row_reset(struct imp_row *row, long line)
         row->val[c] = NULL;
         row->len[c] = 0;
     }
-    row->local[0] = row->offset[0] = '\0';
+    row->has_time = row->has_offset = 0;
     row->accounts_twice = 0;
     row->twin_of = 0;
     row->media_look = 0;
@@ -376,8 +376,8 @@ static void time_check(struct imp_row *row)
     trim(&s, &n);
     if (n == 0)
         return; /* SQL reports it missing */
-    const char *why =
-        imp_time_parse_us(s, n, row->local, row->offset, &row->local_us, &row->offset_us);
+    const char *why = imp_time_parse_us(s, n, &row->local_us, &row->has_offset, &row->offset_us);
+    row->has_time = !why;
     if (why) {
         char v[64], msg[192];
         snprintf(msg, sizeof msg, "\"%s\" is not a valid time: %s", shown(s, n, v, sizeof v), why);
@@ -479,7 +479,7 @@ static void row_rules(struct imp_row *row)
     }
     if (!row->val[IMP_COL_CONTENT] && !refused(row, IMP_COL_CONTENT))
         imp_row_error(row, "content", "empty");
-    if (!row->local[0] && !refused(row, IMP_COL_SCHEDULED_AT))
+    if (!row->has_time && !refused(row, IMP_COL_SCHEDULED_AT))
         imp_row_error(row, "scheduled_at", "required");
 }
 
@@ -691,7 +691,10 @@ static void put_int8(struct imp_buf *out, int64_t v)
     put_u64(out, (uint64_t)v);
 }
 
-/* A one-dimensional text[] without NULLs, of n elements laid out by array_elem. */
+/* A one-dimensional text[] without NULLs, of n elements laid out by array_elem.
+ * db_text_array_binary (db/db.h) lays out the same array for a parameter, from
+ * C strings; the reader's elements are slices of its input, and row.c stays
+ * free of libpq (the fuzz target builds it alone), so the header is here too. */
 static void put_text_array(struct imp_buf *out, const struct imp_buf *elems, size_t n)
 {
     put_u32(out, (uint32_t)(n ? 20 + elems->len : 12));
@@ -747,9 +750,9 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
     } else {
         put_null(out);
     }
-    int have = ok[IMP_COL_SCHEDULED_AT] && row->local[0];
+    int have = ok[IMP_COL_SCHEDULED_AT] && row->has_time;
     have ? put_int8(out, row->local_us) : put_null(out);
-    if (have && row->offset[0]) { /* interval: microseconds, days, months */
+    if (have && row->has_offset) { /* interval: microseconds, days, months */
         put_u32(out, 16);
         put_u64(out, (uint64_t)row->offset_us);
         put_u64(out, 0);
@@ -772,8 +775,22 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out)
 
 /* ---- times ---- */
 
-const char *imp_time_parse_us(const char *str, size_t len, char *local, char *offset,
-                              int64_t *local_us, int64_t *offset_us)
+const char *imp_time_parse_us(const char *str, size_t len, int64_t *local_us, int *has_offset,
+                              int64_t *offset_us)
+{
+    struct rfc3339_time t;
+    enum rfc3339_err e = rfc3339_parse(str, len, &t);
+    if (e != RFC3339_E_OK)
+        return rfc3339_strerror(e);
+    struct rfc3339_time wall = t;
+    wall.offset_min = 0;
+    *local_us = rfc3339_to_us(&wall) - PG_EPOCH_FROM_UNIX_US;
+    *has_offset = t.has_offset;
+    *offset_us = (int64_t)t.offset_min * 60 * 1000000;
+    return NULL;
+}
+
+const char *imp_time_parse(const char *str, size_t len, char *local, char *offset)
 {
     struct rfc3339_time t;
     enum rfc3339_err e = rfc3339_parse(str, len, &t);
@@ -781,15 +798,5 @@ const char *imp_time_parse_us(const char *str, size_t len, char *local, char *of
         return rfc3339_strerror(e);
     rfc3339_local_text(&t, local, 40);
     rfc3339_offset_text(&t, offset, 8);
-    struct rfc3339_time wall = t;
-    wall.offset_min = 0;
-    *local_us = rfc3339_to_us(&wall) - PG_EPOCH_FROM_UNIX_US;
-    *offset_us = (int64_t)t.offset_min * 60 * 1000000;
     return NULL;
-}
-
-const char *imp_time_parse(const char *str, size_t len, char *local, char *offset)
-{
-    int64_t local_us, offset_us;
-    return imp_time_parse_us(str, len, local, offset, &local_us, &offset_us);
 }

@@ -62,10 +62,10 @@ struct imp_row {
     unsigned bad;               /* bit (1 << column) per column already refused here */
     const char *val[IMP_NCOLS]; /* NULL: absent (SQL NULL) */
     size_t len[IMP_NCOLS];
-    char local[40];             /* scheduled_at, normalised: YYYY-MM-DD HH:MM:SS.ffffff */
-    char offset[8];             /* its offset (+HH:MM), or "" when it is a local time */
-    int64_t local_us;           /* the wall time as PostgreSQL's timestamp: us since 2000-01-01 */
-    int64_t offset_us;          /* the offset in us (when offset[0]) */
+    int has_time;               /* scheduled_at parsed: */
+    int64_t local_us;           /* its wall time as PostgreSQL's timestamp: us since 2000-01-01 */
+    int has_offset;             /* it gave an offset (else a local time in time_zone): */
+    int64_t offset_us;          /* that offset in us */
     char num[24];               /* JSONL: a numeric provider_key as text */
     int accounts_twice;         /* an account id may repeat: the check names it (else skipped) */
     long twin_of;               /* line its external_id was first on (0: none; the caller's) */
@@ -111,8 +111,9 @@ void imp_row_copy_line(const struct imp_row *row, struct imp_buf *out);
  */
 const char *imp_time_parse(const char *s, size_t len, char *local, char *offset);
 
-/* The same, also giving the wall time and the offset in microseconds. */
-const char *imp_time_parse_us(const char *s, size_t len, char *local, char *offset,
-                              int64_t *local_us, int64_t *offset_us);
+/* The same, giving the wall time (us since 2000-01-01) and whether an offset
+ * was given, and which (in us), instead of text: what the staging row holds. */
+const char *imp_time_parse_us(const char *s, size_t len, int64_t *local_us, int *has_offset,
+                              int64_t *offset_us);
 
 #endif
