@@ -78,6 +78,11 @@ struct whstore {
 
 json_t *whstore_parse_body(const char *body, size_t len)
 {
+    /* No JSON text holds a NUL byte, and one would cut the stored payload
+     * short (a C string, and PostgreSQL text holds none), while jansson may
+     * read the text before it as a whole document. */
+    if (memchr(body, '\0', len))
+        return NULL;
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (!root)
