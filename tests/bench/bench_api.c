@@ -6,7 +6,9 @@
  * grouped (api_batch_max 64: concurrent creates committed together) and
  * ungrouped (1: a transaction per post), alternated ROUNDS times on fresh
  * databases. Bounded: exactly N creates per run and G reads.
- * Usage: bench_api [N] [C] [G] [WORKERS] [ROUNDS]
+ * Usage: bench_api [N] [C] [G] [WORKERS] [ROUNDS] [both|grouped|ungrouped]
+ * PGTEST_POSTPACE_BIN names another build's postpace to measure (for
+ * alternating two builds in one sitting); the default is this build's.
  */
 #include <curl/curl.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpustat.h"
 #include "loadgen.h"
 #include "pgtest.h"
 #include "proc.h"
@@ -130,10 +133,10 @@ static char *start_server(struct proc *server, const char *workers, int batch_ma
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db);
     snprintf(env_workers, sizeof env_workers, "POSTPACE_API_WORKERS=%s", workers);
     snprintf(env_batch, sizeof env_batch, "POSTPACE_API_BATCH_MAX=%d", batch_max);
-    char *envs[] = {env_db, env_workers, env_batch, "POSTPACE_API_TOKENS=" TOKEN,
-                    "POSTPACE_SCHEDULER=0", NULL};
-    char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0",
-                    "--log-level=info", NULL};
+    char *envs[] = {
+        env_db, env_workers, env_batch, "POSTPACE_API_TOKENS=" TOKEN, "POSTPACE_SCHEDULER=0", NULL};
+    char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", "--log-level=info",
+                    NULL};
     proc_start(server, args, envs);
     const char *at = proc_await(server, " port=");
     if (!at) {
@@ -159,11 +162,19 @@ static int creates(const char *name, int batch_max, int n, int c, const char *wo
     char base[64];
     char *db = start_server(&server, workers, batch_max, base, sizeof base);
     double secs;
+    struct cpu c0 = cpu_now("bench_api");
     int created = run_creates(atoi(strrchr(base, ':') + 1), n, c, &secs, lat);
+    struct cpu c1 = cpu_now("bench_api");
     printf("POST /v1/posts %-9s (api_batch_max %4d): %d of %d created (2 targets each) in %.2f s: "
            "%.0f posts/s (%d in flight, %s API workers)\n",
            name, batch_max, created, n, secs, n / secs, c, workers);
     print_latency("  POST", lat, n);
+    double all = (double)(c1.all - c0.all);
+    printf("  CPU per post: postgres %.0f us, daemon %.0f us, generator %.0f us; machine idle "
+           "%.0f%%, stolen %.0f%%\n",
+           (c1.pg - c0.pg) * 1e6 / n, (c1.daemon - c0.daemon) * 1e6 / n,
+           (c1.gen - c0.gen) * 1e6 / n, all > 0 ? 100.0 * (double)(c1.idle - c0.idle) / all : 0,
+           all > 0 ? 100.0 * (double)(c1.steal - c0.steal) / all : 0);
     int ok = created == n;
     if (g > 0) {
         double t0 = now_s();
@@ -185,8 +196,12 @@ int main(int argc, char **argv)
     int g = argc > 3 ? atoi(argv[3]) : 5000;
     const char *workers = argc > 4 ? argv[4] : "2";
     int rounds = argc > 5 ? atoi(argv[5]) : 2;
-    if (n < 1 || n > 1000000 || c < 1 || c > 1024 || g < 1 || g > 1000000 || rounds < 1) {
-        fprintf(stderr, "usage: bench_api [N<=1000000] [C<=1024] [G<=1000000] [WORKERS] [ROUNDS]\n");
+    const char *which = argc > 6 ? argv[6] : "both";
+    int grouped = strcmp(which, "ungrouped") != 0, ungrouped = strcmp(which, "grouped") != 0;
+    if (n < 1 || n > 1000000 || c < 1 || c > 1024 || g < 1 || g > 1000000 || rounds < 1 ||
+        (!grouped && !ungrouped) || (strcmp(which, "both") && grouped && ungrouped)) {
+        fprintf(stderr, "usage: bench_api [N<=1000000] [C<=1024] [G<=1000000] [WORKERS] [ROUNDS] "
+                        "[both|grouped|ungrouped]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -196,8 +211,10 @@ int main(int argc, char **argv)
     int ok = 1;
     /* Alternated, so a slow spell of a shared machine hits both alike. */
     for (int r = 0; r < rounds; r++) {
-        ok &= creates("grouped", 64, n, c, workers, headers, lat, r == 0 ? g : 0);
-        ok &= creates("ungrouped", 1, n, c, workers, headers, lat, 0);
+        if (grouped)
+            ok &= creates("grouped", 64, n, c, workers, headers, lat, r == 0 ? g : 0);
+        if (ungrouped)
+            ok &= creates("ungrouped", 1, n, c, workers, headers, lat, 0);
     }
     curl_slist_free_all(headers);
     free(lat);

@@ -20,16 +20,13 @@
  * cluster's postgres processes (the postmaster's live children, backends,
  * autovacuum, WAL writer, checkpointer, plus the ones that exited, which
  * the postmaster reaped into its children's time; another cluster on the
- * machine is not counted), the daemon, and this generator: a figure steadier than events/s on a shared
- * machine, and the one that says where the time goes; and how much of the
- * machine sat idle (a core the pipeline left unused) or was stolen by the
- * hypervisor (a slow spell that is not ours) while it ran.
- * Bounded: each run sends exactly N and stops.
- * Usage: bench_webhooks [N] [C] [THREADS] [RUNS]  (RUNS: comma list of
- * durable, quiet, outbox, 1-txn, bare, in that order; default
- * "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
+ * machine is not counted), the daemon, and this generator: a figure steadier than events/s on a
+ * shared machine, and the one that says where the time goes; and how much of the machine sat idle
+ * (a core the pipeline left unused) or was stolen by the hypervisor (a slow spell that is not ours)
+ * while it ran. Bounded: each run sends exactly N and stops. Usage: bench_webhooks [N] [C]
+ * [THREADS] [RUNS]  (RUNS: comma list of durable, quiet, outbox, 1-txn, bare, in that order;
+ * default "durable,1-txn,bare"; the 1-txn run sends at most 5000 events).
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +35,7 @@
 #include <unistd.h>
 
 #include "http/server.h"
+#include "cpustat.h"
 #include "loadgen.h"
 #include "pgtest.h"
 #include "proc.h"
@@ -52,116 +50,6 @@ struct result {
     double pg_us, daemon_us, gen_us; /* CPU per event */
     double idle_pct, steal_pct;      /* of the whole machine during the run */
 };
-
-/* CPU seconds (user + system) used so far by every process named `comm`. */
-static double cpu_of(const char *comm)
-{
-    double ticks = 0;
-    DIR *d = opendir("/proc");
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char path[300], buf[1024];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-        if (!open || !close || (size_t)(close - open - 1) != strlen(comm) ||
-            strncmp(open + 1, comm, strlen(comm)) != 0)
-            continue;
-        unsigned long utime = 0, stime = 0; /* fields 14 and 15 */
-        if (sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                   &stime) == 2)
-            ticks += (double)(utime + stime);
-    }
-    if (d)
-        closedir(d);
-    return ticks / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* Fields 14-17 of /proc/PID/stat (utime, stime, cutime, cstime) and field 4
- * (ppid), in ticks; -1 when the process is gone. */
-static int proc_times(long pid, long *ppid, unsigned long long t[4])
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    char *close = strrchr(buf, ')');
-    long long c[4];
-    if (!close || sscanf(close + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld %lld %lld",
-                         ppid, &c[0], &c[1], &c[2], &c[3]) != 5)
-        return -1;
-    for (int i = 0; i < 4; i++)
-        t[i] = (unsigned long long)c[i];
-    return 0;
-}
-
-/* The postmaster of the cluster PGTEST_URL names (the parent of a backend). */
-static long cluster_postmaster(void)
-{
-    static long pm;
-    if (pm)
-        return pm;
-    PGconn *c = pgt_connect(getenv("PGTEST_URL"));
-    long ppid = 0;
-    unsigned long long t[4];
-    if (proc_times((long)PQbackendPID(c), &ppid, t) == 0)
-        pm = ppid;
-    PQfinish(c);
-    return pm;
-}
-
-/* CPU seconds used so far by this cluster: the postmaster, its live
- * children, and the children it reaped (exited backends). Monotonic. */
-static double cluster_cpu(void)
-{
-    long pm = cluster_postmaster(), ppid;
-    unsigned long long t[4], ticks = 0;
-    if (pm <= 0 || proc_times(pm, &ppid, t) != 0)
-        return 0;
-    ticks = t[0] + t[1] + t[2] + t[3];
-    DIR *d = opendir("/proc");
-    for (struct dirent *e; d && (e = readdir(d));) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        if (proc_times(atol(e->d_name), &ppid, t) == 0 && ppid == pm)
-            ticks += t[0] + t[1];
-    }
-    if (d)
-        closedir(d);
-    return (double)ticks / (double)sysconf(_SC_CLK_TCK);
-}
-
-struct cpu {
-    double pg, daemon, gen;
-    unsigned long long all, idle, steal; /* the machine's ticks, from /proc/stat */
-};
-
-static struct cpu cpu_now(void)
-{
-    struct cpu c = {cluster_cpu(), cpu_of("postpace"), cpu_of("bench_webhooks"), 0, 0, 0};
-    unsigned long long t[8] = {0};
-    FILE *f = fopen("/proc/stat", "r");
-    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3],
-                    &t[4], &t[5], &t[6], &t[7]) == 8) {
-        for (int i = 0; i < 8; i++)
-            c.all += t[i];
-        c.idle = t[3] + t[4]; /* idle and iowait */
-        c.steal = t[7];
-    }
-    if (f)
-        fclose(f);
-    return c;
-}
 
 /* Event i (from 1) names target i through its request key. */
 static void prepare(struct lg_req *r, int i, int port, const struct whsig_key *k)
@@ -203,9 +91,9 @@ static void free_all(struct lg_req *reqs, int n)
 /* Sends reqs[0..n) with `conc` in flight (tests/support/loadgen), and what it cost. */
 static void load(int port, struct lg_req *reqs, int n, int conc, struct result *res)
 {
-    struct cpu c0 = cpu_now();
+    struct cpu c0 = cpu_now("bench_webhooks");
     double elapsed = lg_run(port, reqs, n, conc);
-    struct cpu c1 = cpu_now();
+    struct cpu c1 = cpu_now("bench_webhooks");
     for (int i = 0; i < n; i++)
         res->ok += reqs[i].status == 200;
     res->pg_us = (c1.pg - c0.pg) * 1e6 / n;
@@ -261,7 +149,8 @@ static void run_daemon(const char *name, int n, int conc, const char *threads, i
     snprintf(env_batch, sizeof env_batch, "POSTPACE_WEBHOOK_BATCH_MAX=%d", batch_max);
     /* One transaction per event is what a receiver without group commit
      * does, on a pool of connections: 16 (the most webhook_writers allows). */
-    snprintf(env_writers, sizeof env_writers, "POSTPACE_WEBHOOK_WRITERS=%d", batch_max == 1 ? 16 : 2);
+    snprintf(env_writers, sizeof env_writers, "POSTPACE_WEBHOOK_WRITERS=%d",
+             batch_max == 1 ? 16 : 2);
     char *envs[] = {env_db,
                     env_threads,
                     "PP_BENCH_WHSEC=" SECRET,

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "db/migrate.h"
+#include "proc.h"
 #include "util/xmalloc.h"
 
 const char *pgt_cluster(void)
@@ -96,6 +97,20 @@ char *pgt_create_db(void)
 char *pgt_create_migrated_db(void)
 {
     char *ci = pgt_create_db(), err[512];
+    const char *other = getenv("PGTEST_POSTPACE_BIN");
+    if (other && *other) {
+        /* Another build's schema, by its own `postpace migrate`. */
+        struct proc *p = xcalloc(1, sizeof *p);
+        char *env = xasprintf("DATABASE_URL=%s", ci);
+        char *argv[] = {(char *)other, "migrate", NULL}, *envs[] = {env, NULL};
+        int rc = proc_run(p, argv, envs);
+        if (rc != 0)
+            fprintf(stderr, "pgtest: %s migrate: exit %d\n%s\n", other, rc, p->out);
+        free(env), free(p);
+        if (rc != 0)
+            fail();
+        return ci;
+    }
     PGconn *c = pgt_connect(ci);
     size_t n;
     const struct mig_file *files = mig_builtin(&n);
@@ -122,7 +137,8 @@ void pgt_drop_db(char *conninfo)
 
 const char *pgt_postpace_bin(void)
 {
-    return POSTPACE_BIN;
+    const char *other = getenv("PGTEST_POSTPACE_BIN");
+    return other && *other ? other : POSTPACE_BIN;
 }
 
 int pgt_await(PGconn *c, const char *sql)

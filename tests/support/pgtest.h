@@ -33,7 +33,9 @@ const char *pgt_try(PGconn *c, const char *sql, int n, const char *const *params
  * then, 0 after 30 s. For waiting on another session's state. */
 int pgt_await(PGconn *c, const char *sql);
 
-/* Path of the built postpace binary (for CLI tests). */
+/* Path of the built postpace binary (for CLI tests), or PGTEST_POSTPACE_BIN
+ * when set: a benchmark measuring another build (pgt_create_migrated_db then
+ * migrates with that build's `postpace migrate`, so its schema is its own). */
 const char *pgt_postpace_bin(void);
 
 #endif
