@@ -2,28 +2,36 @@
 -- with the rules and words of the importer (sql/import_check.sql, which
 -- works on a whole staging table): content length; media count, size and
 -- type; the zone; daylight saving (a local time in a gap or an overlap is
--- refused, never shifted); the key. The parameters arrive well-formed
+-- refused, never shifted); the key. Then inserts, in the same statement,
+-- each post asked for ($9) that passed and whose external_id no post holds;
+-- the posts_expand trigger makes their targets, and every statement
+-- trigger runs once for the lot. The parameters arrive well-formed
 -- (src/http/api_input.c); NULL means not given or already refused there.
 -- One array entry per post, all arrays as long: $1 external_id text[],
 -- $2 provider_key (a key id or label), $3 account_ids (each a text[]
 -- literal), $4 content, $5 media jsonb[], $6 local time (timestamp[]),
 -- $7 its offset (+HH:MM), NULL for a local time in the zone, $8 time_zone
--- (NULL: UTC). A row per post, in order: details ({field: reason}, NULL
--- when the post is good), the key id, the instant, the zone, and a post
--- already holding that external_id: its id, whether it is this very post,
--- and which fields differ; whether the instant is already past (accepted,
--- with a warning: README); and the post's place in the arrays (from 1).
+-- (NULL: UTC), $9 wanted (boolean[]): insert the post if it passes (false
+-- for an edit's check, and for a post the body reader refused). A row per
+-- post, in order: details ({field: reason}, NULL when the post is good),
+-- the key id, the instant, the zone, and a post already holding that
+-- external_id: its id, whether it is this very post, and which fields
+-- differ; whether the instant is already past (accepted, with a warning:
+-- README); the id of the post inserted for it (NULL when none was: a
+-- create that passed and found no post but has no id lost its external_id
+-- to a concurrent create, or to an earlier post of the same batch, and the
+-- caller checks it again); and the post's place in the arrays (from 1).
 -- One statement for a batch of creates (api_work_create_batch): its
 -- functions run per post, its planning and round trip once.
 WITH input AS MATERIALIZED (
     -- Materialized, so the checks below read columns, not constants: the
     -- planner cannot fold AT TIME ZONE with a bad zone ahead of its CASE guard.
     SELECT u.n, u.external_id, u.provider_key, u.accounts::text[] AS accounts, u.content,
-           u.media, u.local, u.off, coalesce(u.tz, 'UTC') AS tz
+           u.media, u.local, u.off, coalesce(u.tz, 'UTC') AS tz, coalesce(u.wanted, false) AS wanted
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamp[],
-                  $7::text[], $8::text[])
+                  $7::text[], $8::text[], $9::boolean[])
            WITH ORDINALITY AS u(external_id, provider_key, accounts, content, media, local, off,
-                                tz, n)
+                                tz, wanted, n)
 ), key AS (
     -- A key id, else a label naming exactly one key.
     SELECT i.n, m.key_id, m.matches, p.id AS provider, p.max_content_len, p.max_media,
@@ -34,12 +42,14 @@ WITH input AS MATERIALIZED (
       LEFT JOIN providers p ON p.id = pk.provider
 ), timed AS (
     SELECT i.*, k.key_id, k.matches, k.provider, k.max_content_len, k.max_media,
-           k.max_media_bytes, k.media_types, z.tz_ok,
+           k.max_media_bytes, k.media_types, z.name IS NOT NULL AS tz_ok,
            CASE WHEN i.off IS NOT NULL THEN (i.local::text || i.off)::timestamptz
-                WHEN z.tz_ok THEN i.local AT TIME ZONE i.tz END AS at
+                WHEN z.name IS NOT NULL THEN i.local AT TIME ZONE i.tz END AS at
       FROM input i
       JOIN key k ON k.n = i.n
-     CROSS JOIN LATERAL (SELECT postpace_is_time_zone(i.tz) AS tz_ok) z
+     -- postpace_is_time_zone, written out as a join: a call is parsed,
+     -- planned and run as a query of its own per post.
+      LEFT JOIN time_zones z ON z.name = i.tz
 ), verdict AS (
     SELECT d.*, p.id AS existing_id,
            p.id IS NOT NULL AND p.provider_key_id = d.key_id AND p.account_ids = d.accounts
@@ -86,12 +96,31 @@ WITH input AS MATERIALIZED (
                format(E'time_zone\tunknown time zone "%s" (want an IANA name such as Europe/Paris)', v.tz) END
        ], NULL) AS errs
       FROM verdict v
+), fresh AS MATERIALIZED (
+    -- Ids for the posts to insert, drawn here so each row knows its post
+    -- (the sequence looked up once, not per id).
+    SELECT c.n, nextval(s.seq) AS id
+      FROM checked c,
+           (SELECT pg_get_serial_sequence('posts', 'id')::regclass AS seq) s
+     WHERE c.wanted AND c.errs = '{}' AND c.existing_id IS NULL
+), made AS (
+    INSERT INTO posts (id, external_id, provider_key_id, account_ids, content, media,
+                       scheduled_at, time_zone)
+    OVERRIDING SYSTEM VALUE
+    SELECT f.id, c.external_id, c.key_id, c.accounts, c.content, c.media, c.at, c.tz
+      FROM fresh f
+      JOIN checked c ON c.n = f.n
+     ORDER BY f.n
+    ON CONFLICT (external_id) DO NOTHING
+    RETURNING id
 )
 SELECT (SELECT json_object_agg(g.field, g.reason)
           FROM (SELECT split_part(e, E'\t', 1) AS field,
                        string_agg(substr(e, strpos(e, E'\t') + 1), '; ') AS reason
                   FROM unnest(c.errs) AS e GROUP BY 1) g) AS details,
        c.key_id, c.at, c.tz, c.existing_id, coalesce(c.same, false) AS same, c.differs,
-       coalesce(c.at < now(), false) AS past, c.n
+       coalesce(c.at < now(), false) AS past, m.id AS created, c.n
   FROM checked c
+  LEFT JOIN fresh f ON f.n = c.n
+  LEFT JOIN made m ON m.id = f.id
  ORDER BY c.n

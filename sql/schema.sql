@@ -302,7 +302,7 @@ END $$;
 -- Name: postpace_key_lookup(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.postpace_key_lookup(ref text, OUT key_id bigint, OUT matches bigint) RETURNS record
+CREATE FUNCTION public.postpace_key_lookup(ref text) RETURNS TABLE(key_id bigint, matches bigint)
     LANGUAGE sql STABLE
     AS $$
     SELECT coalesce(min(k.id) FILTER (WHERE k.id::text = ref),
@@ -477,8 +477,11 @@ DECLARE
     keys bigint[];
     key bigint;
 BEGIN
+    -- The zone test is postpace_is_time_zone's, written out: a call would
+    -- parse and plan the function's body again at every statement.
     WITH d AS MATERIALIZED (SELECT DISTINCT time_zone, provider_key_id FROM new_posts)
-    SELECT (SELECT d.time_zone FROM d WHERE NOT postpace_is_time_zone(d.time_zone) LIMIT 1),
+    SELECT (SELECT d.time_zone FROM d
+             WHERE NOT EXISTS (SELECT 1 FROM time_zones z WHERE z.name = d.time_zone) LIMIT 1),
            array_agg(DISTINCT d.provider_key_id)
       INTO tz, keys
       FROM d;

@@ -287,7 +287,7 @@ int db_begin_index_only(PGconn *c, int async_commit, char *err, size_t errlen)
 {
 #define INDEX_ONLY                                                                                 \
     "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; "                            \
-    "SET LOCAL enable_mergejoin = off"
+    "SET LOCAL enable_mergejoin = off; SET LOCAL jit = off"
     static const char *const start[] = {
         "BEGIN; " INDEX_ONLY,
         "BEGIN; SET LOCAL synchronous_commit = off; " INDEX_ONLY,

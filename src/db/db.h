@@ -86,8 +86,11 @@ PGresult *db_exec_named(PGconn *c, const char *name, int n, const char *const *p
  * transactions that touch a few hundred rows by id out of millions, given
  * as arrays: the planner prices a scan of the whole table and a hash join
  * below index probes once the arrays pass a few hundred ids (a fully
- * cached table makes probes far cheaper than it assumes). 0, or -1 with
- * err.
+ * cached table makes probes far cheaper than it assumes). jit is off too:
+ * a plan that must keep a seq scan (no index serves it) is priced with
+ * enable_seqscan's penalty, far above jit_above_cost, and JIT would then
+ * compile it at every execution (~1 s, seen on an API batch). 0, or -1
+ * with err.
  */
 int db_begin_index_only(PGconn *c, int async_commit, char *err, size_t errlen)
     __attribute__((warn_unused_result));

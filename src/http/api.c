@@ -39,19 +39,11 @@ struct api *api_start(const struct api_options *opt)
         log_warn("the /v1 API is disabled: no api_tokens configured (every request gets 401)");
     a->conninfo = xstrdup(opt->conninfo ? opt->conninfo : "");
     a->skew_ms = opt->skew_ms;
-    static const char *const prepared[] = {"api_post_check",
-                                           "api_post_insert",
-                                           "api_posts_json",
-                                           "api_posts_ids",
-                                           "api_posts_insert",
-                                           "api_posts_list",
-                                           "api_post_lock",
-                                           "api_post_update",
-                                           "api_post_retarget",
-                                           "api_post_cancel",
-                                           "api_events_list",
-                                           "api_keys_paused",
-                                           NULL};
+    static const char *const prepared[] = {"api_post_check",  "api_posts_json",
+                                           "api_posts_list",  "api_post_lock",
+                                           "api_post_update", "api_post_retarget",
+                                           "api_post_cancel", "api_events_list",
+                                           "api_keys_paused", NULL};
     struct api_pool_options po = {a->conninfo, opt->workers, opt->batch_max, prepared};
     a->pool = api_pool_start(&po);
     return a;

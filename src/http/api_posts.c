@@ -17,7 +17,18 @@
 #include "util/xmalloc.h"
 
 /* Columns of api_post_check (a row per post). */
-enum { CK_DETAILS, CK_KEY, CK_AT, CK_TZ, CK_EXISTING, CK_SAME, CK_DIFFERS, CK_PAST, CK_N };
+enum {
+    CK_DETAILS,
+    CK_KEY,
+    CK_AT,
+    CK_TZ,
+    CK_EXISTING,
+    CK_SAME,
+    CK_DIFFERS,
+    CK_PAST,
+    CK_CREATED,
+    CK_N
+};
 
 /*
  * A time in the past is accepted (a post for "now" is often a few seconds
@@ -95,34 +106,36 @@ static json_t *merge_details(json_t *from_body, PGresult *check, int row)
     return all;
 }
 
-/* Checks posts ins[0..n): api_post_check's rows, one per post, in order. */
-static PGresult *check_posts(PGconn *c, struct api_post_in *const *ins, size_t n, char *err,
-                             size_t errlen)
+/*
+ * Checks posts ins[0..n), and with `create` inserts each that passes (and
+ * that the body reader found no fault in) in the same statement:
+ * api_post_check's rows, one per post, in order.
+ */
+static PGresult *check_posts(PGconn *c, struct api_post_in *const *ins, size_t n, int create,
+                             char *err, size_t errlen)
 {
+    enum { NCOL = 9 };
     const char **col = xcalloc(n, sizeof *col);
-    char *arrays[8];
-    for (int k = 0; k < 8; k++) {
+    char *arrays[NCOL];
+    for (int k = 0; k < NCOL; k++) {
         for (size_t i = 0; i < n; i++) {
             const struct api_post_in *in = ins[i];
-            const char *v[] = {in->external_id, in->provider_key, in->accounts, in->content,
-                               in->media,       in->local,        in->offset,   in->time_zone};
+            const char *wanted = create && !in->details ? "t" : "f";
+            const char *v[NCOL] = {in->external_id, in->provider_key, in->accounts,
+                                   in->content,     in->media,        in->local,
+                                   in->offset,      in->time_zone,    wanted};
             col[i] = v[k];
         }
         arrays[k] = db_text_array(col, n);
     }
     free(col);
-    const char *params[8];
-    for (int k = 0; k < 8; k++)
+    const char *params[NCOL];
+    for (int k = 0; k < NCOL; k++)
         params[k] = arrays[k];
-    PGresult *r = db_exec_named(c, "api_post_check", 8, params, err, errlen);
-    for (int k = 0; k < 8; k++)
+    PGresult *r = db_exec_named(c, "api_post_check", NCOL, params, err, errlen);
+    for (int k = 0; k < NCOL; k++)
         free(arrays[k]);
     return r;
-}
-
-static PGresult *check_post(PGconn *c, struct api_post_in *in, char *err, size_t errlen)
-{
-    return check_posts(c, &in, 1, err, errlen);
 }
 
 static void refuse(struct api_job *j, json_t *details)
@@ -145,30 +158,13 @@ static void conflict(struct api_job *j, PGresult *check, int row)
                   "a different post already has this external_id", details);
 }
 
-/* 0: inserted (id in out); 1: a concurrent create took the external_id; -1: error. */
-static int insert_post(PGconn *c, const struct api_post_in *in, PGresult *check, char *out,
-                       size_t outlen, char *err, size_t errlen)
-{
-    const char *params[] = {in->external_id, PQgetvalue(check, 0, CK_KEY), in->accounts,
-                            in->content, in->media, PQgetvalue(check, 0, CK_AT),
-                            PQgetvalue(check, 0, CK_TZ)};
-    PGresult *r = db_exec_named(c, "api_post_insert", 7, params, err, errlen);
-    if (!r)
-        return -1;
-    int rc = PQntuples(r) ? 0 : 1;
-    if (rc == 0)
-        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return rc;
-}
-
 void api_work_create(PGconn *c, struct api_job *j)
 {
     struct api_post_in *in = api_job_input(j);
-    char err[512], id[32];
+    char err[512];
     /* A second round only when a concurrent create took the external_id in between. */
     for (int round = 0; round < 2; round++) {
-        PGresult *check = check_post(c, in, err, sizeof err);
+        PGresult *check = check_posts(c, &in, 1, 1, err, sizeof err);
         if (!check) {
             internal(j, "cannot check a post", err);
             return;
@@ -187,29 +183,24 @@ void api_work_create(PGconn *c, struct api_job *j)
             PQclear(check);
             return;
         }
-        int rc = insert_post(c, in, check, id, sizeof id, err, sizeof err);
-        const char *warn = past_of(check, 0);
+        if (!PQgetisnull(check, 0, CK_CREATED)) {
+            reply_post(c, j, 201, PQgetvalue(check, 0, CK_CREATED), 0, -1, past_of(check, 0));
+            PQclear(check);
+            return;
+        }
         PQclear(check);
-        if (rc < 0) {
-            internal(j, "cannot insert a post", err);
-            return;
-        }
-        if (rc == 0) {
-            reply_post(c, j, 201, id, 0, -1, warn);
-            return;
-        }
     }
     api_job_error(j, 409, "external_id_conflict", "the external_id is being created concurrently",
                   NULL);
 }
 
 /*
- * Group commit, set-wise: the creates gathered from the queue are checked by
- * one statement, inserted by one (every statement trigger runs once for the
- * batch), read back by one, and committed together: one WAL flush, three
- * round trips and three plans for the batch instead of three of each per
- * post. A post refused by the check, or repeating an external_id already
- * there, is answered as on its own; one whose external_id was taken by then
+ * Group commit, set-wise: the creates gathered from the queue are checked
+ * and inserted by one statement (every statement trigger runs once for the
+ * batch), read back by one, and committed together: one WAL flush, two
+ * round trips and two plans for the batch instead of two of each per post.
+ * A post refused by the check, or repeating an external_id already there,
+ * is answered as on its own; one whose external_id was taken meanwhile
  * (another batch, or an earlier post of this one) goes the one-post way
  * inside the transaction. Should any statement fail (a deadlock with
  * another batch, an error no check foresaw), the batch is rolled back and
@@ -218,110 +209,57 @@ void api_work_create(PGconn *c, struct api_job *j)
  */
 static int create_batch(PGconn *c, struct api_job **jobs, size_t n)
 {
-    char err[512];
+    char err[512] = "";
     struct api_post_in **ins = xcalloc(n, sizeof *ins);
     for (size_t i = 0; i < n; i++)
         ins[i] = api_job_input(jobs[i]);
-    PGresult *check = check_posts(c, ins, n, err, sizeof err);
+    PGresult *check = check_posts(c, ins, n, 1, err, sizeof err);
     free(ins);
     if (!check || (size_t)PQntuples(check) != n) {
         PQclear(check);
         return -1;
     }
-    /* Answer what needs no insert; gather the rest. */
-    size_t *todo = xcalloc(n, sizeof *todo), ntodo = 0;
-    const char **reread = xcalloc(n, sizeof *reread);
-    int *reread_status = xcalloc(n, sizeof *reread_status);
+    /* Answer what needs no read-back; gather what does, and what lost its external_id. */
+    const char **want = xcalloc(n, sizeof *want);
+    int *status = xcalloc(n, sizeof *status);
+    size_t *again = xcalloc(n, sizeof *again), nwant = 0, nagain = 0;
     for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
         struct api_post_in *in = api_job_input(jobs[i]);
-        json_t *details = merge_details(in->details, check, (int)i);
+        json_t *details = merge_details(in->details, check, row);
         if (details)
             refuse(jobs[i], details);
-        else if (!PQgetisnull(check, (int)i, CK_EXISTING) &&
-                 strcmp(PQgetvalue(check, (int)i, CK_SAME), "t") != 0)
-            conflict(jobs[i], check, (int)i);
-        else if (!PQgetisnull(check, (int)i, CK_EXISTING))
-            reread[i] = PQgetvalue(check, (int)i, CK_EXISTING), reread_status[i] = 200;
+        else if (!PQgetisnull(check, row, CK_EXISTING) &&
+                 strcmp(PQgetvalue(check, row, CK_SAME), "t") != 0)
+            conflict(jobs[i], check, row);
+        else if (!PQgetisnull(check, row, CK_EXISTING))
+            want[nwant++] = PQgetvalue(check, row, CK_EXISTING), status[i] = 200;
+        else if (!PQgetisnull(check, row, CK_CREATED))
+            want[nwant++] = PQgetvalue(check, row, CK_CREATED), status[i] = 201;
         else
-            todo[ntodo++] = i;
-    }
-    int rc = 0;
-    char **ids = xcalloc(n, sizeof *ids);
-    if (ntodo) {
-        char count[24];
-        snprintf(count, sizeof count, "%zu", ntodo);
-        const char *p1[] = {count};
-        PGresult *idr = db_exec_named(c, "api_posts_ids", 1, p1, err, sizeof err);
-        const char **col = xcalloc(ntodo, sizeof *col);
-        char *arrays[8] = {0};
-        if (idr && (size_t)PQntuples(idr) == ntodo) {
-            for (int k = 0; k < 8; k++) {
-                for (size_t t = 0; t < ntodo; t++) {
-                    size_t i = todo[t];
-                    const struct api_post_in *in = api_job_input(jobs[i]);
-                    const char *v[] = {PQgetvalue(idr, (int)t, 0), in->external_id,
-                                       PQgetvalue(check, (int)i, CK_KEY), in->accounts,
-                                       in->content, in->media, PQgetvalue(check, (int)i, CK_AT),
-                                       PQgetvalue(check, (int)i, CK_TZ)};
-                    col[t] = v[k];
-                }
-                arrays[k] = db_text_array(col, ntodo);
-            }
-            const char *params[8];
-            for (int k = 0; k < 8; k++)
-                params[k] = arrays[k];
-            PGresult *ins_r = db_exec_named(c, "api_posts_insert", 8, params, err, sizeof err);
-            if (!ins_r) {
-                rc = -1;
-            } else {
-                for (size_t t = 0; t < ntodo; t++) {
-                    const char *id = PQgetvalue(idr, (int)t, 0);
-                    for (int r = 0; r < PQntuples(ins_r); r++)
-                        if (strcmp(PQgetvalue(ins_r, r, 0), id) == 0)
-                            ids[todo[t]] = xstrdup(id);
-                }
-                PQclear(ins_r);
-            }
-        } else {
-            rc = -1;
-        }
-        for (int k = 0; k < 8; k++)
-            free(arrays[k]);
-        free(col);
-        PQclear(idr);
+            again[nagain++] = i;
     }
     /* Read back every post to answer with, in one statement. */
-    const char **want = xcalloc(n, sizeof *want);
-    size_t nwant = 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (ids[i])
-            reread[i] = ids[i], reread_status[i] = 201;
-        if (reread[i])
-            want[nwant++] = reread[i];
-    }
-    json_t *posts = rc == 0 && nwant ? posts_json(c, want, nwant, 0, err, sizeof err) : NULL;
-    if (rc == 0 && nwant && (!posts || json_array_size(posts) != nwant))
+    int rc = 0;
+    json_t *posts = nwant ? posts_json(c, want, nwant, 0, err, sizeof err) : NULL;
+    if (nwant && (!posts || json_array_size(posts) != nwant))
         rc = -1;
     for (size_t i = 0, w = 0; rc == 0 && i < n; i++) {
-        if (!reread[i])
+        if (!status[i])
             continue;
         json_t *post = json_incref(json_array_get(posts, w++));
-        const char *warn = reread_status[i] == 201 ? past_of(check, (int)i) : NULL;
+        const char *warn = status[i] == 201 ? past_of(check, (int)i) : NULL;
         if (warn)
             json_object_set_new(post, "warnings", json_pack("{s:s}", "scheduled_at", warn));
-        api_job_reply_json(jobs[i], reread_status[i], post);
+        api_job_reply_json(jobs[i], status[i], post);
     }
     json_decref(posts);
-    /* Posts whose external_id was taken since the check: the one-post way. */
-    for (size_t t = 0; rc == 0 && t < ntodo; t++)
-        if (!ids[todo[t]]) {
-            api_work_create(c, jobs[todo[t]]);
-            if (PQtransactionStatus(c) != PQTRANS_INTRANS)
-                rc = -1;
-        }
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids), free(want), free(reread), free(reread_status), free(todo);
+    for (size_t t = 0; rc == 0 && t < nagain; t++) {
+        api_work_create(c, jobs[again[t]]);
+        if (PQtransactionStatus(c) != PQTRANS_INTRANS)
+            rc = -1;
+    }
+    free(want), free(status), free(again);
     PQclear(check);
     if (rc != 0)
         log_warn("a batch of API creates failed", LOG_STR("reason", err));
@@ -331,7 +269,23 @@ static int create_batch(PGconn *c, struct api_job **jobs, size_t n)
 void api_work_create_batch(PGconn *c, struct api_job **jobs, size_t n)
 {
     char err[512];
-    if (n > 1 && db_simple(c, "BEGIN", err, sizeof err) == 0) {
+    /*
+     * Generic plans for the batch's statements: a custom plan learns nothing
+     * from array parameters, yet was made anew for every batch (12% of the
+     * batch's database CPU). A generic plan is kept for the session, so it
+     * must not depend on the table's size when it was made (a hash join over
+     * a then-small posts table, kept as the calendar grew, halved the rate):
+     * nested loops only, whose inner side is an index probe. Seq scans stay
+     * allowed: the small tables have no index for every lookup, and a plan
+     * priced with enable_seqscan's penalty passes jit_above_cost (JIT then
+     * compiled every batch: 1 s each). A lone create is a batch of one
+     * too: planning the check cost it more than the transaction's two round
+     * trips (a quarter of the batches under load are lone). The fallback
+     * below, edits and reads keep custom plans.
+     */
+    static const char begin[] = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; "
+                                "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+    if (db_simple(c, begin, err, sizeof err) == 0) {
         if (create_batch(c, jobs, n) == 0 && PQtransactionStatus(c) == PQTRANS_INTRANS &&
             db_simple(c, "COMMIT", err, sizeof err) == 0)
             return;
@@ -442,7 +396,7 @@ static int patch_locked(PGconn *c, struct api_job *j, struct api_post_in *in, co
                           NULL);
         return -1;
     }
-    PGresult *check = check_post(c, in, err, sizeof err);
+    PGresult *check = check_posts(c, &in, 1, 0, err, sizeof err);
     if (!check) {
         internal(j, "cannot check a post", err);
         return -1;
