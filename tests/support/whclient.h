@@ -12,6 +12,10 @@
 long wh_send(const char *url, const char *secret, const char *id, int64_t ts, const char *body,
              char *resp, size_t resp_size);
 
+/* wh_send for a body of `len` bytes, which may hold NUL bytes. */
+long wh_send_len(const char *url, const char *secret, const char *id, int64_t ts, const char *body,
+                 size_t len, char *resp, size_t resp_size);
+
 /* Writes "webhook-signature: v1,..." for `body` into out. */
 void wh_sign_header(const char *secret, const char *id, long ts, const char *body, char *out,
                     size_t size);
