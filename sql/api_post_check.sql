@@ -104,13 +104,17 @@ WITH input AS MATERIALIZED (
            (SELECT pg_get_serial_sequence('posts', 'id')::regclass AS seq) s
      WHERE c.wanted AND c.errs = '{}' AND c.existing_id IS NULL
 ), made AS (
+    -- In the external ids' order, whatever the posts' order: two batches
+    -- sharing ids then take them in one order, and neither holds one the
+    -- other waits on while it waits (a deadlock, undone only after
+    -- deadlock_timeout). A repeat within the batch: its first post wins.
     INSERT INTO posts (id, external_id, provider_key_id, account_ids, content, media,
                        scheduled_at, time_zone)
     OVERRIDING SYSTEM VALUE
     SELECT f.id, c.external_id, c.key_id, c.accounts, c.content, c.media, c.at, c.tz
       FROM fresh f
       JOIN checked c ON c.n = f.n
-     ORDER BY f.n
+     ORDER BY c.external_id, f.n
     ON CONFLICT (external_id) DO NOTHING
     RETURNING id
 )

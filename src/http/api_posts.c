@@ -202,8 +202,9 @@ void api_work_create(PGconn *c, struct api_job *j)
  * A post refused by the check, or repeating an external_id already there,
  * is answered as on its own; one whose external_id was taken meanwhile
  * (another batch, or an earlier post of this one) goes the one-post way
- * inside the transaction. Should any statement fail (a deadlock with
- * another batch, an error no check foresaw), the batch is rolled back and
+ * inside the transaction. Two batches sharing external ids insert them in
+ * the ids' order, so they cannot deadlock on them. Should any statement
+ * fail (an error no check foresaw), the batch is rolled back and
  * every post done again on its own, so one bad post fails alone. The
  * answers leave after the commit (api_pool.h).
  */

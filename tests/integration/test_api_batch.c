@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "db/db.h"
 #include "pgtest.h"
 #include "proc.h"
 
@@ -44,8 +45,12 @@ static void start(struct fixture *f)
                       "VALUES ('jestha', 'je', 'env:JE_KEY')");
     char env_db[1024];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", f->db);
-    char *envs[] = {env_db, "POSTPACE_API_WORKERS=1", "POSTPACE_API_TOKENS=" TOKEN,
-                    "POSTPACE_SCHEDULER=0", "POSTPACE_OUTBOX=0", NULL};
+    char *envs[] = {env_db,
+                    "POSTPACE_API_WORKERS=1",
+                    "POSTPACE_API_TOKENS=" TOKEN,
+                    "POSTPACE_SCHEDULER=0",
+                    "POSTPACE_OUTBOX=0",
+                    NULL};
     char *args[] = {(char *)pgt_postpace_bin(), "serve", "--listen=127.0.0.1:0", NULL};
     proc_start(&f->server, args, envs);
     const char *at = proc_await(&f->server, " port=");
@@ -153,7 +158,8 @@ static int hold_worker(struct fixture *f)
     const char *headers[] = {"Content-Type: application/json", "Authorization: Bearer " TOKEN,
                              NULL};
     const char *json = post_body(NULL, "the blocker", 1);
-    assert_int_equal(http_request("POST", url, headers, json, strlen(json), body, sizeof body), 201);
+    assert_int_equal(http_request("POST", url, headers, json, strlen(json), body, sizeof body),
+                     201);
     long id = count(f, "SELECT max(id) FROM posts");
     pgt_exec(f->conn, "BEGIN");
     char sql[128];
@@ -264,11 +270,97 @@ static void test_a_failing_post_fails_alone(void **state)
     stop(&f);
 }
 
+/*
+ * Starts, on c (in a transaction with a short deadlock_timeout), the batch
+ * statement creating a post for each external id of `ids` (a text[]
+ * literal of n ids), in that order.
+ */
+static void send_batch(PGconn *c, const char *ids, int n)
+{
+    pgt_exec(c, "BEGIN; SET LOCAL deadlock_timeout = '100ms'");
+    char keys[64] = "{", accounts[64] = "{", content[64] = "{", media[64] = "{", at[160] = "{",
+         off[64] = "{", wanted[64] = "{";
+    for (int i = 0; i < n; i++) {
+        const char *sep = i + 1 < n ? "," : "}";
+        strcat(keys, "je"), strcat(keys, sep);
+        strcat(accounts, "\"{a}\""), strcat(accounts, sep);
+        strcat(content, "hi"), strcat(content, sep);
+        strcat(media, "\"[]\""), strcat(media, sep);
+        strcat(at, "\"2031-01-01 10:00:00\""), strcat(at, sep);
+        strcat(off, "+00:00"), strcat(off, sep);
+        strcat(wanted, "t"), strcat(wanted, sep);
+    }
+    const char *params[] = {ids, keys, accounts, content, media, at, off, NULL, wanted};
+    assert_int_equal(PQsendQueryParams(c, db_sql("api_post_check"), 9, NULL, params, NULL, NULL, 0),
+                     1);
+}
+
+/* The result of c's statement: ok, or the SQLSTATE it failed with. */
+static void expect_ok(PGconn *c)
+{
+    PGresult *r = PQgetResult(c);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("the batch failed: %s (%s)", PQresultErrorField(r, PG_DIAG_SQLSTATE),
+                 PQresultErrorMessage(r));
+    PQclear(r);
+    assert_null(PQgetResult(c));
+}
+
+/* Waits (bounded: 30 s) until c's session waits on a lock. */
+static void await_waiting(PGconn *watcher, PGconn *c)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND wait_event_type = 'Lock'",
+             PQbackendPID(c));
+    assert_true(pgt_await(watcher, sql));
+}
+
+/*
+ * Two batches sharing external ids insert them in one order (the ids'),
+ * whatever order their posts came in, so neither waits on the other while
+ * holding what the other waits on: no deadlock (a deadlock is undone, but
+ * only after deadlock_timeout, and by redoing every post of a batch alone).
+ * Staged with a third session holding x3: A (x2, x3, x1 in its own order)
+ * waits on it; B (x1, x2) starts; then x3 is let go. Inserting in the
+ * posts' order, A would hold x2 and wait on B's x1 while B waits on A's x2.
+ */
+static void test_concurrent_batches_insert_in_one_order(void **state)
+{
+    (void)state;
+    char *db = pgt_create_migrated_db();
+    PGconn *w = pgt_connect(db), *a = pgt_connect(db), *b = pgt_connect(db),
+           *holder = pgt_connect(db);
+    pgt_exec(w, "INSERT INTO provider_keys (provider, label, secret_ref) "
+                "VALUES ('jestha', 'je', 'env:JE_KEY')");
+    pgt_exec(holder, "BEGIN");
+    pgt_exec(holder, "INSERT INTO posts (external_id, provider_key_id, account_ids, content, "
+                     "scheduled_at) SELECT 'x3', id, '{a}', 'held', '2031-01-01' "
+                     "FROM provider_keys");
+    send_batch(a, "{x2,x3,x1}", 3);
+    await_waiting(w, a);
+    send_batch(b, "{x1,x2}", 2);
+    /* B waits too: on A's x1 when the ids are sorted, else on A's x2. */
+    await_waiting(w, b);
+    pgt_exec(holder, "ROLLBACK");
+    expect_ok(a);
+    pgt_exec(a, "COMMIT");
+    expect_ok(b);
+    pgt_exec(b, "COMMIT");
+    struct fixture counted = {.conn = w};
+    assert_int_equal(count(&counted, "SELECT count(*) FROM posts WHERE external_id IN "
+                                     "('x1', 'x2', 'x3')"),
+                     3);
+    PQfinish(holder), PQfinish(b), PQfinish(a), PQfinish(w);
+    pgt_drop_db(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queued_creates_commit_together_each_answered_as_alone),
         cmocka_unit_test(test_a_failing_post_fails_alone),
+        cmocka_unit_test(test_concurrent_batches_insert_in_one_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
