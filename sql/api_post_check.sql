@@ -17,10 +17,11 @@
 -- the key id, the instant, the zone, and a post already holding that
 -- external_id: its id, whether it is this very post, and which fields
 -- differ; whether the instant is already past (accepted, with a warning:
--- README); the id of the post inserted for it (NULL when none was: a
--- create that passed and found no post but has no id lost its external_id
--- to a concurrent create, or to an earlier post of the same batch, and the
--- caller checks it again); and the post's place in the arrays (from 1).
+-- README); the id of the post inserted for it, NULL when none was (a
+-- create that passed and found no post holding its external_id, yet has
+-- no id, lost that external_id to a concurrent create or to an earlier
+-- post of this batch: the caller checks it again); and the post's place in
+-- the arrays (from 1).
 -- One statement for a batch of creates (api_work_create_batch): its
 -- functions run per post, its planning and round trip once.
 WITH input AS MATERIALIZED (
