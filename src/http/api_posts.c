@@ -217,6 +217,7 @@ static int create_batch(PGconn *c, struct api_job **jobs, size_t n)
     PGresult *check = check_posts(c, ins, n, 1, err, sizeof err);
     free(ins);
     if (!check || (size_t)PQntuples(check) != n) {
+        log_warn("a batch of API creates failed", LOG_STR("reason", err));
         PQclear(check);
         return -1;
     }
@@ -281,8 +282,9 @@ void api_work_create_batch(PGconn *c, struct api_job **jobs, size_t n)
      * priced with enable_seqscan's penalty passes jit_above_cost (JIT then
      * compiled every batch: 1 s each). A lone create is a batch of one
      * too: planning the check cost it more than the transaction's two round
-     * trips (a quarter of the batches under load are lone). The fallback
-     * below, edits and reads keep custom plans.
+     * trips (a quarter of the batches under load are lone). Outside a
+     * batch (the fallback below, edits, reads) the plan cache chooses as
+     * usual, and may reuse a generic plan made here.
      */
     static const char begin[] = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; "
                                 "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
