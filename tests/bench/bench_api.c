@@ -199,7 +199,7 @@ int main(int argc, char **argv)
     const char *which = argc > 6 ? argv[6] : "both";
     int grouped = strcmp(which, "ungrouped") != 0, ungrouped = strcmp(which, "grouped") != 0;
     if (n < 1 || n > 1000000 || c < 1 || c > 1024 || g < 1 || g > 1000000 || rounds < 1 ||
-        (!grouped && !ungrouped) || (strcmp(which, "both") && grouped && ungrouped)) {
+        (grouped && ungrouped && strcmp(which, "both") != 0)) {
         fprintf(stderr, "usage: bench_api [N<=1000000] [C<=1024] [G<=1000000] [WORKERS] [ROUNDS] "
                         "[both|grouped|ungrouped]\n");
         return 2;
